@@ -1,0 +1,175 @@
+"""One IMP round of evolution: ``lax.scan`` over generations, ``vmap`` over seeds, one jit per shape.
+
+The search space is the unmasked weights only: each seed's kept positions are gathered once into a
+``k``-dimensional vector (``k`` is identical across seeds because pruning counts are exact); every
+generation scatters the population back into zero-filled parameter vectors and unravels them once,
+so pruned weights are exactly zero in every evaluated network.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import masks
+from .pruning import RoundOutcome
+from .strategies import SIGMA_CONVENTIONS, make_strategy
+from .validate import ConfigError, choice, in_range
+
+DECAY_MODES = ("shrink", "l2")
+
+
+@dataclass(frozen=True)
+class ESTrainer:
+    """Trains (θ0, mask) with an evolution strategy; the IMP driver calls it once per round.
+
+    ``mean_decay``: with ``decay_mode="shrink"`` (default, the original evosax behaviour) the ES mean
+    is multiplied by ``1 - mean_decay`` after every generation; with ``"l2"`` it becomes evosax's
+    ``add_weight_decay`` L2 penalty in fitness shaping.
+    """
+
+    strategy: str = "SNES"
+    popsize: int = 64
+    generations: int = 300
+    eval_every: int = 50
+    settings: dict = field(default_factory=dict)
+    sigma_convention: str = "per_weight_std"
+    mean_decay: float = 0.0
+    decay_mode: str = "shrink"
+    progress: bool = True
+
+    def __post_init__(self):
+        from .strategies import strategy_names
+
+        choice("strategy", self.strategy, strategy_names())
+        choice("sigma convention", self.sigma_convention, SIGMA_CONVENTIONS)
+        choice("decay mode", self.decay_mode, DECAY_MODES)
+        in_range("popsize", self.popsize, low=2, why="an ES needs at least two members")
+        in_range("generations", self.generations, low=1)
+        in_range("eval_every", self.eval_every, low=1, high=self.generations, why="at most generations")
+        if self.generations % self.eval_every:
+            raise ConfigError(f"generations={self.generations} must be a multiple of eval_every={self.eval_every}")
+        in_range("mean_decay", self.mean_decay, low=0.0, high=1.0, high_open=True)
+
+    def config(self) -> dict:
+        return {k: getattr(self, k) for k in ("strategy", "popsize", "generations", "eval_every", "settings",
+                                              "sigma_convention", "mean_decay", "decay_mode")}
+
+    def __call__(self, task, init, mask, keys, dense_init, desc: str = ""):
+        """Train stacked (over seeds) ``init``/``mask``; return (RoundOutcome, metrics), both stacked."""
+        _, unravel = masks.ravel(jax.tree_util.tree_map(lambda a: a[0], init))
+        flat_init = jax.vmap(lambda p: masks.ravel(p)[0])(init)
+        flat_mask = np.asarray(jax.vmap(lambda m: masks.ravel(m)[0])(mask)).astype(bool)
+        counts = flat_mask.sum(axis=1)
+        if len(set(counts.tolist())) != 1:
+            raise ValueError(f"seeds keep different numbers of weights {counts}; IMP counts must be exact")
+        idx = jnp.asarray(np.stack([np.flatnonzero(m) for m in flat_mask]))
+        x0 = jnp.take_along_axis(flat_init, idx, axis=1)
+        spec = make_strategy(self.strategy, self.popsize, int(counts[0]), task.name, task.family, self.settings,
+                             self.sigma_convention, self.mean_decay if self.decay_mode == "l2" else 0.0)
+        n_blocks = self.generations // self.eval_every
+        run = jax.jit(jax.vmap(self._build_run(task, spec, unravel, flat_init.shape[1], n_blocks),
+                               in_axes=(0, 0, 0, None)))
+        with _Progress(self.progress, n_blocks * self.eval_every, desc) as bar:
+            out = run(keys, x0, idx, (task.data, bar.token))
+            out = jax.block_until_ready(out)
+        final_x, std_x, best_x, metrics = out
+
+        def to_tree(x):
+            full = jnp.zeros(flat_init.shape, x.dtype).at[jnp.arange(x.shape[0])[:, None], idx].set(x)
+            return jax.vmap(unravel)(full)
+
+        outcome = RoundOutcome(init=init, mask=mask, final_mean=to_tree(final_x), final_std=to_tree(std_x),
+                               best_mean=to_tree(best_x), dense_init=dense_init)
+        return outcome, metrics
+
+    def _build_run(self, task, spec, unravel, dim, n_blocks):
+        es, params, eval_every = spec.es, spec.params, self.eval_every
+        shrink = 1.0 - self.mean_decay if self.decay_mode == "shrink" else 1.0
+
+        def run(key, x0, idx, args):
+            data, token = args
+
+            def as_params(x):   # (pop, k) -> pop parameter tree, pruned entries exactly zero
+                return jax.vmap(unravel)(jnp.zeros((x.shape[0], dim), x.dtype).at[:, idx].set(x))
+
+            def as_single(x):
+                return unravel(jnp.zeros((dim,), x.dtype).at[idx].set(x))
+
+            k_init, k_run, k_test = jax.random.split(key, 3)
+            state = es.init(k_init, x0, params)
+
+            def generation(carry, k):
+                state, fs = carry
+                k_ask, k_fit, k_tell = jax.random.split(k, 3)
+                pop, state = es.ask(k_ask, state, params)
+                fitness, fs = task.fitness(as_params(pop), k_fit, data, fs)
+                state, _ = es.tell(k_tell, pop, -fitness, state, params)   # evosax minimises
+                if shrink != 1.0:
+                    state = state.replace(mean=state.mean * shrink)
+                return (state, fs), (fitness.mean(), fitness.max())
+
+            def block(carry, xs):
+                i, k = xs
+                state, fs, best_x, best_val = carry
+                k_gen, k_val = jax.random.split(k)
+                (state, fs), (fit_mean, fit_max) = jax.lax.scan(
+                    generation, (state, fs), jax.random.split(k_gen, eval_every))
+                val = task.evaluate(as_single(state.mean), k_val, data, fs, "val")
+                better = val > best_val
+                best_x = jnp.where(better, state.mean, best_x)
+                best_val = jnp.where(better, val, best_val)
+                jax.debug.callback(_Progress.tick, token, (i + 1) * eval_every)
+                return (state, fs, best_x, best_val), (val, fit_mean.mean(), fit_max.max())
+
+            carry0 = (state, task.init_fit_state(), x0, jnp.array(-jnp.inf))
+            (state, fs, best_x, best_val), (val_curve, fit_curve, fit_max) = jax.lax.scan(
+                block, carry0, (jnp.arange(n_blocks), jax.random.split(k_run, n_blocks)))
+            metrics = {
+                "final_perf": task.evaluate(as_single(state.mean), k_test, data, fs, "test"),
+                "best_perf": task.evaluate(as_single(best_x), k_test, data, fs, "test"),
+                "best_val": best_val,
+                "val_curve": val_curve,
+                "train_fitness_curve": fit_curve,
+                "train_fitness_max": fit_max,
+            }
+            return state.mean, spec.per_weight_std(state), best_x, metrics
+
+        return run
+
+
+class _Progress:
+    """A tqdm bar over generations fed from inside jitted code through ``jax.debug.callback``."""
+
+    _bars: dict[int, tqdm] = {}
+
+    def __init__(self, enabled: bool, total: int, desc: str):
+        self.enabled, self.total, self.desc = enabled, total, desc
+        self.token = jnp.int32(id(self) % (2**31 - 1))
+
+    def __enter__(self):
+        if self.enabled:
+            _Progress._bars[int(self.token)] = tqdm(total=self.total, desc=self.desc or "generations",
+                                                    unit="gen", leave=False)
+        return self
+
+    def __exit__(self, *exc):
+        bar = _Progress._bars.pop(int(self.token), None)
+        if bar is not None:
+            bar.close()
+
+    @staticmethod
+    def tick(token, done):
+        bar = _Progress._bars.get(int(np.max(token)))
+        done = int(np.max(done))
+        if bar is not None and done > bar.n:
+            bar.update(done - bar.n)
+
+
+def round_generations(total: int, eval_every: int) -> int:
+    return int(math.ceil(total / eval_every) * eval_every)

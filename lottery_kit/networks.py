@@ -1,0 +1,57 @@
+"""The paper's networks as flax modules (Lange & Sprekeler 2023, table in paper-notes)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+#: Bias initialiser used by the paper for the vision CNN and the Brax MLPs.
+small_uniform_bias = nn.initializers.uniform(scale=0.05)
+
+
+class VisionCNN(nn.Module):
+    """Conv(8,5x5)-ReLU-pool-Conv(16,5x5)-ReLU-pool-Dense(10)-log_softmax: 11,240 kernel weights, 34 biases."""
+
+    num_classes: int = 10
+    features: Sequence[int] = (8, 16)
+
+    @nn.compact
+    def __call__(self, x):
+        for f in self.features:
+            x = nn.Conv(f, (5, 5), padding="SAME", bias_init=small_uniform_bias)(x)
+            x = nn.max_pool(nn.relu(x), (2, 2), strides=(2, 2))
+        x = x.reshape(x.shape[:-3] + (-1,))
+        x = nn.Dense(self.num_classes, bias_init=small_uniform_bias)(x)
+        return nn.log_softmax(x)
+
+
+class MLP(nn.Module):
+    """Tanh MLP policy: hidden layers, then a linear (or tanh) output layer."""
+
+    num_outputs: int
+    hidden: Sequence[int] = (64, 64)
+    tanh_output: bool = False
+    small_bias_init: bool = False
+
+    @nn.compact
+    def __call__(self, x):
+        bias_init = small_uniform_bias if self.small_bias_init else nn.initializers.zeros
+        for h in self.hidden:
+            x = nn.tanh(nn.Dense(h, bias_init=bias_init)(x))
+        x = nn.Dense(self.num_outputs, bias_init=bias_init)(x)
+        return jnp.tanh(x) if self.tanh_output else x
+
+
+class MinAtarCNN(nn.Module):
+    """Conv(16,3x3)-ReLU-Dense(48)-ReLU-Dense(actions) for MinAtar's 10x10xC boards."""
+
+    num_outputs: int
+
+    @nn.compact
+    def __call__(self, x):
+        x = nn.relu(nn.Conv(16, (3, 3), padding="SAME")(x))
+        x = x.reshape(x.shape[:-3] + (-1,))
+        x = nn.relu(nn.Dense(48)(x))
+        return nn.Dense(self.num_outputs)(x)

@@ -1,0 +1,46 @@
+"""The task contract every family implements; trainers and pruning rules see only this."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+PyTree = Any
+
+
+@dataclass(frozen=True, eq=False)
+class Task:
+    """A task: a network, its data, and pure functions for fitness and evaluation.
+
+    All functions take ``data`` (a pytree of arrays passed to jitted code as an argument, never
+    baked in as a constant) and ``fit_state`` (task-owned state carried through training, e.g. the
+    running observation statistics of Brax; ``None`` where unused).
+
+    - ``fitness(pop_params, key, data, fit_state) -> (fitness[pop], fit_state)``: training fitness to maximise.
+    - ``evaluate(params, key, data, fit_state, split) -> score``: ``split`` is "val" (model selection) or "test".
+    - ``loss(params, key, data) -> scalar``: differentiable training loss (vision only; used by SNIP/GraSP).
+    """
+
+    name: str
+    family: str
+    network: nn.Module
+    input_shape: tuple[int, ...]
+    data: PyTree
+    fitness: Callable
+    evaluate: Callable
+    score_name: str
+    init_fit_state: Callable[[], PyTree] = lambda: None
+    loss: Callable | None = None
+    default_popsize: int = 64
+
+    def init_params(self, key) -> PyTree:
+        """Fresh network parameters (a flax ``{"params": ...}`` tree)."""
+        return self.network.init(key, jnp.zeros((1,) + self.input_shape))
+
+    def init_params_batch(self, keys) -> PyTree:
+        return jax.vmap(self.init_params)(keys)

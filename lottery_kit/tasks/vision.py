@@ -1,0 +1,55 @@
+"""Image classification with the paper's CNN: fitness = -cross-entropy on a sampled training batch."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from ..data import ImageData, load_digits, load_idx_dataset
+from ..networks import VisionCNN
+from ..population import apply_shared
+from .base import Task
+
+VISION_TASKS = {"mnist": "mnist", "fmnist": "fmnist", "kmnist": "kmnist", "digits": None}
+
+
+def _sample_batch(key, x, y, batch_size):
+    idx = jax.random.choice(key, x.shape[0], (batch_size,), replace=False)
+    return x[idx], y[idx]
+
+
+def _chunked_accuracy(network, params, x, y, chunk=1000):
+    n = (x.shape[0] // chunk) * chunk
+    xs, ys = x[:n].reshape((-1, chunk) + x.shape[1:]), y[:n].reshape(-1, chunk)
+    correct = lax.map(lambda b: jnp.sum(jnp.argmax(network.apply(params, b[0]), -1) == b[1]), (xs, ys))
+    rest = jnp.sum(jnp.argmax(network.apply(params, x[n:]), -1) == y[n:]) if n < x.shape[0] else 0
+    return (jnp.sum(correct) + rest) / x.shape[0]
+
+
+def make_vision_task(name: str, batch_size: int = 1024, data_dir=None, val_size: int | None = None) -> Task:
+    """``mnist``/``fmnist``/``kmnist`` from real IDX files, or ``digits`` (scikit-learn, for tiny runs)."""
+    if name == "digits":
+        images: ImageData = load_digits()
+    else:
+        images = load_idx_dataset(name, data_dir=data_dir, **({} if val_size is None else {"val_size": val_size}))
+    data = {k: jnp.asarray(v) for k, v in images.__dict__.items()}
+    batch_size = min(batch_size, images.x_train.shape[0])
+    network = VisionCNN()
+
+    def fitness(pop_params, key, data, fit_state):
+        xb, yb = _sample_batch(key, data["x_train"], data["y_train"], batch_size)
+        logp = apply_shared(network, pop_params, xb)                    # (pop, B, 10)
+        ll = jnp.take_along_axis(logp, yb[None, :, None], axis=-1)[..., 0]
+        return ll.mean(axis=-1), fit_state
+
+    def evaluate(params, key, data, fit_state, split):
+        return _chunked_accuracy(network, params, data[f"x_{split}"], data[f"y_{split}"])
+
+    def loss(params, key, data):
+        xb, yb = _sample_batch(key, data["x_train"], data["y_train"], batch_size)
+        logp = network.apply(params, xb)
+        return -jnp.take_along_axis(logp, yb[:, None], axis=-1).mean()
+
+    return Task(name=name, family="vision", network=network, input_shape=(28, 28, 1), data=data,
+                fitness=fitness, evaluate=evaluate, score_name="test accuracy", loss=loss, default_popsize=128)
