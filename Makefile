@@ -1,0 +1,35 @@
+# lottery-kit: two commands do everything on a fresh machine.
+#   make quickstart   set up .venv if needed, run the quickstart grid, write its figure
+#   make test         set up .venv if needed, run every test and every notebook (nbmake)
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: quickstart test bench data setup
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Fashion-MNIST from Debian's package when it is missing and we may install (root); otherwise a no-op.
+data:
+	@test -d /usr/share/datasets/fashion-mnist || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist) >/dev/null \
+	  || echo "note: Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)"; }
+
+quickstart: $(STAMP)
+	mkdir -p runs
+	$(BIN)/papermill notebooks/00_quickstart.ipynb runs/00_quickstart.ipynb --cwd notebooks -p out_dir $(CURDIR)/runs/quickstart
+	@echo "figure: runs/quickstart/ticket_effect.png"
+
+test: $(STAMP) data
+	$(BIN)/python -m pytest --nbmake --nbmake-timeout=1500 tests notebooks papers_figures
+
+bench: $(STAMP)
+	$(BIN)/lottery-kit bench

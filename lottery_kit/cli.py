@@ -1,0 +1,84 @@
+"""``lottery-kit`` command line: grid runs, results collection and the benchmark suite."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .validate import ConfigError
+
+
+def _grid(args) -> int:
+    from .grid import expand, load_grid_file, parse_assignments, run_grid
+
+    axes, zips = load_grid_file(args.grid) if args.grid else ({}, [])
+    for name, values in parse_assignments(args.p or []).items():
+        axes[name] = values  # -p wins over the file for the same name
+    zips += [z.split(",") for z in args.zip or []]
+    print(f"{len(expand(axes, zips))} cells -> {args.out}", file=sys.stderr)
+    table = run_grid(args.notebook, args.out, axes, zips, workers=args.workers, dask=args.dask,
+                     profile=args.profile, progress=not args.quiet)
+    print(table.drop(columns=["error"]).to_string(index=False))
+    failed = table[table["state"] != "done"]
+    for _, row in failed.iterrows():
+        print(f"FAILED {row['cell']}: {row['error']}", file=sys.stderr)
+    return 1 if len(failed) else 0
+
+
+def _collect(args) -> int:
+    from .grid import collect
+
+    frame = collect(args.dir)
+    if args.out:
+        frame.to_parquet(args.out, index=False)
+    print(frame.to_string(max_rows=args.rows))
+    return 0
+
+
+def _bench(args) -> int:
+    from .bench import main as bench_main
+
+    return bench_main(json_output=args.json, quick=args.quick)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lottery-kit", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser("grid", help="run a notebook over a parameter grid with papermill")
+    g.add_argument("notebook")
+    g.add_argument("--out", required=True, help="grid directory (one sub-directory per cell)")
+    g.add_argument("-p", action="append", metavar="NAME=VALUE",
+                   help="a value for parameter NAME (YAML); repeat a name to add values to its axis")
+    g.add_argument("--grid", help="YAML file mapping names to lists of values (optional 'zip' groups)")
+    g.add_argument("--zip", action="append", metavar="A,B", help="names varied together instead of crossed")
+    g.add_argument("--workers", type=int, help="cells at once (default: one per two cores)")
+    g.add_argument("--dask", help="'local' for a local Dask cluster, or a scheduler address")
+    g.add_argument("--profile", help="dask-jobqueue profile YAML (scheduler: slurm|sge|pbs, plus cluster options)")
+    g.add_argument("--quiet", action="store_true")
+    g.set_defaults(func=_grid)
+
+    c = sub.add_parser("collect", help="gather every results.parquet under a directory")
+    c.add_argument("dir")
+    c.add_argument("--out", help="write the table to this parquet file")
+    c.add_argument("--rows", type=int, default=40)
+    c.set_defaults(func=_collect)
+
+    b = sub.add_parser("bench", help="population-kernel and ES benchmarks")
+    b.add_argument("--json", action="store_true", help="print one JSON object")
+    b.add_argument("--quick", action="store_true", help="fewer repetitions (for smoke tests)")
+    b.set_defaults(func=_bench)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ConfigError, ConnectionError, FileNotFoundError) as err:
+        print(f"lottery-kit: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

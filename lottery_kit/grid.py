@@ -1,0 +1,243 @@
+"""Run a parameterised notebook over a grid of parameters with papermill, locally or on Dask.
+
+Each cell of the grid gets its own directory ``{out}/cells/{name}`` holding ``params.json``, the executed
+notebook, the notebook's results (its ``out_dir`` is that directory) and ``status.json``. Finished
+cells are skipped, so a killed grid resumes; a failed cell records its error and the others go on.
+Execution engines: a local thread pool (each cell is its own kernel process), a local
+``dask.distributed`` cluster, an existing scheduler address, or an HPC queue via dask-jobqueue.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import time
+import traceback
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+import pandas as pd
+import yaml
+from tqdm.auto import tqdm
+
+from .store import atomic_write_text
+from .validate import ConfigError, choice
+
+JOBQUEUE_SCHEDULERS = ("slurm", "sge", "pbs")
+_TYPES = {"int": int, "float": (int, float), "str": str, "bool": bool, "list": list, "dict": dict}
+
+
+# ---------------------------------------------------------------- building the grid
+def parse_assignments(assignments: Iterable[str]) -> dict[str, list]:
+    """``["a=1", "a=2", "b=[0, 1]"]`` -> ``{"a": [1, 2], "b": [[0, 1]]}``: a repeated name adds a value."""
+    axes: dict[str, list] = {}
+    for item in assignments:
+        if "=" not in item:
+            raise ConfigError(f"-p {item!r} is not NAME=VALUE")
+        name, value = item.split("=", 1)
+        axes.setdefault(name.strip(), []).append(yaml.safe_load(value))
+    return axes
+
+
+def load_grid_file(path) -> tuple[dict[str, list], list[list[str]]]:
+    """A YAML mapping of names to lists of values; an optional ``zip`` key lists groups varied together."""
+    spec = yaml.safe_load(Path(path).read_text()) or {}
+    zips = spec.pop("zip", []) or []
+    axes = {k: (v if isinstance(v, list) else [v]) for k, v in spec.items()}
+    return axes, zips
+
+
+def expand(axes: dict[str, list], zips: Iterable[Iterable[str]] = ()) -> list[dict]:
+    """The cartesian product of the axes, except that each ``zip`` group varies in lockstep."""
+    zips = [list(z) for z in zips]
+    zipped = {n for z in zips for n in z}
+    for z in zips:
+        missing = [n for n in z if n not in axes]
+        if missing:
+            raise ConfigError(f"zip group {z} names {missing}, which have no values")
+        lengths = {n: len(axes[n]) for n in z}
+        if len(set(lengths.values())) != 1:
+            raise ConfigError(f"zip group {z} needs equally many values per name, got {lengths}")
+    factors = [[{n: axes[n][i] for n in z} for i in range(len(axes[z[0]]))] for z in zips]
+    factors += [[{n: v} for v in vals] for n, vals in axes.items() if n not in zipped]
+    return [dict(kv for part in combo for kv in part.items()) for combo in itertools.product(*factors)]
+
+
+def cell_name(params: dict) -> str:
+    """A readable, stable directory name for one cell."""
+    blob = json.dumps(params, sort_keys=True, default=str)
+    slug = "_".join(f"{k}-{v}" for k, v in sorted(params.items()) if isinstance(v, (str, int, float)))
+    slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in slug)[:80]
+    return f"{slug}_{hashlib.sha1(blob.encode()).hexdigest()[:8]}" if slug else hashlib.sha1(blob.encode()).hexdigest()[:8]
+
+
+def declared_parameters(notebook) -> dict:
+    import papermill as pm
+
+    return pm.inspect_notebook(str(notebook))
+
+
+def check_cells(notebook, cells: list[dict]) -> tuple[dict, dict[str, str]]:
+    """Fail on undeclared names (before anything runs); return type errors per cell name."""
+    declared = declared_parameters(notebook)
+    unknown = sorted({n for c in cells for n in c} - set(declared))
+    if unknown:
+        raise ConfigError(f"{Path(notebook).name} declares no parameter {', '.join(map(repr, unknown))}; "
+                          f"declared parameters: {', '.join(declared)}")
+    errors = {}
+    for c in cells:
+        for name, value in c.items():
+            expected = _TYPES.get((declared[name].get("inferred_type_name") or "").lower())
+            if expected and value is not None and not isinstance(value, expected) or (
+                    expected is int and isinstance(value, bool)):
+                errors[cell_name(c)] = (f"parameter {name}={value!r} has type {type(value).__name__}, "
+                                        f"but the notebook's default is {declared[name]['inferred_type_name']}")
+    return declared, errors
+
+
+# ---------------------------------------------------------------- running one cell
+def run_cell(notebook: str, cell_dir: str, params: dict, env: dict | None = None) -> dict:
+    """Execute one cell with papermill; never raises, returns the status record it wrote."""
+    import papermill as pm
+
+    cell_dir = Path(cell_dir)
+    cell_dir.mkdir(parents=True, exist_ok=True)
+    os.environ.update(env or {})
+    start = time.time()
+    try:
+        pm.execute_notebook(notebook, str(cell_dir / Path(notebook).name),
+                            parameters={**params, "out_dir": str(cell_dir.resolve())},
+                            cwd=str(Path(notebook).resolve().parent), progress_bar=False, log_output=False)
+        status = {"state": "done", "error": None}
+    except Exception as err:  # papermill wraps the notebook's own exception
+        status = {"state": "failed", "error": f"{type(err).__name__}: {err}"[-4000:],
+                  "traceback": traceback.format_exc()[-8000:]}
+    status |= {"seconds": round(time.time() - start, 2), "params": params}
+    atomic_write_text(cell_dir / "status.json", json.dumps(status, indent=2, default=str))
+    return status
+
+
+def cell_status(cell_dir: Path) -> dict | None:
+    path = Path(cell_dir) / "status.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+# ---------------------------------------------------------------- engines
+def default_workers() -> int:
+    """Cells that run at once by default: one per two cores (JAX uses the rest for threads)."""
+    return max(1, (os.cpu_count() or 1) // 2)
+
+
+def _dask_client(dask: str, workers: int, profile: dict | None):
+    from distributed import Client, LocalCluster
+
+    if profile:
+        cluster = make_jobqueue_cluster(profile)
+        cluster.scale(jobs=int(profile.get("jobs", workers)))
+        return Client(cluster)
+    if dask == "local":
+        return Client(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None))
+    try:
+        return Client(dask, timeout="10s")
+    except (OSError, TimeoutError) as err:
+        raise ConnectionError(f"cannot reach the Dask scheduler at {dask!r} within 10 s: {err}") from err
+
+
+def make_jobqueue_cluster(profile: dict):
+    """A dask-jobqueue cluster from a profile mapping: ``scheduler`` (slurm|sge|pbs) plus the cluster's kwargs."""
+    import dask_jobqueue
+
+    profile = dict(profile)
+    profile.pop("jobs", None)
+    kind = choice("jobqueue scheduler", str(profile.pop("scheduler", "slurm")).lower(), JOBQUEUE_SCHEDULERS)
+    cls = {"slurm": dask_jobqueue.SLURMCluster, "sge": dask_jobqueue.SGECluster, "pbs": dask_jobqueue.PBSCluster}[kind]
+    return cls(**profile)
+
+
+# ---------------------------------------------------------------- the grid
+def run_grid(notebook, out, axes: dict[str, list] | None = None, zips=(), *, workers: int | None = None,
+             dask: str | None = None, profile: dict | str | None = None, progress: bool = True,
+             jax_cache: bool = True) -> pd.DataFrame:
+    """Run every cell of the grid (skipping finished ones); return one status row per cell.
+
+    ``dask``: None (local threads), ``"local"`` (a local Dask cluster) or a scheduler address;
+    ``profile``: a dask-jobqueue profile (mapping or YAML file) for Slurm/SGE/PBS.
+    """
+    notebook, out = str(notebook), Path(out)
+    cells = expand(axes or {}, zips)
+    _, type_errors = check_cells(notebook, cells)
+    workers = workers or default_workers()
+    if isinstance(profile, (str, os.PathLike)):
+        profile = yaml.safe_load(Path(profile).read_text())
+    env = {}
+    if jax_cache:  # one persistent compilation cache shared by all cells: equal shapes compile once
+        env = {"JAX_COMPILATION_CACHE_DIR": str((out / ".jax_cache").resolve()),
+               "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0.5"}
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "grid.json", json.dumps({"notebook": notebook, "axes": axes, "zip": list(zips)},
+                                                    indent=2, default=str))
+    todo, statuses = [], {}
+    for params in cells:
+        name = cell_name(params)
+        d = out / "cells" / name
+        old = cell_status(d)
+        if old and old["state"] == "done":
+            statuses[name] = old | {"skipped": True}
+        elif name in type_errors:
+            d.mkdir(parents=True, exist_ok=True)
+            statuses[name] = {"state": "failed", "error": type_errors[name], "params": params, "seconds": 0.0}
+            atomic_write_text(d / "status.json", json.dumps(statuses[name], indent=2, default=str))
+        else:
+            todo.append((name, str(d), params))
+
+    bar = tqdm(total=len(cells), initial=len(cells) - len(todo), desc=f"grid {Path(notebook).stem}",
+               unit="cell", disable=not progress)
+    if dask or profile:
+        client = _dask_client(dask or "local", workers, profile)
+        try:
+            futures = {client.submit(run_cell, notebook, d, p, env, pure=False): n for n, d, p in todo}
+            from distributed import as_completed as dask_completed
+
+            for fut in dask_completed(futures):
+                statuses[futures[fut]] = fut.result()
+                bar.update()
+        finally:
+            client.close()
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(run_cell, notebook, d, p, env): n for n, d, p in todo}
+            for fut in as_completed(futures):
+                statuses[futures[fut]] = fut.result()
+                bar.update()
+    bar.close()
+    table = pd.DataFrame([{"cell": n, "state": s["state"], "seconds": s.get("seconds"), "error": s.get("error"),
+                           "skipped": s.get("skipped", False), **s.get("params", {})} for n, s in statuses.items()])
+    return table.sort_values("cell").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- collecting
+def _scalar(v):
+    return json.dumps(v) if isinstance(v, (list, dict)) else v
+
+
+def collect(root) -> pd.DataFrame:
+    """Every ``results.parquet`` under ``root`` in one DataFrame, with each cell's parameters as columns."""
+    root = Path(root)
+    frames = []
+    for path in sorted(root.rglob("results.parquet")):
+        if any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue  # temporary files of an atomic write
+        frame = pd.read_parquet(path)
+        status = cell_status(path.parent)
+        params = (status or {}).get("params", {})
+        for k, v in params.items():
+            if k not in frame.columns:
+                frame[k] = _scalar(v)
+        frame["cell"] = path.parent.name
+        frames.append(frame)
+    if not frames:
+        raise FileNotFoundError(f"no results.parquet under {root}")
+    return pd.concat(frames, ignore_index=True)

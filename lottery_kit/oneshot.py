@@ -1,0 +1,65 @@
+"""One-shot pruning to a chosen sparsity from a dense run that many grid cells share.
+
+The dense run is an ordinary one-round IMP run stored in ``dense_dir``; the first cell to need it
+trains it under a file lock, every other cell waits for the lock and then just loads it (``run_imp``
+resumes finished rounds), so a grid over ``sparsity x seed x baseline`` trains the dense network once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from contextlib import contextmanager
+from pathlib import Path
+
+import jax
+
+from . import masks
+from .imp import _load_outcome, _rows, run_imp, seed_keys
+from .pruning import get_pruner
+from .store import ARTIFACT_KEYS, RunStore
+from .validate import in_range
+
+
+@contextmanager
+def file_lock(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def dense_run(task, trainer, seeds, dense_dir, progress=True):
+    """Train (once) and return the dense round's outcome for ``seeds``."""
+    dense_dir = Path(dense_dir)
+    with file_lock(dense_dir / ".lock"):
+        run_imp(task, trainer, "final-ticket", seeds=seeds, rounds=1, out_dir=dense_dir, progress=progress)
+    dense_init = task.init_params_batch(seed_keys(seeds, 0))
+    return _load_outcome(RunStore(dense_dir), seeds, 1, dense_init)
+
+
+def run_oneshot(task, trainer, baseline: str, *, seeds, sparsity: float, dense_dir, out_dir, signal="final",
+                config: dict | None = None, progress=True):
+    """Prune the shared dense run once to ``sparsity`` with ``baseline``, train, and store one round."""
+    in_range("sparsity", sparsity, low=0.0, high=1.0, high_open=True, why="the fraction of kernel weights pruned")
+    pruner = get_pruner(baseline)
+    store = RunStore(out_dir)
+    store.claim({"task": task.name, "baseline": baseline, "seeds": list(seeds), "sparsity": sparsity,
+                 "signal": signal, "dense_dir": str(Path(dense_dir).resolve()), "trainer": trainer.config(),
+                 **(config or {})})
+    if store.last_done_round() >= 1:
+        return store.rows()
+    dense = dense_run(task, trainer, seeds, dense_dir, progress)
+    n_prunable = masks.num_prunable(jax.tree_util.tree_map(lambda a: a[0], dense.init))
+    n_keep = int(round(n_prunable * (1.0 - sparsity)))
+    init, mask = jax.vmap(lambda k, o: pruner(k, o, n_keep, task, signal=signal))(seed_keys(seeds, 3), dense)
+    outcome, metrics = trainer(task, init, mask, seed_keys(seeds, 4), dense.dense_init, desc=f"sparsity {sparsity:g}")
+    rows = _rows(task, trainer.config().get("strategy", type(trainer).__name__), baseline, seeds, 1, n_keep,
+                 n_prunable, metrics)
+    store.save_round(1, seeds, {k: getattr(outcome, k) for k in ARTIFACT_KEYS}, rows.assign(target_sparsity=sparsity))
+    return store.rows()
+
+
+__all__ = ["dense_run", "run_oneshot"]

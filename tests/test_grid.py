@@ -1,0 +1,139 @@
+"""The grid runner: expansion, resume, failure isolation, bad input, Dask, jobqueue profiles, collect."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+import lottery_kit as lk
+from lottery_kit import ConfigError
+from lottery_kit.grid import cell_name, expand, make_jobqueue_cluster, parse_assignments
+
+ROOT = Path(__file__).resolve().parents[1]
+
+ECHO_PARAMS = '''x = 1
+label = "a"
+fail = False
+out_dir = "."'''
+ECHO_BODY = '''import pandas as pd, pathlib
+if fail:
+    raise RuntimeError(f"planned failure for x={x}")
+pathlib.Path(out_dir).mkdir(parents=True, exist_ok=True)
+pd.DataFrame({"value": [2 * x], "round": [1]}).to_parquet(pathlib.Path(out_dir) / "results.parquet")'''
+
+
+@pytest.fixture
+def echo_nb(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell(ECHO_PARAMS)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(ECHO_BODY)]
+    path = tmp_path / "echo.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_parse_and_expand():
+    axes = parse_assignments(["baseline=sig2noise", "baseline=random-reinit", "seeds=[0, 1]", "rounds=3"])
+    assert axes == {"baseline": ["sig2noise", "random-reinit"], "seeds": [[0, 1]], "rounds": [3]}
+    assert len(expand(axes)) == 2
+    cells = expand({"a": [1, 2, 3], "b": ["x", "y", "z"], "c": [0, 1]}, zips=[["a", "b"]])
+    assert len(cells) == 6 and {(c["a"], c["b"]) for c in cells} == {(1, "x"), (2, "y"), (3, "z")}
+    with pytest.raises(ConfigError, match="equally many"):
+        expand({"a": [1, 2], "b": [1]}, zips=[["a", "b"]])
+
+
+def test_grid_runs_resumes_and_collects(echo_nb, tmp_path):
+    out = tmp_path / "grid"
+    status = lk.run_grid(echo_nb, out, {"x": [1, 2], "label": ["a", "b"]}, workers=2, progress=False)
+    assert list(status["state"]) == ["done"] * 4 and not status["skipped"].any()
+    results = lk.collect(out)
+    assert len(results) == 4 and {"x", "label", "value", "cell"} <= set(results.columns)
+    assert (results["value"] == 2 * results["x"]).all()
+    for cell in (out / "cells").iterdir():
+        assert (cell / "echo.ipynb").exists() and json.loads((cell / "status.json").read_text())["state"] == "done"
+    stamp = {p: p.stat().st_mtime_ns for p in out.rglob("results.parquet")}
+    again = lk.run_grid(echo_nb, out, {"x": [1, 2], "label": ["a", "b"]}, workers=2, progress=False)
+    assert again["skipped"].all()
+    assert stamp == {p: p.stat().st_mtime_ns for p in out.rglob("results.parquet")}
+
+
+def test_a_failing_cell_is_recorded_and_the_rest_finish(echo_nb, tmp_path):
+    status = lk.run_grid(echo_nb, tmp_path / "g", {"x": [1, 2], "fail": [False, True]}, workers=2, progress=False)
+    failed = status[status["state"] == "failed"]
+    assert len(failed) == 2 and (status["state"] == "done").sum() == 2
+    assert failed["error"].str.contains("planned failure").all()
+    # the CLI exits non-zero when any cell failed
+    cli = subprocess.run([sys.executable, "-m", "lottery_kit.cli", "grid", str(echo_nb), "--out", str(tmp_path / "g"),
+                          "-p", "x=1", "-p", "x=2", "-p", "fail=false", "-p", "fail=true", "--quiet"],
+                         capture_output=True, text=True)
+    assert cli.returncode == 1 and "planned failure" in cli.stderr
+
+
+def test_undeclared_parameter_fails_before_running(echo_nb, tmp_path):
+    with pytest.raises(ConfigError, match=r"declares no parameter 'seed'; declared parameters: x, label, fail, out_dir"):
+        lk.run_grid(echo_nb, tmp_path / "g", {"seed": [0]}, progress=False)
+    assert not (tmp_path / "g").exists()
+
+
+def test_wrong_type_is_reported_for_its_cell(echo_nb, tmp_path):
+    status = lk.run_grid(echo_nb, tmp_path / "g", {"x": [1, "many"]}, progress=False)
+    bad = status[status["x"] == "many"].iloc[0]
+    assert bad["state"] == "failed" and "has type str" in bad["error"]
+    assert (status["state"] == "done").sum() == 1
+
+
+def test_local_dask_cluster(echo_nb, tmp_path):
+    status = lk.run_grid(echo_nb, tmp_path / "g", {"x": [1, 2, 3]}, dask="local", workers=2, progress=False)
+    assert (status["state"] == "done").all()
+    assert sorted(lk.collect(tmp_path / "g")["value"]) == [2, 4, 6]
+
+
+def test_unreachable_scheduler_is_a_clear_error(echo_nb, tmp_path):
+    start = time.time()
+    with pytest.raises(ConnectionError, match="cannot reach the Dask scheduler"):
+        lk.run_grid(echo_nb, tmp_path / "g", {"x": [1]}, dask="tcp://127.0.0.1:9", progress=False)
+    assert time.time() - start < 60
+
+
+def test_slurm_profile_produces_the_expected_job_script():
+    cluster = make_jobqueue_cluster({"scheduler": "slurm", "cores": 4, "memory": "16GB", "queue": "gpu",
+                                     "walltime": "02:00:00", "job_extra_directives": ["--gres=gpu:1"]})
+    script = cluster.job_script()
+    cluster.close()
+    for line in ("#SBATCH -p gpu", "#SBATCH -n 1", "#SBATCH --cpus-per-task=4", "#SBATCH -t 02:00:00",
+                 "#SBATCH --gres=gpu:1"):
+        assert line in script
+    assert "--nthreads 4" in script or "--nworkers" in script
+    with pytest.raises(ConfigError, match="valid jobqueue scheduler names: pbs, sge, slurm"):
+        make_jobqueue_cluster({"scheduler": "lsf"})
+
+
+def test_cell_names_are_stable_and_distinct():
+    a, b = cell_name({"x": 1, "seeds": [0, 1]}), cell_name({"x": 1, "seeds": [0, 2]})
+    assert a == cell_name({"seeds": [0, 1], "x": 1}) and a != b
+
+
+def test_imp_es_grid_over_two_axes_with_the_cli(tmp_path):
+    out = tmp_path / "grid"
+    args = [sys.executable, "-m", "lottery_kit.cli", "grid", str(ROOT / "notebooks" / "imp_es.ipynb"), "--out", str(out),
+            "-p", "baseline=sig2noise", "-p", "baseline=random-reinit", "-p", "keep_ratio=0.5", "-p", "keep_ratio=0.25",
+            "-p", "rounds=2", "-p", "generations=4", "-p", "eval_every=2", "-p", "popsize=8", "-p", "seeds=[0, 1]",
+            "--workers", "2", "--quiet"]
+    run = subprocess.run(args, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = lk.collect(out)
+    assert len(results) == 4 * 2 * 2  # cells x seeds x rounds
+    assert {"baseline", "keep_ratio", "rounds", "generations", "popsize", "seeds"} <= set(results.columns)
+    sparse = results[results["round"] == 2]
+    assert sorted(sparse["weights_remaining"].round(2).unique()) == [0.25, 0.5]
+    assert (out / "cells").is_dir() and len(list((out / ".jax_cache").iterdir())) > 0
+    again = subprocess.run(args, capture_output=True, text=True)
+    assert again.returncode == 0 and again.stdout.count("True") >= 4  # every cell skipped
+    assert pd.read_parquet(next(out.rglob("results.parquet"))).shape[0] == 4

@@ -1,0 +1,114 @@
+"""Pruning baselines on the paper's CNN with real data (scikit-learn digits)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from lottery_kit import masks
+from lottery_kit.pruning import PRUNERS, RoundOutcome, snr_scores
+
+
+def _fake_outcome(task, key, init, mask):
+    """A trained-looking outcome: random means and stds on the kept weights, zero elsewhere."""
+    k1, k2 = jax.random.split(key)
+    leaves = jax.tree_util.tree_leaves(init)
+    mean = jax.tree_util.tree_map(lambda a, k: jax.random.normal(k, a.shape), init,
+                                  jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(init),
+                                                               list(jax.random.split(k1, len(leaves)))))
+    std = jax.tree_util.tree_map(lambda a, k: jax.random.uniform(k, a.shape, minval=0.01, maxval=1.0), init,
+                                 jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(init),
+                                                              list(jax.random.split(k2, len(leaves)))))
+    return RoundOutcome(init=init, mask=mask, final_mean=masks.apply(mean, mask), final_std=std,
+                        best_mean=masks.apply(mean, mask), dense_init=task.init_params(jax.random.key(7)))
+
+
+@pytest.mark.parametrize("baseline", sorted(PRUNERS))
+def test_exact_counts_over_20_rounds(digits, baseline):
+    rule = PRUNERS[baseline]
+    dense = digits.init_params(jax.random.key(7))
+    n = masks.num_prunable(dense)
+    assert n == 11240  # the paper's CNN: 200 + 3200 + 7840 kernel weights
+    init, mask = dense, masks.dense_mask(dense)
+    for r in range(1, 21):
+        assert int(masks.kept_count(mask)) == masks.target_kept(n, 0.8, r)
+        # pruned weights are exactly zero in the weights the next round starts from
+        for w, m in zip(jax.tree_util.tree_leaves(init), jax.tree_util.tree_leaves(mask)):
+            assert np.all(np.asarray(w)[~np.asarray(m)] == 0)
+        # biases are never pruned
+        assert all(bool(jnp.all(m)) for m, p in zip(jax.tree_util.tree_leaves(mask),
+                                                   jax.tree_util.tree_leaves(masks.prunable_tree(mask))) if not p)
+        outcome = _fake_outcome(digits, jax.random.key(r), init, mask)
+        init, mask = rule(jax.random.key(100 + r), outcome, masks.target_kept(n, 0.8, r + 1), digits)
+    assert masks.target_kept(n, 0.8, 20) == round(11240 * 0.8**19)  # 1.44% of the weights
+
+
+def test_sig2noise_ranks_by_snr_not_magnitude(digits):
+    dense = digits.init_params(jax.random.key(1))
+    outcome = _fake_outcome(digits, jax.random.key(2), dense, masks.dense_mask(dense))
+    n_keep = 3000
+    _, mask = PRUNERS["sig2noise"](jax.random.key(0), outcome, n_keep, digits)
+    snr, _ = masks.flat_prunable(snr_scores(outcome.final_mean, outcome.final_std))
+    kept, _ = masks.flat_prunable(mask)
+    snr, kept = np.asarray(snr), np.asarray(kept)
+    assert kept.sum() == n_keep
+    assert snr[kept].min() >= snr[~kept].max()
+    _, mag_mask = PRUNERS["final-ticket"](jax.random.key(0), outcome, n_keep, digits)
+    assert not np.array_equal(np.asarray(masks.flat_prunable(mag_mask)[0]), kept)  # a different ranking
+
+
+def test_random_reinit_redraws_mask_and_weights(digits):
+    dense = digits.init_params(jax.random.key(1))
+    outcome = _fake_outcome(digits, jax.random.key(2), dense, masks.dense_mask(dense))
+    init_a, mask_a = PRUNERS["random-reinit"](jax.random.key(10), outcome, 5000, digits)
+    init_b, mask_b = PRUNERS["random-reinit"](jax.random.key(11), outcome, 5000, digits)
+    fa, fb = np.asarray(masks.flat_prunable(mask_a)[0]), np.asarray(masks.flat_prunable(mask_b)[0])
+    assert fa.sum() == fb.sum() == 5000 and not np.array_equal(fa, fb)
+    wa = np.asarray(masks.flat_prunable(init_a)[0])
+    w0 = np.asarray(masks.flat_prunable(dense)[0])
+    assert not np.allclose(wa[fa], w0[fa])  # fresh initialisation, not θ0
+
+
+@pytest.mark.parametrize("baseline", ["final-ticket_permute", "final_permute-ticket_permute"])
+def test_permutations_keep_layerwise_multiset(digits, baseline):
+    dense = digits.init_params(jax.random.key(1))
+    outcome = _fake_outcome(digits, jax.random.key(2), dense, masks.dense_mask(dense))
+    _, ticket = PRUNERS["final-ticket"](jax.random.key(0), outcome, 4000, digits)
+    init, mask = PRUNERS[baseline](jax.random.key(3), outcome, 4000, digits)
+    prunable = jax.tree_util.tree_leaves(masks.prunable_tree(dense))
+    moved = False
+    for p, w0, t, w, m in zip(prunable, *(jax.tree_util.tree_leaves(x) for x in (dense, ticket, init, mask))):
+        w0, t, w, m = map(np.asarray, (w0, t, w, m))
+        if not p:
+            np.testing.assert_array_equal(w, w0)  # biases untouched
+            continue
+        assert m.sum() == t.sum()  # same count per layer
+        np.testing.assert_array_equal(np.sort(w[m]), np.sort(w0[t]))  # same multiset of survivors
+        assert np.all(w[~m] == 0)
+        moved |= not np.array_equal(w[m], w0[t])
+    assert moved
+    if baseline.startswith("final_permute"):
+        assert not np.array_equal(np.asarray(masks.flat_prunable(mask)[0]), np.asarray(masks.flat_prunable(ticket)[0]))
+
+
+def test_grasp_keeps_the_smallest_scores(digits):
+    dense = digits.init_params(jax.random.key(1))
+    outcome = _fake_outcome(digits, jax.random.key(2), dense, masks.dense_mask(dense))
+    key = jax.random.key(5)
+    _, mask = PRUNERS["grasp"](key, outcome, 2000, digits)
+    theta0 = outcome.dense_init  # the one-shot rules score the dense θ0 of round 1
+    grad_fn = jax.grad(lambda p: digits.loss(p, key, digits.data))
+    g = grad_fn(theta0)
+    _, hg = jax.jvp(grad_fn, (theta0,), (g,))
+    score = -np.asarray(masks.flat_prunable(jax.tree_util.tree_map(lambda w, h: w * h, theta0, hg))[0])
+    kept = np.asarray(masks.flat_prunable(mask)[0])
+    assert score[kept].max() <= score[~kept].min() + 1e-6
+
+
+def test_snip_needs_a_loss(cartpole):
+    from lottery_kit import ConfigError
+
+    dense = cartpole.init_params(jax.random.key(1))
+    outcome = _fake_outcome(cartpole, jax.random.key(2), dense, masks.dense_mask(dense))
+    with pytest.raises(ConfigError, match="vision task"):
+        PRUNERS["snip"](jax.random.key(0), outcome, 100, cartpole)
