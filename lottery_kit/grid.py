@@ -9,6 +9,7 @@ Execution engines: a local thread pool (each cell is its own kernel process), a 
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import itertools
 import json
@@ -27,7 +28,6 @@ from .store import atomic_write_text
 from .validate import ConfigError, choice
 
 JOBQUEUE_SCHEDULERS = ("slurm", "sge", "pbs")
-_TYPES = {"int": int, "float": (int, float), "str": str, "bool": bool, "list": list, "dict": dict}
 
 
 # ---------------------------------------------------------------- building the grid
@@ -74,6 +74,20 @@ def cell_name(params: dict) -> str:
     return f"{slug}_{hashlib.sha1(blob.encode()).hexdigest()[:8]}" if slug else hashlib.sha1(blob.encode()).hexdigest()[:8]
 
 
+def type_problem(value, default_source: str | None) -> str | None:
+    """Why ``value`` does not fit the type of the notebook's literal default (None if it fits)."""
+    try:
+        default = ast.literal_eval(default_source) if default_source else None
+    except (ValueError, SyntaxError):
+        return None  # not a literal: nothing to compare with
+    if default is None or value is None:
+        return None
+    fits = {bool: (bool,), int: (int,), float: (int, float)}.get(type(default), (type(default),))
+    if isinstance(value, fits) and not (isinstance(value, bool) and type(default) is not bool):
+        return None
+    return f"has type {type(value).__name__}, but the notebook's default {default!r} is {type(default).__name__}"
+
+
 def declared_parameters(notebook) -> dict:
     import papermill as pm
 
@@ -90,11 +104,9 @@ def check_cells(notebook, cells: list[dict]) -> tuple[dict, dict[str, str]]:
     errors = {}
     for c in cells:
         for name, value in c.items():
-            expected = _TYPES.get((declared[name].get("inferred_type_name") or "").lower())
-            if expected and value is not None and not isinstance(value, expected) or (
-                    expected is int and isinstance(value, bool)):
-                errors[cell_name(c)] = (f"parameter {name}={value!r} has type {type(value).__name__}, "
-                                        f"but the notebook's default is {declared[name]['inferred_type_name']}")
+            problem = type_problem(value, declared[name].get("default"))
+            if problem:
+                errors[cell_name(c)] = f"parameter {name}={value!r} {problem}"
     return declared, errors
 
 

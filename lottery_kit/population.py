@@ -51,8 +51,30 @@ def _cnn_chunk(x, p):
     return lax.map(lambda args: _cnn_head(*args), (h, p))
 
 
-def cnn_population_logprobs(pop_params, x, chunk: int = 16):
-    """Log-probabilities (pop, batch, classes) of the paper's CNN for every member on batch ``x``."""
+@jax.custom_batching.custom_vmap
+def cnn_population_logprobs(pop_params, x):
+    """Log-probabilities (pop, batch, classes) of the paper's CNN for every member on batch ``x``.
+
+    Vmapping this (over seeds) must not turn the per-member convolutions back into grouped ones, so it
+    carries its own batching rule: seeds that share the batch merge into the population axis; seeds
+    with their own batches run one after another, each through the fast path.
+    """
+    return _cnn_population_logprobs(pop_params, x)
+
+
+@cnn_population_logprobs.def_vmap
+def _cnn_population_vmap(axis_size, in_batched, pop_params, x):
+    params_batched, x_batched = in_batched
+    pop_params = jax.tree_util.tree_map(
+        lambda a, b: a if b else jnp.broadcast_to(a, (axis_size,) + a.shape), pop_params, params_batched)
+    if not x_batched:
+        merged = jax.tree_util.tree_map(lambda a: a.reshape((-1,) + a.shape[2:]), pop_params)
+        out = cnn_population_logprobs(merged, x)
+        return out.reshape((axis_size, -1) + out.shape[1:]), True
+    return lax.map(lambda args: cnn_population_logprobs(*args), (pop_params, x)), True
+
+
+def _cnn_population_logprobs(pop_params, x, chunk: int = 16):
     p = pop_params["params"]
     pop = jax.tree_util.tree_leaves(p)[0].shape[0]
     chunk = max(1, min(chunk, pop))

@@ -25,7 +25,7 @@ strategy = "SNES"            # any distribution-based evosax class: Sep_CMA_ES, 
 baseline = "sig2noise"       # final-ticket, sig2noise, random-reinit, mask-reinit, snip, grasp, *_permute
 seeds = [0, 1]
 rounds = 5
-keep_ratio = 0.3             # the paper keeps 0.8 per round over 20 rounds (preset = "paper")
+keep_ratio = 0.3             # the paper keeps 0.8 per round over 20 rounds: see preset
 generations = 100
 popsize = 32
 eval_every = 25
