@@ -16,13 +16,13 @@ import gzip
 import hashlib
 import os
 import struct
-import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from .store import atomic_write_bytes
 from .validate import choice, in_range
 
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -134,14 +134,6 @@ def _recorded_hashes(name: str) -> dict[str, str]:
     return dict(reversed(line.split()) for line in sums.read_text().splitlines() if line.strip())
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
-
-
 def download(name: str, timeout: float = 30.0) -> Path:
     """Download ``name`` from its canonical source into the cache, checking the publisher's MD5."""
     source, target = SOURCES[name], cache_dir() / name
@@ -154,9 +146,9 @@ def download(name: str, timeout: float = 30.0) -> Path:
             raise ValueError(f"download of {name}/{stem}.gz has MD5 {md5}, expected {source.archive_md5[stem]}")
         payload = gzip.decompress(blob)
         _verify(name, stem, target / f"{stem}.gz", payload)
-        _atomic_write_bytes(target / f"{stem}.gz", blob)
+        atomic_write_bytes(target / f"{stem}.gz", blob)
         lines.append(f"{hashlib.sha256(payload).hexdigest()}  {stem}")
-    _atomic_write_bytes(target / "SHA256SUMS", ("\n".join(lines) + "\n").encode())
+    atomic_write_bytes(target / "SHA256SUMS", ("\n".join(lines) + "\n").encode())
     return target
 
 

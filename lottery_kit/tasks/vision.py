@@ -27,8 +27,12 @@ def _chunked_accuracy(network, params, x, y, chunk=1000):
     return (jnp.sum(correct) + rest) / x.shape[0]
 
 
-def make_vision_task(name: str, batch_size: int = 1024, data_dir=None, val_size: int | None = None) -> Task:
-    """``mnist``/``fmnist``/``kmnist`` from real IDX files, or ``digits`` (scikit-learn, for tiny runs)."""
+def make_vision_task(name: str, batch_size: int = 1024, data_dir=None, val_size: int | None = None,
+                     population_backend: str | None = None) -> Task:
+    """``mnist``/``fmnist``/``kmnist`` from real IDX files, or ``digits`` (scikit-learn, for tiny runs).
+
+    ``population_backend``: "fast" (CPU kernel), "vmap" (flax vmapped over members), or None (by device).
+    """
     if name == "digits":
         images: ImageData = load_digits()
     else:
@@ -39,7 +43,7 @@ def make_vision_task(name: str, batch_size: int = 1024, data_dir=None, val_size:
 
     def fitness(pop_params, key, data, fit_state):
         xb, yb = _sample_batch(key, data["x_train"], data["y_train"], batch_size)
-        logp = apply_shared(network, pop_params, xb)                    # (pop, B, 10)
+        logp = apply_shared(network, pop_params, xb, population_backend)                  # (pop, B, 10)
         ll = jnp.take_along_axis(logp, yb[None, :, None], axis=-1)[..., 0]
         return ll.mean(axis=-1), fit_state
 

@@ -1,0 +1,185 @@
+"""``lottery-kit bench``: population-kernel and ES benchmarks, with the machine's matmul peak as yardstick.
+
+Every figure is the median of several timed repetitions after a warm-up call; compile time (first
+call minus a steady call) is reported separately. Targets (issue "Performance"): ``cnn_pop_eval``
+peak_fraction >= 0.30 on CPU; ES generation speedup over vmapped flax >= 5; seed vmap speedup >= 1.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import resource
+import statistics
+import time
+
+import jax
+import jax.numpy as jnp
+
+from . import masks
+from .networks import VisionCNN
+from .population import apply_shared
+from .strategies import make_strategy
+
+#: 2 FLOPs per multiply-add: conv1 28*28*8*25, conv2 14*14*16*200, dense 784*10, per image and member.
+CNN_FLOPS_PER_IMAGE = 2 * (28 * 28 * 8 * 25 + 14 * 14 * 16 * 200 + 784 * 10)
+
+
+def timed(fn, *args, reps: int = 5):
+    """(median seconds, compile seconds) of a jitted call, after a warm-up call."""
+    start = time.perf_counter()
+    jax.block_until_ready(fn(*args))
+    first = time.perf_counter() - start
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - start)
+    median = statistics.median(times)
+    return median, max(0.0, first - median)
+
+
+def matmul_peak(n: int = 2048, reps: int = 10) -> float:
+    a = jax.random.normal(jax.random.key(0), (n, n), jnp.float32)
+    b = jax.random.normal(jax.random.key(1), (n, n), jnp.float32)
+    t, _ = timed(jax.jit(jnp.matmul), a, b, reps=reps)
+    return 2 * n**3 / t / 1e9
+
+
+def _pop_params(module, shape, pop):
+    keys = jax.random.split(jax.random.key(0), pop)
+    return jax.vmap(lambda k: module.init(k, jnp.zeros((1,) + shape)))(keys)
+
+
+def cnn_pop_eval(peak: float, popsize: int = 128, batch: int = 256, reps: int = 5, backend: str | None = None):
+    net = VisionCNN()
+    params = _pop_params(net, (28, 28, 1), popsize)
+    x = jax.random.normal(jax.random.key(2), (batch, 28, 28, 1))
+    t, compile_s = timed(jax.jit(lambda p, x: apply_shared(net, p, x, backend)), params, x, reps=reps)
+    gflops = CNN_FLOPS_PER_IMAGE * batch * popsize / t / 1e9
+    return {"popsize": popsize, "batch": batch, "seconds": t, "compile_seconds": compile_s, "gflops": gflops,
+            "peak_fraction": gflops / peak}
+
+
+def _generation_fn(task, spec, unravel, idx, dim):
+    """One jitted ES generation: ask, evaluate on a training batch, tell."""
+    es, params = spec.es, spec.params
+
+    def gen(state, key, data):
+        k1, k2, k3 = jax.random.split(key, 3)
+        pop, state = es.ask(k1, state, params)
+        full = jax.vmap(unravel)(jnp.zeros((pop.shape[0], dim)).at[:, idx].set(pop))
+        fitness, _ = task.fitness(full, k2, data, None)
+        state, _ = es.tell(k3, pop, -fitness, state, params)
+        return state
+
+    return jax.jit(gen)
+
+
+def es_generation(popsize: int = 64, batch: int = 256, reps: int = 5):
+    from .tasks import make_task
+
+    try:
+        name = "fmnist"
+        tasks = {b: make_task(name, batch_size=batch, population_backend=b, ) for b in ("fast", "vmap")}
+    except FileNotFoundError:
+        name = "digits"
+        tasks = {b: make_task(name, batch_size=batch, population_backend=b) for b in ("fast", "vmap")}
+    params = tasks["fast"].init_params(jax.random.key(0))
+    flat, unravel = masks.ravel(params)
+    idx = jnp.arange(flat.size)
+    spec = make_strategy("Sep_CMA_ES", popsize, flat.size, name, "vision")
+    state = spec.es.init(jax.random.key(1), flat, spec.params)
+    out = {"task": name, "strategy": "Sep_CMA_ES", "popsize": popsize, "batch": batch}
+    for backend, key in (("fast", "seconds_per_generation"), ("vmap", "reference_seconds_per_generation")):
+        fn = _generation_fn(tasks[backend], spec, unravel, idx, flat.size)
+        t, compile_s = timed(fn, state, jax.random.key(2), tasks[backend].data, reps=reps)
+        out[key] = t
+        out[key.replace("seconds_per_generation", "compile_seconds")] = compile_s
+    out["speedup"] = out["reference_seconds_per_generation"] / out["seconds_per_generation"]
+    return out
+
+
+def control_rollout(popsize: int = 100, steps: int = 500, reps: int = 5):
+    from .tasks import make_task
+
+    task = make_task("CartPole-v1", n_rollouts=1, max_steps=steps)
+    params = _pop_params(task.network, task.input_shape, popsize)
+    fn = jax.jit(lambda p, k: task.fitness(p, k, None, None)[0])
+    t, compile_s = timed(fn, params, jax.random.key(0), reps=reps)
+    return {"task": "CartPole-v1", "popsize": popsize, "steps": steps, "seconds": t, "compile_seconds": compile_s,
+            "env_steps_per_second": popsize * steps / t}
+
+
+def seed_vmap_speedup(seeds: int = 4, popsize: int = 100, generations: int = 10, reps: int = 3):
+    """Time of ``seeds`` ES runs one after another over the time of the same runs vmapped (CartPole)."""
+    from .es import ESTrainer
+    from .tasks import make_task
+
+    task = make_task("CartPole-v1", n_rollouts=1)
+    trainer = ESTrainer("SNES", popsize=popsize, generations=generations, eval_every=generations, progress=False)
+    params = task.init_params(jax.random.key(0))
+    flat, unravel = masks.ravel(params)
+    spec = make_strategy("SNES", popsize, flat.size, task.name, task.family)
+    run = trainer._build_run(task, spec, unravel, flat.size, 1)
+    idx = jnp.arange(flat.size)
+    keys = jax.random.split(jax.random.key(1), seeds)
+    x0 = jnp.stack([flat] * seeds)
+    single = jax.jit(run)
+    batched = jax.jit(jax.vmap(run, in_axes=(0, 0, None, None)))
+    token = jnp.int32(0)
+
+    def sequential():
+        return [single(keys[i], x0[i], idx, (None, token)) for i in range(seeds)]
+
+    t_seq, _ = timed(lambda: sequential(), reps=reps)
+    t_vmap, compile_s = timed(lambda: batched(keys, x0, idx, (None, token)), reps=reps)
+    return {"task": "CartPole-v1", "seeds": seeds, "popsize": popsize, "generations": generations,
+            "sequential_seconds": t_seq, "vmapped_seconds": t_vmap, "speedup": t_seq / t_vmap}
+
+
+def run_suite(quick: bool = False) -> dict:
+    reps = 2 if quick else 5
+    peak = matmul_peak(reps=reps * 2)
+    result = {
+        "device": f"{jax.devices()[0].device_kind} ({jax.default_backend()})",
+        "host": platform.node(), "cpu_count": __import__("os").cpu_count(), "jax": jax.__version__,
+        "matmul_peak_gflops": peak,
+        "cnn_pop_eval": cnn_pop_eval(peak, reps=reps),
+        "cnn_pop_eval_vmap_reference": cnn_pop_eval(peak, reps=max(1, reps // 2), backend="vmap"),
+        "es_generation": es_generation(reps=reps),
+        "control_rollout": control_rollout(reps=reps),
+        "seed_vmap_speedup": seed_vmap_speedup(reps=max(1, reps // 2))["speedup"],
+    }
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["targets_met"] = {
+        "cnn_peak_fraction>=0.30": result["cnn_pop_eval"]["peak_fraction"] >= 0.30,
+        "es_generation_speedup>=5": result["es_generation"]["speedup"] >= 5,
+        "seed_vmap_speedup>=1": result["seed_vmap_speedup"] >= 1.0,
+    }
+    return result
+
+
+def summary(r: dict) -> str:
+    c, e, k = r["cnn_pop_eval"], r["es_generation"], r["control_rollout"]
+    lines = [
+        f"device: {r['device']}, {r['cpu_count']} CPUs, jax {r['jax']}",
+        f"fp32 matmul peak:       {r['matmul_peak_gflops']:8.1f} GFLOP/s",
+        f"CNN population eval:    {c['gflops']:8.1f} GFLOP/s = {c['peak_fraction']:.0%} of peak "
+        f"(pop {c['popsize']}, batch {c['batch']}, {c['seconds'] * 1e3:.0f} ms; compile {c['compile_seconds']:.1f} s)",
+        f"  vmapped flax:         {r['cnn_pop_eval_vmap_reference']['gflops']:8.1f} GFLOP/s",
+        f"ES generation ({e['task']}, {e['strategy']}, pop {e['popsize']}, batch {e['batch']}): "
+        f"{e['seconds_per_generation'] * 1e3:.0f} ms vs {e['reference_seconds_per_generation'] * 1e3:.0f} ms "
+        f"vmapped flax = {e['speedup']:.1f}x",
+        f"CartPole rollout:       {k['env_steps_per_second']:,.0f} env steps/s (pop {k['popsize']}, {k['steps']} steps)",
+        f"seed vmap speedup:      {r['seed_vmap_speedup']:.2f}x (4 seeds one after another / vmapped)",
+        f"peak RSS:               {r['peak_rss_mb']:.0f} MB",
+        "targets: " + ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in r["targets_met"].items()),
+    ]
+    return "\n".join(lines)
+
+
+def main(json_output: bool = False, quick: bool = False) -> int:
+    result = run_suite(quick=quick)
+    print(json.dumps(result, indent=2) if json_output else summary(result))
+    return 0

@@ -1,0 +1,94 @@
+"""Brax continuous control: fitness = mean return of a few rollouts, with running observation normalisation.
+
+The observation statistics are the task's ``fit_state``: fitness rollouts normalise with the current
+statistics and then merge the observations they saw into them (Welford); evaluation uses them frozen.
+``ant_mass15`` is ant with a 1.5x heavier torso (the paper's mass 10 -> 15 task transfer on Brax v1).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from ..networks import MLP
+from ..population import apply_per_member
+from ..validate import ConfigError
+from .base import Task
+
+#: The paper's Brax tasks available in current Brax (fetch, grasp and ur5e existed only in Brax v1).
+BRAX_TASKS = ("ant", "ant_mass15", "halfcheetah", "hopper", "humanoid", "reacher", "walker2d")
+BRAX_V1_ONLY = ("fetch", "grasp", "ur5e")
+
+
+def _heavier_torso(env, factor: float):
+    sys = env.sys
+    torso = 1  # body 0 is the world
+    sys = sys.tree_replace({"body_mass": sys.body_mass.at[torso].multiply(factor),
+                            "link.inertia.mass": sys.link.inertia.mass.at[torso - 1].multiply(factor)})
+    env.sys = sys
+    return env
+
+
+def _merge_stats(stats, total, total_sq, count):
+    """Combine running (count, mean, var) with a batch given by its sum, sum of squares and count."""
+    n = stats["count"] + count
+    mean_b = total / jnp.maximum(count, 1.0)
+    var_b = total_sq / jnp.maximum(count, 1.0) - mean_b**2
+    delta = mean_b - stats["mean"]
+    mean = stats["mean"] + delta * count / n
+    m2 = stats["var"] * stats["count"] + var_b * count + delta**2 * stats["count"] * count / n
+    return {"count": n, "mean": mean, "var": m2 / n}
+
+
+def make_brax_task(name: str, n_rollouts: int = 8, n_eval_episodes: int = 64, episode_length: int = 500,
+                   backend: str = "spring", normalise_obs: bool = True) -> Task:
+    if name in BRAX_V1_ONLY:
+        raise ConfigError(f"Brax task {name!r} existed only in Brax v1; current Brax offers: {', '.join(BRAX_TASKS)}")
+    from brax import envs
+
+    env = envs.get_environment("ant" if name == "ant_mass15" else name, backend=backend)
+    if name == "ant_mass15":
+        env = _heavier_torso(env, 1.5)
+    network = MLP(env.action_size, hidden=(32, 32), tanh_output=True, small_bias_init=True)
+    obs_size = env.observation_size
+
+    def init_fit_state():
+        return {"count": jnp.float32(1e-4), "mean": jnp.zeros(obs_size), "var": jnp.ones(obs_size)}
+
+    def normalise(obs, stats):
+        if not normalise_obs:
+            return obs
+        return jnp.clip((obs - stats["mean"]) / jnp.sqrt(stats["var"] + 1e-8), -10.0, 10.0)
+
+    def rollouts(pop_params, key, n, stats):
+        pop = jax.tree_util.tree_leaves(pop_params)[0].shape[0]
+        keys = jax.random.split(key, pop * n).reshape(pop, n)
+        state = jax.vmap(jax.vmap(env.reset))(keys)
+        step = jax.vmap(jax.vmap(env.step))
+
+        def body(carry, _):
+            state, ret, alive, total, total_sq, count = carry
+            action = apply_per_member(network, pop_params, normalise(state.obs, stats))
+            w = alive[..., None]
+            total, total_sq, count = total + (state.obs * w).sum((0, 1)), total_sq + (state.obs**2 * w).sum((0, 1)), \
+                count + alive.sum()
+            state = step(state, action)
+            ret = ret + state.reward * alive
+            alive = alive * (1.0 - state.done)
+            return (state, ret, alive, total, total_sq, count), None
+
+        zeros = jnp.zeros((pop, n))
+        init = (state, zeros, jnp.ones((pop, n)), jnp.zeros(obs_size), jnp.zeros(obs_size), jnp.float32(0))
+        (_, ret, _, total, total_sq, count), _ = jax.lax.scan(body, init, None, length=episode_length)
+        return ret, (total, total_sq, count)
+
+    def fitness(pop_params, key, data, stats):
+        ret, batch = rollouts(pop_params, key, n_rollouts, stats)
+        return ret.mean(-1), (_merge_stats(stats, *batch) if normalise_obs else stats)
+
+    def evaluate(params, key, data, stats, split):
+        one = jax.tree_util.tree_map(lambda a: a[None], params)
+        return rollouts(one, key, n_eval_episodes, stats)[0].mean()
+
+    return Task(name=name, family="brax", network=network, input_shape=(obs_size,), data=None, fitness=fitness,
+                evaluate=evaluate, score_name="mean return", init_fit_state=init_fit_state, default_popsize=256)

@@ -1,0 +1,20 @@
+"""The benchmark suite runs and reports every figure (timings are targets, not test assertions)."""
+
+import json
+import subprocess
+import sys
+
+
+def test_bench_json_has_every_figure():
+    run = subprocess.run([sys.executable, "-m", "lottery_kit.cli", "bench", "--json", "--quick"],
+                         capture_output=True, text=True, timeout=900)
+    assert run.returncode == 0, run.stderr[-3000:]
+    r = json.loads(run.stdout)
+    assert r["matmul_peak_gflops"] > 0 and r["peak_rss_mb"] > 0
+    assert {"popsize", "batch", "gflops", "peak_fraction"} <= set(r["cnn_pop_eval"])
+    assert r["cnn_pop_eval"]["popsize"] == 128 and r["cnn_pop_eval"]["batch"] == 256
+    assert {"task", "popsize", "batch", "seconds_per_generation", "reference_seconds_per_generation",
+            "speedup"} <= set(r["es_generation"])
+    assert r["es_generation"]["popsize"] == 64
+    assert {"task", "popsize", "steps", "env_steps_per_second"} <= set(r["control_rollout"])
+    assert r["seed_vmap_speedup"] > 0

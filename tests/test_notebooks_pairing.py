@@ -1,0 +1,28 @@
+"""Every notebook is a synced Jupytext pair, stored without outputs, runnable by papermill."""
+
+from pathlib import Path
+
+import jupytext
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = sorted([*ROOT.glob("notebooks/*.py"), *ROOT.glob("papers_figures/*.py")])
+
+
+def test_there_are_notebooks():
+    assert {p.stem for p in SCRIPTS} >= {"imp_es", "00_quickstart", "oneshot_es"}
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_pair_in_sync_without_outputs(script):
+    ipynb = script.with_suffix(".ipynb")
+    assert ipynb.exists(), f"{script.name} has no paired .ipynb (run: jupytext --sync {script})"
+    from_py, from_nb = jupytext.read(script), nbformat.read(ipynb, as_version=4)
+    cells = lambda nb: [(c.cell_type, c.source.strip()) for c in nb.cells]  # noqa: E731
+    assert cells(from_py) == cells(from_nb), f"{script.name} and {ipynb.name} differ: run jupytext --sync"
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in from_nb.cells
+               if c.cell_type == "code"), f"{ipynb.name} is committed with outputs"
+    assert from_nb.metadata["kernelspec"]["name"] == "python3"
+    tagged = [c for c in from_nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
