@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from . import masks
+from .es import expand
 from .networks import VisionCNN
 from .population import apply_shared
 from .strategies import make_strategy
@@ -61,14 +62,14 @@ def cnn_pop_eval(peak: float, popsize: int = 128, batch: int = 256, reps: int = 
             "peak_fraction": gflops / peak}
 
 
-def _generation_fn(task, spec, unravel, idx, dim):
+def _generation_fn(task, spec, unravel, source):
     """One jitted ES generation: ask, evaluate on a training batch, tell."""
     es, params = spec.es, spec.params
 
     def gen(state, key, data):
         k1, k2, k3 = jax.random.split(key, 3)
         pop, state = es.ask(k1, state, params)
-        full = jax.vmap(unravel)(jnp.zeros((pop.shape[0], dim)).at[:, idx].set(pop))
+        full = jax.vmap(unravel)(expand(pop, source))
         fitness, _ = task.fitness(full, k2, data, None)
         state, _ = es.tell(k3, pop, -fitness, state, params)
         return state
@@ -87,12 +88,12 @@ def es_generation(popsize: int = 64, batch: int = 256, reps: int = 5):
         tasks = {b: make_task(name, batch_size=batch, population_backend=b) for b in ("fast", "vmap")}
     params = tasks["fast"].init_params(jax.random.key(0))
     flat, unravel = masks.ravel(params)
-    idx = jnp.arange(flat.size)
+    source = jnp.arange(flat.size, dtype=jnp.int32)
     spec = make_strategy("Sep_CMA_ES", popsize, flat.size, name, "vision")
     state = spec.es.init(jax.random.key(1), flat, spec.params)
     out = {"task": name, "strategy": "Sep_CMA_ES", "popsize": popsize, "batch": batch}
     for backend, key in (("fast", "seconds_per_generation"), ("vmap", "reference_seconds_per_generation")):
-        fn = _generation_fn(tasks[backend], spec, unravel, idx, flat.size)
+        fn = _generation_fn(tasks[backend], spec, unravel, source)
         t, compile_s = timed(fn, state, jax.random.key(2), tasks[backend].data, reps=reps)
         out[key] = t
         out[key.replace("seconds_per_generation", "compile_seconds")] = compile_s
@@ -122,7 +123,7 @@ def seed_vmap_speedup(seeds: int = 4, popsize: int = 100, generations: int = 10,
     flat, unravel = masks.ravel(params)
     spec = make_strategy("SNES", popsize, flat.size, task.name, task.family)
     run = trainer._build_run(task, spec, unravel, flat.size, 1)
-    idx = jnp.arange(flat.size)
+    idx = jnp.arange(flat.size, dtype=jnp.int32)  # dense: every position comes from the kept vector
     keys = jax.random.split(jax.random.key(1), seeds)
     x0 = jnp.stack([flat] * seeds)
     single = jax.jit(run)

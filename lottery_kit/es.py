@@ -70,13 +70,14 @@ class ESTrainer:
             raise ValueError(f"seeds keep different numbers of weights {counts}; IMP counts must be exact")
         idx = jnp.asarray(np.stack([np.flatnonzero(m) for m in flat_mask]))
         x0 = jnp.take_along_axis(flat_init, idx, axis=1)
+        source = jnp.asarray(expansion_index(flat_mask))
         spec = make_strategy(self.strategy, self.popsize, int(counts[0]), task.name, task.family, self.settings,
                              self.sigma_convention, self.mean_decay if self.decay_mode == "l2" else 0.0)
         n_blocks = self.generations // self.eval_every
         run = jax.jit(jax.vmap(self._build_run(task, spec, unravel, flat_init.shape[1], n_blocks),
                                in_axes=(0, 0, 0, None)))
         with _Progress(self.progress, n_blocks * self.eval_every, desc) as bar:
-            out = run(keys, x0, idx, (task.data, bar.token))
+            out = run(keys, x0, source, (task.data, bar.token))
             out = jax.block_until_ready(out)
         final_x, std_x, best_x, metrics = out
 
@@ -92,14 +93,14 @@ class ESTrainer:
         es, params, eval_every = spec.es, spec.params, self.eval_every
         shrink = 1.0 - self.mean_decay if self.decay_mode == "shrink" else 1.0
 
-        def run(key, x0, idx, args):
+        def run(key, x0, source, args):
             data, token = args
 
             def as_params(x):   # (pop, k) -> pop parameter tree, pruned entries exactly zero
-                return jax.vmap(unravel)(jnp.zeros((x.shape[0], dim), x.dtype).at[:, idx].set(x))
+                return jax.vmap(unravel)(expand(x, source))
 
             def as_single(x):
-                return unravel(jnp.zeros((dim,), x.dtype).at[idx].set(x))
+                return unravel(expand(x, source))
 
             k_init, k_run, k_test = jax.random.split(key, 3)
             state = es.init(k_init, x0, params)
@@ -141,6 +142,21 @@ class ESTrainer:
             return state.mean, spec.per_weight_std(state), best_x, metrics
 
         return run
+
+
+def expansion_index(flat_mask: np.ndarray) -> np.ndarray:
+    """For each full position, where its value sits in the kept vector, or ``k`` (a zero slot) if pruned."""
+    k = int(flat_mask[0].sum())
+    source = np.full(flat_mask.shape, k, dtype=np.int32)
+    for row, m in zip(source, flat_mask):
+        row[m] = np.arange(k, dtype=np.int32)
+    return source
+
+
+def expand(x, source):
+    """Kept vector(s) ``x[..., k]`` -> full vector(s) with exact zeros at pruned positions (a gather)."""
+    padded = jnp.concatenate([x, jnp.zeros(x.shape[:-1] + (1,), x.dtype)], axis=-1)
+    return jnp.take(padded, source, axis=-1)
 
 
 class _Progress:

@@ -98,5 +98,27 @@ def apply_shared(module, pop_params, x, backend: str | None = None):
 
 
 def apply_per_member(module, pop_params, xs):
-    """Member i on ``xs[i]``; for dense networks this is a batched matmul per layer."""
-    return jax.vmap(module.apply)(pop_params, xs)
+    """Member i on ``xs[i]``; for dense networks this is a batched matmul per layer.
+
+    Vmapped over seeds, the seed axis is merged into the population axis (one batch dimension instead
+    of two), which XLA runs faster than nested batching.
+    """
+    return _per_member(module)(pop_params, xs)
+
+
+def _per_member(module):
+    @jax.custom_batching.custom_vmap
+    def run(pop_params, xs):
+        return jax.vmap(module.apply)(pop_params, xs)
+
+    @run.def_vmap
+    def run_vmap(axis_size, in_batched, pop_params, xs):
+        params_batched, xs_batched = in_batched
+        pop_params = jax.tree_util.tree_map(
+            lambda a, b: a if b else jnp.broadcast_to(a, (axis_size,) + a.shape), pop_params, params_batched)
+        xs = xs if xs_batched else jnp.broadcast_to(xs, (axis_size,) + xs.shape)
+        merge = lambda a: a.reshape((-1,) + a.shape[2:])  # noqa: E731
+        out = run(jax.tree_util.tree_map(merge, pop_params), merge(xs))
+        return out.reshape((axis_size, -1) + out.shape[1:]), True
+
+    return run
