@@ -8,7 +8,6 @@ so pruned weights are exactly zero in every evaluated network.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import jax
@@ -185,7 +184,3 @@ class _Progress:
         done = int(np.max(done))
         if bar is not None and done > bar.n:
             bar.update(done - bar.n)
-
-
-def round_generations(total: int, eval_every: int) -> int:
-    return int(math.ceil(total / eval_every) * eval_every)

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -137,3 +138,20 @@ def test_imp_es_grid_over_two_axes_with_the_cli(tmp_path):
     again = subprocess.run(args, capture_output=True, text=True)
     assert again.returncode == 0 and again.stdout.count("True") >= 4  # every cell skipped
     assert pd.read_parquet(next(out.rglob("results.parquet"))).shape[0] == 4
+
+
+def test_oneshot_grid_shares_one_dense_run(tmp_path):
+    out, dense = tmp_path / "grid", tmp_path / "dense"
+    status = lk.run_grid(ROOT / "notebooks" / "oneshot_es.ipynb", out,
+                         {"sparsity": [0.5, 0.9], "baseline": ["sig2noise", "random-reinit"], "seeds": [[0]],
+                          "generations": [4], "eval_every": [2], "popsize": [8], "dense_dir": [str(dense)]},
+                         workers=2, progress=False)
+    assert (status["state"] == "done").all(), status["error"].tolist()
+    finished = min((p / "status.json").stat().st_mtime_ns for p in (out / "cells").iterdir())
+    dense_file = dense / "rounds" / "round_01" / "seed_0.msgpack"
+    assert dense_file.stat().st_mtime_ns < finished  # trained before the first cell finished, never again
+    assert [p.name for p in (dense / "rounds").iterdir()] == ["round_01"]
+    results = lk.collect(out)
+    assert len(results) == 4 and set(results["sparsity"].round(2)) == {0.5, 0.9}
+    n = results["kept_weights"] / results["weights_remaining"]
+    assert np.allclose(n, 4480) and set(results["kept_weights"]) == {2240, 448}
