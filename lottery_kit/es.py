@@ -8,6 +8,7 @@ so pruned weights are exactly zero in every evaluated network.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 
 import jax
@@ -40,11 +41,13 @@ class ESTrainer:
     sigma_convention: str = "per_weight_std"
     mean_decay: float = 0.0
     decay_mode: str = "shrink"
-    progress: bool = True
+    progress: bool | None = None   # None: on, unless $LOTTERY_KIT_PROGRESS=0 (see default_progress)
 
     def __post_init__(self):
         from .strategies import strategy_names
 
+        if self.progress is None:
+            object.__setattr__(self, "progress", default_progress())
         choice("strategy", self.strategy, strategy_names())
         choice("sigma convention", self.sigma_convention, SIGMA_CONVENTIONS)
         choice("decay mode", self.decay_mode, DECAY_MODES)
@@ -89,7 +92,7 @@ class ESTrainer:
         return outcome, metrics
 
     def _build_run(self, task, spec, unravel, dim, n_blocks):
-        es, params, eval_every = spec.es, spec.params, self.eval_every
+        es, params, eval_every, progress = spec.es, spec.params, self.eval_every, self.progress
         shrink = 1.0 - self.mean_decay if self.decay_mode == "shrink" else 1.0
 
         def run(key, x0, source, args):
@@ -124,7 +127,8 @@ class ESTrainer:
                 better = val > best_val
                 best_x = jnp.where(better, state.mean, best_x)
                 best_val = jnp.where(better, val, best_val)
-                jax.debug.callback(_Progress.tick, token, (i + 1) * eval_every)
+                if progress:  # a host callback: executables holding one skip JAX's persistent cache
+                    jax.debug.callback(_Progress.tick, token, (i + 1) * eval_every)
                 return (state, fs, best_x, best_val), (val, fit_mean.mean(), fit_max.max())
 
             carry0 = (state, task.init_fit_state(), x0, jnp.array(-jnp.inf))
@@ -156,6 +160,12 @@ def expand(x, source):
     """Kept vector(s) ``x[..., k]`` -> full vector(s) with exact zeros at pruned positions (a gather)."""
     padded = jnp.concatenate([x, jnp.zeros(x.shape[:-1] + (1,), x.dtype)], axis=-1)
     return jnp.take(padded, source, axis=-1)
+
+
+def default_progress() -> bool:
+    """Progress bars unless ``$LOTTERY_KIT_PROGRESS=0``, which the grid runner sets for its batch cells:
+    their output is a stored notebook, and jitted code without the progress callback is cacheable on disk."""
+    return os.environ.get("LOTTERY_KIT_PROGRESS", "1") != "0"
 
 
 class _Progress:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .es import ESTrainer
+from .es import ESTrainer, default_progress
 from .imp import check_schedule, run_imp
 from .pruning import PRUNERS
 from .strategies import strategy_names
@@ -59,8 +59,13 @@ def validate(task, strategy, baseline, seeds, rounds, keep_ratio, generations, p
 def run_es_imp(task: str, strategy: str, baseline: str, seeds, rounds: int, keep_ratio: float,
                generations: int, popsize: int, eval_every: int, out_dir, *, mean_decay: float = 0.0,
                signal: str = "final", sigma_convention: str = "per_weight_std", strategy_settings: dict | None = None,
-               task_options: dict | None = None, progress: bool = True) -> pd.DataFrame:
-    """Run ES-IMP and write ``{out_dir}/results.parquet`` (plus per-round artifacts); resumes if interrupted."""
+               task_options: dict | None = None, progress: bool | None = None) -> pd.DataFrame:
+    """Run ES-IMP and write ``{out_dir}/results.parquet`` (plus per-round artifacts); resumes if interrupted.
+
+    ``progress``: None means :func:`lottery_kit.es.default_progress` (off inside grid cells).
+    """
+    if progress is None:
+        progress = default_progress()
     seeds = validate(task, strategy, baseline, seeds, rounds, keep_ratio, generations, popsize, eval_every)
     trainer = ESTrainer(strategy=strategy, popsize=popsize, generations=generations, eval_every=eval_every,
                         settings=dict(strategy_settings or {}), sigma_convention=sigma_convention,

@@ -184,10 +184,10 @@ def run_grid(notebook, out, axes: dict[str, list] | None = None, zips=(), *, wor
     workers = workers or default_workers()
     if isinstance(profile, (str, os.PathLike)):
         profile = yaml.safe_load(Path(profile).read_text())
-    env = {}
+    env = {"LOTTERY_KIT_PROGRESS": "0"}  # no progress bars inside batch cells (and cacheable executables)
     if jax_cache:  # one persistent compilation cache shared by all cells: equal shapes compile once
-        env = {"JAX_COMPILATION_CACHE_DIR": str((out / ".jax_cache").resolve()),
-               "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0.5"}
+        env |= {"JAX_COMPILATION_CACHE_DIR": str((out / ".jax_cache").resolve()),
+                "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0.5"}
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "grid.json", json.dumps({"notebook": notebook, "axes": axes, "zip": list(zips)},
                                                     indent=2, default=str))
@@ -205,6 +205,7 @@ def run_grid(notebook, out, axes: dict[str, list] | None = None, zips=(), *, wor
         else:
             todo.append((name, str(d), params))
 
+    saved_env = {k: os.environ.get(k) for k in env}  # local cells set these in this process: restore after
     bar = tqdm(total=len(cells), initial=len(cells) - len(todo), desc=f"grid {Path(notebook).stem}",
                unit="cell", disable=not progress)
     if dask or profile:
@@ -225,6 +226,11 @@ def run_grid(notebook, out, axes: dict[str, list] | None = None, zips=(), *, wor
                 statuses[futures[fut]] = fut.result()
                 bar.update()
     bar.close()
+    for k, v in saved_env.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
     table = pd.DataFrame([{"cell": n, "state": s["state"], "seconds": s.get("seconds"), "error": s.get("error"),
                            "skipped": s.get("skipped", False), **s.get("params", {})} for n, s in statuses.items()])
     return table.sort_values("cell").reset_index(drop=True)
