@@ -122,7 +122,7 @@ def seed_vmap_speedup(seeds: int = 4, popsize: int = 100, generations: int = 10,
     params = task.init_params(jax.random.key(0))
     flat, unravel = masks.ravel(params)
     spec = make_strategy("SNES", popsize, flat.size, task.name, task.family)
-    run = trainer._build_run(task, spec, unravel, flat.size, 1)
+    run = trainer._build_run(task, spec, unravel, 1)
     idx = jnp.arange(flat.size, dtype=jnp.int32)  # dense: every position comes from the kept vector
     keys = jax.random.split(jax.random.key(1), seeds)
     x0 = jnp.stack([flat] * seeds)

@@ -76,7 +76,7 @@ class ESTrainer:
         spec = make_strategy(self.strategy, self.popsize, int(counts[0]), task.name, task.family, self.settings,
                              self.sigma_convention, self.mean_decay if self.decay_mode == "l2" else 0.0)
         n_blocks = self.generations // self.eval_every
-        run = jax.jit(jax.vmap(self._build_run(task, spec, unravel, flat_init.shape[1], n_blocks),
+        run = jax.jit(jax.vmap(self._build_run(task, spec, unravel, n_blocks),
                                in_axes=(0, 0, 0, None)))
         with _Progress(self.progress, n_blocks * self.eval_every, desc) as bar:
             out = run(keys, x0, source, (task.data, bar.token))
@@ -84,14 +84,13 @@ class ESTrainer:
         final_x, std_x, best_x, metrics = out
 
         def to_tree(x):
-            full = jnp.zeros(flat_init.shape, x.dtype).at[jnp.arange(x.shape[0])[:, None], idx].set(x)
-            return jax.vmap(unravel)(full)
+            return jax.vmap(unravel)(jax.vmap(expand)(x, source))
 
         outcome = RoundOutcome(init=init, mask=mask, final_mean=to_tree(final_x), final_std=to_tree(std_x),
                                best_mean=to_tree(best_x), dense_init=dense_init)
         return outcome, metrics
 
-    def _build_run(self, task, spec, unravel, dim, n_blocks):
+    def _build_run(self, task, spec, unravel, n_blocks):
         es, params, eval_every, progress = spec.es, spec.params, self.eval_every, self.progress
         shrink = 1.0 - self.mean_decay if self.decay_mode == "shrink" else 1.0
 
