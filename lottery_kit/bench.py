@@ -112,17 +112,21 @@ def control_rollout(popsize: int = 100, steps: int = 500, reps: int = 5):
             "env_steps_per_second": popsize * steps / t}
 
 
-def seed_vmap_speedup(seeds: int = 4, popsize: int = 100, generations: int = 10, reps: int = 3):
-    """Time of ``seeds`` ES runs one after another over the time of the same runs vmapped (CartPole)."""
+def seed_vmap_speedup(seeds: int = 4, popsize: int = 100, generations: int = 50, eval_every: int = 25,
+                      reps: int = 3):
+    """Time of ``seeds`` ES rounds one after another over the time of the same rounds vmapped (CartPole).
+
+    A round of 50 generations evaluated every 25 (the notebooks' defaults), so evaluation weighs as in real runs.
+    """
     from .es import ESTrainer
     from .tasks import make_task
 
     task = make_task("CartPole-v1", n_rollouts=1)
-    trainer = ESTrainer("SNES", popsize=popsize, generations=generations, eval_every=generations, progress=False)
+    trainer = ESTrainer("SNES", popsize=popsize, generations=generations, eval_every=eval_every, progress=False)
     params = task.init_params(jax.random.key(0))
     flat, unravel = masks.ravel(params)
     spec = make_strategy("SNES", popsize, flat.size, task.name, task.family)
-    run = trainer._build_run(task, spec, unravel, 1)
+    run = trainer._build_run(task, spec, unravel, generations // eval_every)
     idx = jnp.arange(flat.size, dtype=jnp.int32)  # dense: every position comes from the kept vector
     keys = jax.random.split(jax.random.key(1), seeds)
     x0 = jnp.stack([flat] * seeds)
@@ -136,6 +140,7 @@ def seed_vmap_speedup(seeds: int = 4, popsize: int = 100, generations: int = 10,
     t_seq, _ = timed(lambda: sequential(), reps=reps)
     t_vmap, compile_s = timed(lambda: batched(keys, x0, idx, (None, token)), reps=reps)
     return {"task": "CartPole-v1", "seeds": seeds, "popsize": popsize, "generations": generations,
+            "eval_every": eval_every,
             "sequential_seconds": t_seq, "vmapped_seconds": t_vmap, "speedup": t_seq / t_vmap}
 
 
@@ -150,7 +155,7 @@ def run_suite(quick: bool = False) -> dict:
         "cnn_pop_eval_vmap_reference": cnn_pop_eval(peak, reps=max(1, reps // 2), backend="vmap"),
         "es_generation": es_generation(reps=reps),
         "control_rollout": control_rollout(reps=reps),
-        "seed_vmap_speedup": seed_vmap_speedup(reps=max(1, reps // 2))["speedup"],
+        "seed_vmap_speedup": seed_vmap_speedup(reps=3 if quick else 5)["speedup"],
     }
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result["targets_met"] = {
