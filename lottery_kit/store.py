@@ -33,10 +33,15 @@ NON_IDENTITY_KEYS = ("rounds", "out_dir", "progress")
 VERSIONED_PACKAGES = ("lottery-kit", "jax", "jaxlib", "flax", "optax", "evosax", "gymnax", "brax", "numpy", "pandas")
 
 
-def _default_mode() -> int:
+def _read_umask() -> int:
     umask = os.umask(0)
     os.umask(umask)
-    return 0o666 & ~umask
+    return umask
+
+
+#: Mode for written files: mkstemp creates 0600, results are meant to be shared. The umask is read once at
+#: import (reading it means setting it, which other threads of the grid runner must not observe).
+FILE_MODE = 0o666 & ~_read_umask()
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -53,7 +58,7 @@ def _atomic_write(path, write) -> None:
         write(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
-        os.chmod(tmp, _default_mode())  # mkstemp creates 0600; results are meant to be shared
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
