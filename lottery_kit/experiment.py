@@ -12,9 +12,8 @@ import pandas as pd
 from .es import ESTrainer, default_progress
 from .imp import check_schedule, run_imp
 from .pruning import PRUNERS
-from .strategies import strategy_names
 from .tasks import TASKS, make_task
-from .validate import choice, in_range
+from .validate import choice
 
 #: Paper-scale settings by task family (paper-notes, "ES settings").
 PAPER_SCALE = {
@@ -44,16 +43,14 @@ def apply_preset(preset: str, task: str, params: dict) -> dict:
     return params | PAPER_SCALE[family_of(task)] if preset == "paper" else dict(params)
 
 
-def validate(task, strategy, baseline, seeds, rounds, keep_ratio, generations, popsize, eval_every):
-    """Check names and ranges before any work (no data is loaded, nothing compiled)."""
+def validate(task, baseline, seeds, rounds, keep_ratio):
+    """Check names and the schedule before any work (no data is loaded, nothing compiled).
+
+    The ES settings (strategy, popsize, generations, eval_every, ...) are checked by :class:`ESTrainer`.
+    """
     choice("task", task, TASKS)
-    choice("strategy", strategy, strategy_names())
     choice("baseline", baseline, PRUNERS)
-    seeds = check_schedule(seeds, rounds, keep_ratio)
-    in_range("popsize", popsize, low=2, why="an ES needs at least two members")
-    in_range("generations", generations, low=1)
-    in_range("eval_every", eval_every, low=1, high=generations, why="at most generations")
-    return seeds
+    return check_schedule(seeds, rounds, keep_ratio)
 
 
 def run_es_imp(task: str, strategy: str, baseline: str, seeds, rounds: int, keep_ratio: float,
@@ -66,7 +63,7 @@ def run_es_imp(task: str, strategy: str, baseline: str, seeds, rounds: int, keep
     """
     if progress is None:
         progress = default_progress()
-    seeds = validate(task, strategy, baseline, seeds, rounds, keep_ratio, generations, popsize, eval_every)
+    seeds = validate(task, baseline, seeds, rounds, keep_ratio)
     trainer = ESTrainer(strategy=strategy, popsize=popsize, generations=generations, eval_every=eval_every,
                         settings=dict(strategy_settings or {}), sigma_convention=sigma_convention,
                         mean_decay=mean_decay, progress=progress)

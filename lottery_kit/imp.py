@@ -29,10 +29,15 @@ def seed_keys(seeds, stream: int, round_: int = 0):
     return jnp.stack([jax.random.fold_in(jax.random.fold_in(jax.random.key(int(s)), stream), round_) for s in seeds])
 
 
-def check_schedule(seeds, rounds: int, keep_ratio: float):
+def check_seeds(seeds) -> list:
     seeds = non_empty("seeds", seeds)
     if len(set(seeds)) != len(seeds):
         raise ConfigError(f"seeds={seeds} repeats a seed")
+    return seeds
+
+
+def check_schedule(seeds, rounds: int, keep_ratio: float):
+    seeds = check_seeds(seeds)
     in_range("rounds", rounds, low=1, why="round 1 is the dense network")
     in_range("keep_ratio", keep_ratio, low=0.0, high=1.0, low_open=True, high_open=True,
              why="the fraction of remaining weights kept each round")

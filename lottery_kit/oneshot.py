@@ -14,7 +14,7 @@ from pathlib import Path
 import jax
 
 from . import masks
-from .imp import _load_outcome, _rows, run_imp, seed_keys
+from .imp import _load_outcome, _rows, check_seeds, run_imp, seed_keys
 from .pruning import get_pruner
 from .store import ARTIFACT_KEYS, RunStore
 from .validate import in_range
@@ -45,6 +45,7 @@ def run_oneshot(task, trainer, baseline: str, *, seeds, sparsity: float, dense_d
     """Prune the shared dense run once to ``sparsity`` with ``baseline``, train, and store one round."""
     in_range("sparsity", sparsity, low=0.0, high=1.0, high_open=True, why="the fraction of kernel weights pruned")
     pruner = get_pruner(baseline)
+    seeds = check_seeds(seeds)
     store = RunStore(out_dir)
     store.claim({"task": task.name, "baseline": baseline, "seeds": list(seeds), "sparsity": sparsity,
                  "signal": signal, "dense_dir": str(Path(dense_dir).resolve()), "trainer": trainer.config(),

@@ -43,9 +43,9 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 import lottery_kit as lk
-from lottery_kit import experiment, oneshot, plots
+from lottery_kit import oneshot, plots
 
-seeds = experiment.validate(task, strategy, baseline, seeds, 1, 0.5, generations, popsize, eval_every)
+lk.get_pruner(baseline)  # names and settings are checked before anything is loaded or compiled
 trainer = lk.ESTrainer(strategy=strategy, popsize=popsize, generations=generations, eval_every=eval_every)
 the_task = lk.make_task(task, **task_options)
 results = oneshot.run_oneshot(the_task, trainer, baseline, seeds=seeds, sparsity=sparsity, dense_dir=dense_dir,
