@@ -1,8 +1,8 @@
 """Evaluate a whole ES population at once (the performance kernel).
 
-``apply_shared(module, pop_params, x)`` runs every member on the same input batch (vision);
-``apply_per_member(module, pop_params, xs)`` runs member i on ``xs[i]`` (control rollouts).
-Both return outputs with a leading population axis and agree with ``module.apply`` member by member.
+``apply_shared(module, pop_params, x)`` runs every member on the same input batch (vision) and agrees
+with ``module.apply`` member by member; ``map_population(fn)`` runs a per-member function, such as a
+whole rollout (control), over the population in chunks.
 
 For the vision CNN, ``jax.vmap`` over weights lowers to grouped convolutions, which XLA's CPU backend
 runs at a few GFLOP/s. The CPU path instead computes layer 1 for a chunk of members as one ordinary
@@ -10,17 +10,81 @@ convolution with ``chunk * 8`` output channels (its input is shared), then maps 
 through layer 2 and the dense head. Pooling and the bias/ReLU are reordered (max-pool commutes with a
 per-channel bias and with ReLU) so the elementwise work runs on the pooled, 4x smaller tensors.
 On GPUs grouped convolutions are fast, so ``backend="vmap"`` is the default there.
+
+Rollouts (control tasks) run the whole episode for a chunk of members at a time
+(:func:`map_population`): on CPU a chunk whose weights stay in the core's cache is faster than one
+pass over a population whose weights are re-read from memory at every step (:func:`auto_chunk`).
+
+Vmapping any of these over seeds merges the seed axis into the population axis (custom batching
+rules), so a vmapped run is one larger population rather than nested batches.
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
 from .networks import VisionCNN
+from .validate import ConfigError
 
 _DIMS = ("NHWC", "HWIO", "NHWC")
+
+
+# ---------------------------------------------------------------- seeds merge into the population
+def _broadcast_unbatched(axis_size, tree, batched):
+    """Give every leaf of ``tree`` that a vmap left unbatched the vmapped axis in front."""
+    return jax.tree_util.tree_map(lambda a, b: a if b else jnp.broadcast_to(a, (axis_size,) + a.shape),
+                                  tree, batched)
+
+
+def _merge_leading(tree):
+    """(seeds, pop, ...) -> (seeds * pop, ...) for every leaf."""
+    return jax.tree_util.tree_map(lambda a: a.reshape((-1,) + a.shape[2:]), tree)
+
+
+def _split_leading(axis_size, tree):
+    """(seeds * pop, ...) -> (seeds, pop, ...) for every leaf."""
+    return jax.tree_util.tree_map(lambda a: a.reshape((axis_size, -1) + a.shape[1:]), tree)
+
+
+def merging_seed_axis(fn):
+    """``fn(*per_member_args)`` (every input and output with a leading population axis), vmapped by merging.
+
+    Vmapping the result over seeds runs ``fn`` once on the seeds' populations laid end to end instead of
+    adding a second batch dimension; inputs the vmap leaves unbatched are shared by all seeds.
+    """
+    @jax.custom_batching.custom_vmap
+    def run(*args):
+        return fn(*args)
+
+    @run.def_vmap
+    def run_vmap(axis_size, in_batched, *args):
+        args = [_broadcast_unbatched(axis_size, a, b) for a, b in zip(args, in_batched)]
+        out = run(*_merge_leading(args))
+        return _split_leading(axis_size, out), jax.tree_util.tree_map(lambda _: True, out)
+
+    return run
+
+
+def _in_chunks(fn, size: int, tree):
+    """``fn`` over consecutive chunks of ``size`` members (leading axis of every leaf), one after another.
+
+    The last chunk is padded by repeating the last member; the padding's outputs are dropped.
+    """
+    pop = jax.tree_util.tree_leaves(tree)[0].shape[0]
+    size = max(1, min(size, pop))
+    pad = (-pop) % size
+    chunks = jax.tree_util.tree_map(
+        lambda a: jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)]).reshape((-1, size) + a.shape[1:]), tree)
+    out = lax.map(fn, chunks)
+    return jax.tree_util.tree_map(lambda a: a.reshape((-1,) + a.shape[2:])[:pop], out)
+
+
+# ---------------------------------------------------------------- the vision CNN
+#: Members whose layer 1 runs as one convolution (chunk * 8 output channels).
+CNN_CHUNK = 16
 
 
 def _conv(x, kernel):
@@ -59,30 +123,17 @@ def cnn_population_logprobs(pop_params, x):
     carries its own batching rule: seeds that share the batch merge into the population axis; seeds
     with their own batches run one after another, each through the fast path.
     """
-    return _cnn_population_logprobs(pop_params, x)
+    return _in_chunks(lambda pc: _cnn_chunk(x, pc), CNN_CHUNK, pop_params["params"])
 
 
 @cnn_population_logprobs.def_vmap
 def _cnn_population_vmap(axis_size, in_batched, pop_params, x):
     params_batched, x_batched = in_batched
-    pop_params = jax.tree_util.tree_map(
-        lambda a, b: a if b else jnp.broadcast_to(a, (axis_size,) + a.shape), pop_params, params_batched)
+    pop_params = _broadcast_unbatched(axis_size, pop_params, params_batched)
     if not x_batched:
-        merged = jax.tree_util.tree_map(lambda a: a.reshape((-1,) + a.shape[2:]), pop_params)
-        out = cnn_population_logprobs(merged, x)
-        return out.reshape((axis_size, -1) + out.shape[1:]), True
+        out = cnn_population_logprobs(_merge_leading(pop_params), x)
+        return _split_leading(axis_size, out), True
     return lax.map(lambda args: cnn_population_logprobs(*args), (pop_params, x)), True
-
-
-def _cnn_population_logprobs(pop_params, x, chunk: int = 16):
-    p = pop_params["params"]
-    pop = jax.tree_util.tree_leaves(p)[0].shape[0]
-    chunk = max(1, min(chunk, pop))
-    pad = (-pop) % chunk
-    p = jax.tree_util.tree_map(lambda a: jnp.pad(a, [(0, pad)] + [(0, 0)] * (a.ndim - 1)), p)
-    p = jax.tree_util.tree_map(lambda a: a.reshape((-1, chunk) + a.shape[1:]), p)
-    out = lax.map(lambda pc: _cnn_chunk(x, pc), p)   # (pop/chunk, chunk, B, classes)
-    return out.reshape((-1,) + out.shape[2:])[:pop]
 
 
 def default_backend() -> str:
@@ -97,28 +148,59 @@ def apply_shared(module, pop_params, x, backend: str | None = None):
     return jax.vmap(module.apply, in_axes=(0, None))(pop_params, x)
 
 
-def apply_per_member(module, pop_params, xs):
-    """Member i on ``xs[i]``; for dense networks this is a batched matmul per layer.
+#: Weights of one chunk of members that should stay in a core's cache for a whole rollout (measured on a
+#: 2-core Xeon with 2 MiB of L2 per core: chunks of ~1 MiB ran fastest; see benchmarks/RESULTS.md).
+CHUNK_CACHE_BYTES = 1 << 20
+#: Rows each member's weights serve per step (e.g. rollouts per member) from which a step of a small
+#: population is compute-bound and one pass over the whole population is fastest ...
+COMPUTE_BOUND_ROWS = 8
+#: ... unless the population's weights exceed this, so that every step streams them from memory anyway
+#: (MinAtar's CNN: 307 KiB a member, 79 MiB for 256 members, ran 1.5x faster in chunks of 16).
+WHOLE_POPULATION_MAX_BYTES = 16 << 20
+MIN_CHUNK = 16
 
-    Vmapped over seeds, the seed axis is merged into the population axis (one batch dimension instead
-    of two), which XLA runs faster than nested batching.
+
+def auto_chunk(pop: int, member_bytes: int, rows_per_member: int, backend: str | None = None) -> int:
+    """Members per chunk for :func:`map_population`.
+
+    On GPUs, and on CPU when a step is compute-bound (at least ``COMPUTE_BOUND_ROWS`` rows per member and
+    at most ``WHOLE_POPULATION_MAX_BYTES`` of weights), the whole population. Otherwise as many members as
+    keep ``CHUNK_CACHE_BYTES`` of weights (at least ``MIN_CHUNK``), spread evenly so padding is minimal.
     """
-    return _per_member(module)(pop_params, xs)
+    backend = backend or jax.default_backend()
+    compute_bound = rows_per_member >= COMPUTE_BOUND_ROWS and pop * member_bytes <= WHOLE_POPULATION_MAX_BYTES
+    if backend != "cpu" or compute_bound:
+        return pop
+    largest = max(MIN_CHUNK, CHUNK_CACHE_BYTES // max(1, member_bytes))
+    n_chunks = -(-pop // largest)
+    return -(-pop // n_chunks)
 
 
-def _per_member(module):
-    @jax.custom_batching.custom_vmap
-    def run(pop_params, xs):
-        return jax.vmap(module.apply)(pop_params, xs)
+def check_population_chunk(chunk):
+    """``population_chunk`` must be "auto", None or a positive int."""
+    if chunk in ("auto", None) or (isinstance(chunk, int) and not isinstance(chunk, bool) and chunk >= 1):
+        return chunk
+    raise ConfigError(f"population_chunk={chunk!r} is out of range: it must be 'auto', None (the whole "
+                      "population at once) or a number of members >= 1")
 
-    @run.def_vmap
-    def run_vmap(axis_size, in_batched, pop_params, xs):
-        params_batched, xs_batched = in_batched
-        pop_params = jax.tree_util.tree_map(
-            lambda a, b: a if b else jnp.broadcast_to(a, (axis_size,) + a.shape), pop_params, params_batched)
-        xs = xs if xs_batched else jnp.broadcast_to(xs, (axis_size,) + xs.shape)
-        merge = lambda a: a.reshape((-1,) + a.shape[2:])  # noqa: E731
-        out = run(jax.tree_util.tree_map(merge, pop_params), merge(xs))
-        return out.reshape((axis_size, -1) + out.shape[1:]), True
 
-    return run
+def member_bytes(pop_params) -> int:
+    """Bytes of one member's parameters."""
+    return sum(a.dtype.itemsize * int(np.prod(a.shape[1:])) for a in jax.tree_util.tree_leaves(pop_params))
+
+
+def map_population(fn, chunk="auto", rows_per_member: int = 1):
+    """Run ``fn(pop_params, *per_member)`` (leading population axis everywhere) ``chunk`` members at a time.
+
+    ``chunk``: an int, None (whole population) or "auto" (:func:`auto_chunk`, from the parameters' size and
+    ``rows_per_member``). Vmapped over seeds, the seeds' populations are merged first and then chunked.
+    """
+    def run(pop_params, *per_member):
+        pop = jax.tree_util.tree_leaves(pop_params)[0].shape[0]
+        size = (auto_chunk(pop, member_bytes(pop_params), rows_per_member) if chunk == "auto"
+                else min(pop, chunk or pop))
+        if size >= pop:
+            return fn(pop_params, *per_member)
+        return _in_chunks(lambda args: fn(*args), size, (pop_params, *per_member))
+
+    return merging_seed_axis(run)

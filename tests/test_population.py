@@ -52,11 +52,63 @@ def test_apply_shared_dispatches_and_agrees_for_every_network():
             np.testing.assert_allclose(got, _reference(module, params, x), atol=2e-5, rtol=1e-5)
 
 
-def test_apply_per_member_matches():
+def test_map_population_chunks_and_merges_seeds():
     module = MLP(2, (64, 64))
-    params = _pop(module, (4,), 3)
-    xs = jax.random.normal(jax.random.key(4), (3, 9, 4))
-    got = population.apply_per_member(module, params, xs)
-    for i in range(3):
-        np.testing.assert_allclose(got[i], module.apply(jax.tree_util.tree_map(lambda a: a[i], params), xs[i]),
-                                   atol=1e-5)
+    params = _pop(module, (4,), 7)
+    xs = jax.random.normal(jax.random.key(4), (7, 9, 4))
+    per_member = lambda p, x: jax.vmap(module.apply)(p, x)  # noqa: E731
+    want = per_member(params, xs)
+    for chunk in (None, 1, 3, 7, 100):  # 3: two full chunks and a padded one
+        np.testing.assert_allclose(population.map_population(per_member, chunk)(params, xs), want, atol=1e-6)
+    # vmapped over seeds (inputs batched, or one input shared by the seeds): same as each seed on its own
+    seeds_params = jax.tree_util.tree_map(lambda *a: jnp.stack(a), params, _pop(module, (4,), 7, seed=1))
+    seeds_xs = jnp.stack([xs, xs + 1.0])
+    chunked = population.map_population(per_member, 3)
+    for x_axis, x in ((0, seeds_xs), (None, xs)):
+        got = jax.jit(jax.vmap(chunked, in_axes=(0, x_axis)))(seeds_params, x)
+        for s in range(2):
+            one = jax.tree_util.tree_map(lambda a: a[s], seeds_params)
+            np.testing.assert_allclose(got[s], per_member(one, x if x_axis is None else x[s]), atol=1e-6)
+
+
+def test_rollout_returns_do_not_depend_on_chunks_or_seed_batching():
+    from lottery_kit import make_task
+
+    returns = {}
+    for chunk in (None, 3, "auto"):
+        task = make_task("Pendulum-v1", n_rollouts=2, max_steps=50, population_chunk=chunk)
+        params = jax.vmap(task.init_params)(jax.random.split(jax.random.key(0), 2 * 10))
+        seeds_params = jax.tree_util.tree_map(lambda a: a.reshape((2, 10) + a.shape[1:]), params)
+        keys = jax.random.split(jax.random.key(1), 2)
+        fitness = lambda p, k: task.fitness(p, k, None, None)[0]  # noqa: E731
+        vmapped = jax.jit(jax.vmap(fitness))(seeds_params, keys)
+        for s in range(2):
+            alone = jax.jit(fitness)(jax.tree_util.tree_map(lambda a: a[s], seeds_params), keys[s])
+            np.testing.assert_allclose(vmapped[s], alone, rtol=1e-5)
+        returns[chunk] = np.asarray(vmapped)
+    assert np.all(returns[None] < 0) and np.std(returns[None]) > 0  # real, member-dependent Pendulum returns
+    for chunk in (3, "auto"):
+        np.testing.assert_allclose(returns[chunk], returns[None], rtol=1e-5)
+
+
+def test_auto_chunk_keeps_memory_bound_chunks_in_cache():
+    kib = 1024
+    # CartPole's MLP (18 KiB a member), one rollout: memory-bound, so ~1 MiB chunks spread evenly
+    assert population.auto_chunk(100, 18 * kib, 1, backend="cpu") == 50
+    assert population.auto_chunk(400, 18 * kib, 1, backend="cpu") == 50
+    assert population.auto_chunk(32, 18 * kib, 4, backend="cpu") == 32
+    # eight rows a member is compute-bound, and GPUs never chunk
+    assert population.auto_chunk(400, 18 * kib, 8, backend="cpu") == 400
+    assert population.auto_chunk(400, 18 * kib, 1, backend="gpu") == 400
+    # MinAtar's CNN (307 KiB a member): 256 members stream 77 MiB a step even at eight rollouts, so chunk,
+    # and huge members still come at least MIN_CHUNK at a time
+    assert population.auto_chunk(256, 307 * kib, 8, backend="cpu") == 16
+    assert population.auto_chunk(250, 307 * kib, 1, backend="cpu") == 16  # 16 chunks of 16, minimal padding
+
+
+@pytest.mark.parametrize("bad", [0, -2, 2.5, "fast", True])
+def test_bad_population_chunk_is_named(bad):
+    from lottery_kit import ConfigError, make_task
+
+    with pytest.raises(ConfigError, match="population_chunk"):
+        make_task("CartPole-v1", population_chunk=bad)

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 
 from ..networks import MLP
-from ..population import apply_per_member
+from ..population import check_population_chunk, map_population
 from ..validate import ConfigError
 from .base import Task
 
@@ -41,9 +41,11 @@ def _merge_stats(stats, total, total_sq, count):
 
 
 def make_brax_task(name: str, n_rollouts: int = 8, n_eval_episodes: int = 64, episode_length: int = 500,
-                   backend: str = "spring", normalise_obs: bool = True) -> Task:
+                   backend: str = "spring", normalise_obs: bool = True, population_chunk="auto") -> Task:
+    """A Brax task with the paper's policy (MLP 2x32 tanh, tanh output); ``population_chunk`` as for gymnax."""
     if name in BRAX_V1_ONLY:
         raise ConfigError(f"Brax task {name!r} existed only in Brax v1; current Brax offers: {', '.join(BRAX_TASKS)}")
+    check_population_chunk(population_chunk)
     from brax import envs
 
     env = envs.get_environment("ant" if name == "ant_mass15" else name, backend=backend)
@@ -61,26 +63,31 @@ def make_brax_task(name: str, n_rollouts: int = 8, n_eval_episodes: int = 64, ep
         return jnp.clip((obs - stats["mean"]) / jnp.sqrt(stats["var"] + 1e-8), -10.0, 10.0)
 
     def rollouts(pop_params, key, n, stats):
+        """Returns (pop, n) and the sums of the observations the live episodes saw (for the statistics)."""
         pop = jax.tree_util.tree_leaves(pop_params)[0].shape[0]
-        keys = jax.random.split(key, pop * n).reshape(pop, n)
-        state = jax.vmap(jax.vmap(env.reset))(keys)
-        step = jax.vmap(jax.vmap(env.step))
+        member_stats = jax.tree_util.tree_map(lambda a: jnp.broadcast_to(a, (pop,) + a.shape), stats)
 
-        def body(carry, _):
-            state, ret, alive, total, total_sq, count = carry
-            action = apply_per_member(network, pop_params, normalise(state.obs, stats))
-            w = alive[..., None]
-            total, total_sq, count = total + (state.obs * w).sum((0, 1)), total_sq + (state.obs**2 * w).sum((0, 1)), \
-                count + alive.sum()
-            state = step(state, action)
-            ret = ret + state.reward * alive
-            alive = alive * (1.0 - state.done)
-            return (state, ret, alive, total, total_sq, count), None
+        def episodes(pop_params, keys, stats):   # every argument per member
+            state = jax.vmap(jax.vmap(env.reset))(keys)
+            step = jax.vmap(jax.vmap(env.step))
 
-        zeros = jnp.zeros((pop, n))
-        init = (state, zeros, jnp.ones((pop, n)), jnp.zeros(obs_size), jnp.zeros(obs_size), jnp.float32(0))
-        (_, ret, _, total, total_sq, count), _ = jax.lax.scan(body, init, None, length=episode_length)
-        return ret, (total, total_sq, count)
+            def body(carry, _):
+                state, ret, alive, total, total_sq, count = carry
+                action = jax.vmap(network.apply)(pop_params, jax.vmap(normalise)(state.obs, stats))
+                w = alive[..., None]
+                total, total_sq = total + (state.obs * w).sum(1), total_sq + (state.obs**2 * w).sum(1)
+                count = count + alive.sum(1)
+                state = step(state, action)
+                return (state, ret + state.reward * alive, alive * (1.0 - state.done), total, total_sq, count), None
+
+            zeros, obs_zeros = jnp.zeros(keys.shape), jnp.zeros((keys.shape[0], obs_size))
+            init = (state, zeros, zeros + 1.0, obs_zeros, obs_zeros, jnp.zeros(keys.shape[0]))
+            (_, ret, _, total, total_sq, count), _ = jax.lax.scan(body, init, None, length=episode_length)
+            return ret, (total, total_sq, count)
+
+        ret, sums = map_population(episodes, population_chunk, rows_per_member=n)(
+            pop_params, jax.random.split(key, (pop, n)), member_stats)
+        return ret, jax.tree_util.tree_map(lambda a: a.sum(0), sums)
 
     def fitness(pop_params, key, data, stats):
         ret, batch = rollouts(pop_params, key, n_rollouts, stats)
