@@ -1,6 +1,8 @@
 """The ES-IMP experiment as the notebooks run it: validate every parameter, then build and run.
 
-Presets give the paper's scale for a task family (``preset="paper"``); explicit arguments win.
+Presets give the scale for a task family: ``"small"`` keeps the notebook's ES settings and uses small
+task options (few rollouts, small batches) so a run takes minutes on a CPU; ``"paper"`` uses the paper's
+ES scale and the task constructors' defaults, which are the paper's. Explicit task options always win.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import pandas as pd
 from .es import ESTrainer, default_progress
 from .imp import check_schedule, run_imp
 from .pruning import PRUNERS
-from .tasks import TASKS, make_task
+from .tasks import TASKS, make_task, task_family
 from .validate import choice
 
 #: Paper-scale settings by task family (paper-notes, "ES settings").
@@ -22,25 +24,28 @@ PAPER_SCALE = {
     "minatar": dict(popsize=256, generations=7000, eval_every=200, mean_decay=1e-4, rounds=20, keep_ratio=0.8),
     "brax": dict(popsize=256, generations=3000, eval_every=100, mean_decay=1e-5, rounds=20, keep_ratio=0.8),
 }
+#: Task options of the "small" preset by family (the "paper" preset keeps the constructors' defaults).
+SMALL_TASK_OPTIONS = {
+    "vision": dict(batch_size=256),
+    "gymnax": dict(n_rollouts=4, n_eval_episodes=16),
+    "minatar": dict(n_rollouts=4, n_eval_episodes=16),
+    "brax": dict(n_rollouts=1, n_eval_episodes=4, episode_length=100),
+}
 PRESETS = ("small", "paper")
 
 
-def family_of(task: str) -> str:
-    from .tasks import BRAX_TASKS
-    from .tasks.control import MINATAR
-    from .tasks.vision import VISION_TASKS
-
-    if task in VISION_TASKS:
-        return "vision"
-    if task in MINATAR:
-        return "minatar"
-    return "brax" if task in BRAX_TASKS else "gymnax"
-
-
 def apply_preset(preset: str, task: str, params: dict) -> dict:
-    """``params`` unchanged for "small"; for "paper", overridden by the paper's scale for the task's family."""
+    """``params`` (ES settings and ``task_options``) resolved for ``preset`` and the task's family.
+
+    "small" keeps the ES settings and fills in small task options; "paper" overrides the ES settings with the
+    paper's scale. Task options given in ``params["task_options"]`` win in both.
+    """
     choice("preset", preset, PRESETS)
-    return params | PAPER_SCALE[family_of(task)] if preset == "paper" else dict(params)
+    family = task_family(task)
+    given = dict(params.get("task_options") or {})
+    if preset == "paper":
+        return params | PAPER_SCALE[family] | {"task_options": given}
+    return params | {"task_options": SMALL_TASK_OPTIONS[family] | given}
 
 
 def validate(task, baseline, seeds, rounds, keep_ratio):

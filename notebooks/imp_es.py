@@ -2,9 +2,12 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -31,8 +34,8 @@ popsize = 32
 eval_every = 25
 mean_decay = 0.0
 signal = "final"             # prune by the final ES mean or by the best (validation) mean
-task_options = {"n_rollouts": 4, "n_eval_episodes": 16}   # vision: {"batch_size": 256}
-preset = "small"             # "small" keeps the values above; "paper" uses the paper's scale
+task_options = {}            # e.g. {"n_rollouts": 8} or {"batch_size": 1024}; unset ones come from the preset
+preset = "small"             # "small": the values above, few rollouts / small batches; "paper": the paper's scale
 out_dir = "runs/imp_es"
 
 # %%
@@ -43,12 +46,11 @@ from lottery_kit import experiment, plots
 
 params = experiment.apply_preset(preset, task, dict(
     rounds=rounds, keep_ratio=keep_ratio, generations=generations, popsize=popsize,
-    eval_every=eval_every, mean_decay=mean_decay))
+    eval_every=eval_every, mean_decay=mean_decay, task_options=task_options))
 params
 
 # %%
-results = lk.run_es_imp(task, strategy, baseline, seeds, out_dir=out_dir, signal=signal,
-                        task_options=task_options, **params)
+results = lk.run_es_imp(task, strategy, baseline, seeds, out_dir=out_dir, signal=signal, **params)
 results
 
 # %% [markdown]

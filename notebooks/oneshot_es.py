@@ -2,9 +2,12 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -34,7 +37,9 @@ seeds = [0, 1]
 generations = 100
 popsize = 32
 eval_every = 25
-task_options = {"n_rollouts": 4, "n_eval_episodes": 16}
+mean_decay = 0.0
+task_options = {}            # unset options come from the preset
+preset = "small"             # "small": the values above, few rollouts / small batches; "paper": the paper's scale
 dense_dir = "runs/oneshot_dense"   # shared by all cells (use an absolute path in grids)
 out_dir = "runs/oneshot"
 
@@ -43,13 +48,16 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 import lottery_kit as lk
-from lottery_kit import oneshot, plots
+from lottery_kit import experiment, oneshot, plots
 
 lk.get_pruner(baseline)  # names and settings are checked before anything is loaded or compiled
-trainer = lk.ESTrainer(strategy=strategy, popsize=popsize, generations=generations, eval_every=eval_every)
-the_task = lk.make_task(task, **task_options)
+params = experiment.apply_preset(preset, task, dict(generations=generations, popsize=popsize, eval_every=eval_every,
+                                                    mean_decay=mean_decay, task_options=task_options))
+trainer = lk.ESTrainer(strategy=strategy, popsize=params["popsize"], generations=params["generations"],
+                       eval_every=params["eval_every"], mean_decay=params["mean_decay"])
+the_task = lk.make_task(task, **params["task_options"])
 results = oneshot.run_oneshot(the_task, trainer, baseline, seeds=seeds, sparsity=sparsity, dense_dir=dense_dir,
-                              out_dir=out_dir, config={"task_options": task_options})
+                              out_dir=out_dir, config={"task_options": params["task_options"]})
 dense = lk.collect(dense_dir).assign(baseline="dense")
 results
 

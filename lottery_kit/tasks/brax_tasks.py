@@ -13,11 +13,9 @@ import jax.numpy as jnp
 from ..networks import MLP
 from ..population import check_population_chunk, map_population
 from ..validate import ConfigError
+from . import BRAX_TASKS, BRAX_V1_ONLY
 from .base import Task
 
-#: The paper's Brax tasks available in current Brax (fetch, grasp and ur5e existed only in Brax v1).
-BRAX_TASKS = ("ant", "ant_mass15", "halfcheetah", "hopper", "humanoid", "reacher", "walker2d")
-BRAX_V1_ONLY = ("fetch", "grasp", "ur5e")
 
 
 def _heavier_torso(env, factor: float):
