@@ -9,6 +9,8 @@ import seaborn as sns
 
 #: The paper's x ticks: % of weights remaining after rounds 1, 6, 11, 16, 21 at keep ratio 0.8.
 PAPER_TICKS = (100.0, 32.77, 10.74, 3.52, 1.44)
+#: Axis labels for the results table's score columns.
+PERF_LABELS = {"best_perf": "test score of the validation-best mean", "final_perf": "test score of the final mean"}
 
 
 def _with_percent(df: pd.DataFrame) -> pd.DataFrame:
@@ -43,7 +45,7 @@ def imp_plot(df: pd.DataFrame, perf: str = "best_perf", hue: str = "baseline", a
     ax.minorticks_off()
     ax.invert_xaxis()
     ax.set_xlabel("% weights remaining")
-    ax.set_ylabel(perf.replace("_", " "))
+    ax.set_ylabel(PERF_LABELS.get(perf, perf.replace("_", " ")))
     if title is None and "task" in df:
         title = ", ".join(map(str, df["task"].unique()))
     ax.set_title(title)
