@@ -14,7 +14,6 @@ BRAX_TASKS = ("ant", "ant_mass15", "halfcheetah", "hopper", "humanoid", "reacher
 #: The paper's Brax tasks that existed only in Brax v1 (asking for one explains that).
 BRAX_V1_ONLY = ("fetch", "grasp", "ur5e")
 TASKS = tuple(VISION_TASKS) + GYMNAX_TASKS + BRAX_TASKS
-FAMILIES = ("vision", "gymnax", "minatar", "brax")
 
 
 def task_family(name: str) -> str:
@@ -55,4 +54,4 @@ def make_task(name: str, **options) -> Task:
     return _constructor(family)(name, **options)
 
 
-__all__ = ["BRAX_TASKS", "FAMILIES", "TASKS", "Task", "make_task", "task_family", "task_options"]
+__all__ = ["BRAX_TASKS", "TASKS", "Task", "make_task", "task_family", "task_options"]

@@ -17,7 +17,6 @@ from . import BRAX_TASKS, BRAX_V1_ONLY
 from .base import Task
 
 
-
 def _heavier_torso(env, factor: float):
     sys = env.sys
     torso = 1  # body 0 is the world
