@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from . import masks
-from .es import expand
+from .trainers.es import expand
 from .networks import VisionCNN
 from .population import apply_shared
 from .strategies import make_strategy
@@ -80,12 +80,8 @@ def _generation_fn(task, spec, unravel, source):
 def es_generation(popsize: int = 64, batch: int = 256, reps: int = 5):
     from .tasks import make_task
 
-    try:
-        name = "fmnist"
-        tasks = {b: make_task(name, batch_size=batch, population_backend=b, ) for b in ("fast", "vmap")}
-    except FileNotFoundError:
-        name = "digits"
-        tasks = {b: make_task(name, batch_size=batch, population_backend=b) for b in ("fast", "vmap")}
+    tasks = {b: _vision_task(batch_size=batch, population_backend=b) for b in ("fast", "vmap")}
+    name = tasks["fast"].name
     params = tasks["fast"].init_params(jax.random.key(0))
     flat, unravel = masks.ravel(params)
     source = jnp.arange(flat.size, dtype=jnp.int32)
@@ -133,7 +129,7 @@ def seed_vmap_speedup(seeds: int = 4, popsize: int = 100, generations: int = 50,
     A round of 50 generations evaluated every 25 (the notebooks' defaults), so evaluation weighs as in real
     runs. The two ways alternate within each repetition so that drift in the machine's speed hits both.
     """
-    from .es import ESTrainer
+    from .trainers import ESTrainer
     from .tasks import make_task
 
     task = make_task("CartPole-v1", n_rollouts=n_rollouts)
@@ -163,6 +159,45 @@ def seed_vmap_speedup(seeds: int = 4, popsize: int = 100, generations: int = 50,
             "sequential_seconds": t_seq, "vmapped_seconds": t_vmap, "speedup": t_seq / t_vmap}
 
 
+def _vision_task(**options):
+    """Fashion-MNIST where it is installed, else scikit-learn's digits (the benchmark records which)."""
+    from .tasks import make_task
+
+    try:
+        return make_task("fmnist", **options)
+    except FileNotFoundError:
+        return make_task("digits", **options)
+
+
+def adam_epoch(batch: int = 128, reps: int = 3):
+    """Seconds per masked-Adam epoch of the paper's CNN (one seed; validation scoring included)."""
+    from .trainers import AdamTrainer
+
+    task = _vision_task()
+    n_train = int(task.data["x_train"].shape[0])
+    trainer = AdamTrainer(epochs=1, batch_size=batch, progress=False)
+    run = jax.jit(trainer._build_run(task, n_train // batch))
+    params = task.init_params(jax.random.key(0))
+    t, compile_s = timed(run, jax.random.key(1), params, masks.dense_mask(params), (task.data, jnp.int32(0)), reps=reps)
+    return {"task": task.name, "batch": batch, "steps": n_train // batch, "seconds_per_epoch": t,
+            "compile_seconds": compile_s, "images_per_second": n_train // batch * batch / t}
+
+
+def ppo_steps(task_name: str = "Pendulum-v1", total_steps: int = 200_000, reps: int = 3):
+    """Environment steps per second of masked PPO with the paper's Pendulum settings (one seed; updates included)."""
+    from .tasks import make_task
+    from .trainers import PPOTrainer
+
+    task = make_task(task_name, hidden=(32, 32), activation="relu")
+    trainer = PPOTrainer(total_steps=total_steps, progress=False)
+    run = jax.jit(trainer._build_run(task))
+    params = task.init_params(jax.random.key(0))
+    t, compile_s = timed(run, jax.random.key(1), params, masks.dense_mask(params), jnp.int32(0), reps=reps)
+    steps = trainer.n_evals * trainer.updates_per_eval * trainer.num_envs * trainer.num_steps
+    return {"task": task_name, "env_steps": steps, "seconds": t, "compile_seconds": compile_s,
+            "env_steps_per_second": steps / t}
+
+
 def run_suite(quick: bool = False) -> dict:
     reps = 2 if quick else 5
     peak = matmul_peak(reps=reps * 2)
@@ -174,6 +209,8 @@ def run_suite(quick: bool = False) -> dict:
         "cnn_pop_eval_vmap_reference": cnn_pop_eval(peak, reps=max(1, reps // 2), backend="vmap"),
         "es_generation": es_generation(reps=reps),
         "control_rollout": control_rollout(reps=reps),
+        "adam_epoch": adam_epoch(reps=2 if quick else 3),
+        "ppo_steps": ppo_steps(total_steps=50_000 if quick else 200_000, reps=2 if quick else 3),
     }
     # one rollout per member is the memory-bound worst case; the paper's eight rollouts (full run only)
     seed_runs = [seed_vmap_speedup(reps=3 if quick else 5)]
@@ -205,6 +242,10 @@ def summary(r: dict) -> str:
         f"{e['seconds_per_generation'] * 1e3:.0f} ms vs {e['reference_seconds_per_generation'] * 1e3:.0f} ms "
         f"vmapped flax = {e['speedup']:.1f}x",
         f"CartPole rollout:       {k['env_steps_per_second']:,.0f} env steps/s (pop {k['popsize']}, {k['steps']} steps)",
+        f"masked Adam epoch:      {r['adam_epoch']['seconds_per_epoch']:.1f} s ({r['adam_epoch']['task']}, batch "
+        f"{r['adam_epoch']['batch']}, {r['adam_epoch']['images_per_second']:,.0f} images/s)",
+        f"masked PPO:             {r['ppo_steps']['env_steps_per_second']:,.0f} env steps/s ({r['ppo_steps']['task']}, "
+        "the paper's settings, updates included)",
         *(f"seed vmap speedup:      {v['speedup']:.2f}x (4 seeds one after another / vmapped, "
           f"{v['n_rollouts']} rollout(s) a member)" for v in r["seed_vmap"]),
         *(f"chunked rollouts:       {c['speedup']:.2f}x faster than one pass ({c['task']}, pop {c['popsize']}, "

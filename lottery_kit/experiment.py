@@ -1,8 +1,11 @@
-"""The ES-IMP experiment as the notebooks run it: validate every parameter, then build and run.
+"""IMP experiments as the notebooks run them: presets, every check before any work, the trainer, the run.
 
-Presets give the scale for a task family: ``"small"`` keeps the notebook's ES settings and uses small
-task options (few rollouts, small batches) so a run takes minutes on a CPU; ``"paper"`` uses the paper's
-ES scale and the task constructors' defaults, which are the paper's. Explicit task options always win.
+Presets give the scale for a task family and optimiser. ``"small"`` keeps the notebook's settings and fills in
+small task options (few rollouts, small batches) so a run takes minutes on a CPU; ``"paper"`` uses the paper's
+scale (evolution strategies: population, generations, 20 rounds at keep ratio 0.8; gradient descent: Adam's 2
+epochs, PPO's steps and settings) and the task constructors' defaults, which are the paper's. Options given
+explicitly (``task_options``, ``trainer_settings``) always win. Gradient descent also fixes the network its
+optimiser trains: PPO's actor is an MLP 2x32 ReLU on gymnax and Brax's tanh-Gaussian 2x32 swish policy on Brax.
 """
 
 from __future__ import annotations
@@ -11,13 +14,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from .es import ESTrainer, default_progress
 from .imp import check_schedule, run_imp
+from .progress import default_progress
 from .pruning import PRUNERS
 from .tasks import TASKS, make_task, task_family
-from .validate import choice
+from .trainers import GRADIENT_TRAINERS, ESTrainer, check_baseline, trainer_class
+from .validate import ConfigError, choice
 
-#: Paper-scale settings by task family (paper-notes, "ES settings").
+PRESETS = ("small", "paper")
+#: Evolution strategies at the paper's scale by task family (paper-notes, "ES settings").
 PAPER_SCALE = {
     "vision": dict(popsize=128, generations=4000, eval_every=100, mean_decay=1e-4, rounds=20, keep_ratio=0.8),
     "gymnax": dict(popsize=100, generations=2000, eval_every=50, mean_decay=1e-4, rounds=20, keep_ratio=0.8),
@@ -31,48 +36,128 @@ SMALL_TASK_OPTIONS = {
     "minatar": dict(n_rollouts=4, n_eval_episodes=16),
     "brax": dict(n_rollouts=1, n_eval_episodes=4, episode_length=100),
 }
-PRESETS = ("small", "paper")
+#: Gradient descent at the paper's scale by (optimiser, family) (paper-notes, "Gradient-descent baselines"). The
+#: trainers' own defaults are the paper's settings (PPO: Pendulum's; Brax's PPO: the Brax demo's ant).
+GD_PAPER_SCALE = {
+    ("Adam", "vision"): dict(epochs=2, rounds=20, keep_ratio=0.8),
+    ("PPO", "gymnax"): dict(total_steps=1_750_000, rounds=20, keep_ratio=0.8),
+    ("PPO", "minatar"): dict(total_steps=10_000_000, rounds=20, keep_ratio=0.8),
+    ("PPO", "brax"): dict(total_steps=50_000_000, rounds=20, keep_ratio=0.8),
+}
+#: Trainer settings of the "small" preset where a trainer's defaults are sized for accelerators.
+GD_SMALL_SETTINGS = {
+    ("PPO", "brax"): dict(num_envs=16, batch_size=16, num_minibatches=4, unroll_length=8, num_evals=3,
+                          episode_length=100, value_hidden=(64, 64)),
+}
+#: The network each optimiser trains, as task options (both presets).
+GD_NETWORK = {
+    ("PPO", "gymnax"): dict(hidden=(32, 32), activation="relu"),
+    ("PPO", "brax"): dict(policy_head="tanh_normal", activation="swish"),
+}
 
 
-def apply_preset(preset: str, task: str, params: dict) -> dict:
-    """``params`` (ES settings and ``task_options``) resolved for ``preset`` and the task's family.
+def is_gradient(strategy: str) -> bool:
+    return strategy in GRADIENT_TRAINERS
 
-    "small" keeps the ES settings and fills in small task options; "paper" overrides the ES settings with the
-    paper's scale. Task options given in ``params["task_options"]`` win in both.
+
+def apply_preset(preset: str, task: str, params: dict, strategy: str = "SNES") -> dict:
+    """``params`` (training settings and ``task_options``) resolved for ``preset``, the task's family and ``strategy``.
+
+    Evolution strategies: "small" keeps the ES settings and fills in small task options; "paper" overrides them with
+    the paper's scale. Gradient descent (``strategy`` "Adam" or "PPO"): the same, with ``epochs``/``total_steps``
+    and ``trainer_settings``. Task options and trainer settings given in ``params`` win in both.
     """
     choice("preset", preset, PRESETS)
     family = task_family(task)
     given = dict(params.get("task_options") or {})
+    if not is_gradient(strategy):
+        if preset == "paper":
+            return params | PAPER_SCALE[family] | {"task_options": given}
+        return params | {"task_options": SMALL_TASK_OPTIONS[family] | given}
+    trainer_class(strategy, family)  # Adam on a control task or PPO on vision is refused here
+    key = (strategy, family)
+    network = GD_NETWORK.get(key, {})
+    settings = dict(params.get("trainer_settings") or {})
     if preset == "paper":
-        return params | PAPER_SCALE[family] | {"task_options": given}
-    return params | {"task_options": SMALL_TASK_OPTIONS[family] | given}
+        return params | GD_PAPER_SCALE[key] | {"task_options": network | given, "trainer_settings": settings}
+    return params | {"task_options": SMALL_TASK_OPTIONS[family] | network | given,
+                     "trainer_settings": GD_SMALL_SETTINGS.get(key, {}) | settings}
+
+
+def build_trainer(strategy: str, family: str, params: dict, progress: bool | None = None):
+    """The trainer for ``strategy`` from resolved ``params``.
+
+    Evolution strategies read ``popsize, generations, eval_every, mean_decay, sigma_convention, strategy_settings``;
+    Adam reads ``epochs``, PPO ``total_steps``; both add ``trainer_settings`` (the trainer's own fields).
+    """
+    progress = default_progress() if progress is None else progress
+    cls = trainer_class(strategy, family)
+    if cls is ESTrainer:
+        return ESTrainer(strategy=strategy, popsize=params["popsize"], generations=params["generations"],
+                         eval_every=params["eval_every"], settings=dict(params.get("strategy_settings") or {}),
+                         sigma_convention=params.get("sigma_convention", "per_weight_std"),
+                         mean_decay=params.get("mean_decay", 0.0), progress=progress)
+    length = "epochs" if strategy == "Adam" else "total_steps"
+    settings = dict(params.get("trainer_settings") or {})
+    valid = [f for f in cls.__dataclass_fields__ if f not in (length, "progress")]
+    unknown = sorted(set(settings) - set(valid))
+    if unknown:
+        raise ConfigError(f"{cls.__name__} takes no trainer setting {', '.join(map(repr, unknown))} ({length} and "
+                          f"progress are parameters of their own); its settings: {', '.join(valid)}")
+    return cls(**{length: params[length]}, **settings, progress=progress)
 
 
 def validate(task, baseline, seeds, rounds, keep_ratio):
     """Check names and the schedule before any work (no data is loaded, nothing compiled).
 
-    The ES settings (strategy, popsize, generations, eval_every, ...) are checked by :class:`ESTrainer`.
+    Training settings are checked when the trainer is built (:func:`build_trainer`).
     """
     choice("task", task, TASKS)
     choice("baseline", baseline, PRUNERS)
     return check_schedule(seeds, rounds, keep_ratio)
 
 
+def run_experiment(task: str, strategy: str, baseline: str, seeds, rounds: int, keep_ratio: float, out_dir, *,
+                   signal: str = "final", task_options: dict | None = None, progress: bool | None = None,
+                   **training) -> pd.DataFrame:
+    """Run IMP with any trainer and write ``{out_dir}/results.parquet`` (plus per-round artifacts); resumes.
+
+    ``training`` holds the trainer's settings as :func:`build_trainer` reads them. Every name, range and
+    combination (optimiser and task, baseline and trainer) is checked before anything is loaded or compiled.
+    """
+    seeds = validate(task, baseline, seeds, rounds, keep_ratio)
+    trainer = build_trainer(strategy, task_family(task), training, progress)
+    check_baseline(baseline, trainer)
+    the_task = make_task(task, **dict(task_options or {}))
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    return run_imp(the_task, trainer, baseline, seeds=seeds, rounds=rounds, keep_ratio=keep_ratio, signal=signal,
+                   out_dir=out_dir, config={"task_options": dict(task_options or {})}, progress=trainer.progress)
+
+
 def run_es_imp(task: str, strategy: str, baseline: str, seeds, rounds: int, keep_ratio: float,
                generations: int, popsize: int, eval_every: int, out_dir, *, mean_decay: float = 0.0,
                signal: str = "final", sigma_convention: str = "per_weight_std", strategy_settings: dict | None = None,
                task_options: dict | None = None, progress: bool | None = None) -> pd.DataFrame:
-    """Run ES-IMP and write ``{out_dir}/results.parquet`` (plus per-round artifacts); resumes if interrupted.
+    """ES-IMP (the ``imp_es`` notebook): :func:`run_experiment` with an evolution strategy.
 
-    ``progress``: None means :func:`lottery_kit.es.default_progress` (off inside grid cells).
+    ``progress``: None means :func:`lottery_kit.progress.default_progress` (off inside grid cells).
     """
-    if progress is None:
-        progress = default_progress()
-    seeds = validate(task, baseline, seeds, rounds, keep_ratio)
-    trainer = ESTrainer(strategy=strategy, popsize=popsize, generations=generations, eval_every=eval_every,
-                        settings=dict(strategy_settings or {}), sigma_convention=sigma_convention,
-                        mean_decay=mean_decay, progress=progress)
-    the_task = make_task(task, **dict(task_options or {}))
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
-    return run_imp(the_task, trainer, baseline, seeds=seeds, rounds=rounds, keep_ratio=keep_ratio, signal=signal,
-                   out_dir=out_dir, config={"task_options": dict(task_options or {})}, progress=progress)
+    if is_gradient(strategy):
+        raise ConfigError(f"strategy {strategy!r} is a gradient-descent optimiser: use run_gd_imp / imp_gd.ipynb")
+    return run_experiment(task, strategy, baseline, seeds, rounds, keep_ratio, out_dir, signal=signal,
+                          task_options=task_options, progress=progress, generations=generations, popsize=popsize,
+                          eval_every=eval_every, mean_decay=mean_decay, sigma_convention=sigma_convention,
+                          strategy_settings=strategy_settings)
+
+
+def run_gd_imp(task: str, optimizer: str, baseline: str, seeds, rounds: int, keep_ratio: float, out_dir, *,
+               epochs: int = 2, total_steps: int = 1_750_000, trainer_settings: dict | None = None,
+               task_options: dict | None = None, signal: str = "final", progress: bool | None = None) -> pd.DataFrame:
+    """Gradient-descent IMP (the ``imp_gd`` notebook): masked Adam (vision) or masked PPO (control).
+
+    ``epochs`` is Adam's length of a round, ``total_steps`` PPO's (environment steps).
+    """
+    choice("optimizer", optimizer, GRADIENT_TRAINERS)
+    return run_experiment(task, optimizer, baseline, seeds, rounds, keep_ratio, out_dir, signal=signal,
+                          task_options=task_options, progress=progress, epochs=epochs, total_steps=total_steps,
+                          trainer_settings=trainer_settings)

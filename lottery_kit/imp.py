@@ -2,8 +2,8 @@
 
 A trainer is any callable ``trainer(task, init, mask, keys, dense_init, desc=...) -> (RoundOutcome, metrics)``
 working on seed-stacked pytrees, where ``metrics`` holds at least ``final_perf`` and ``best_perf`` per
-seed, and which offers ``config() -> dict`` (recorded with the results). :class:`lottery_kit.es.ESTrainer`
-is one; masked Adam and PPO plug in the same way.
+seed, and which offers ``config() -> dict`` (recorded with the results). The trainers in
+:mod:`lottery_kit.trainers` (evolution strategies, masked Adam, masked PPO) are interchangeable here.
 """
 
 from __future__ import annotations

@@ -7,8 +7,12 @@ from collections.abc import Sequence
 import flax.linen as nn
 import jax.numpy as jnp
 
+from .validate import choice
+
 #: Bias initialiser used by the paper for the vision CNN and the Brax MLPs.
 small_uniform_bias = nn.initializers.uniform(scale=0.05)
+#: Hidden-layer activations an MLP can use, by name.
+ACTIVATIONS = {"tanh": nn.tanh, "relu": nn.relu, "swish": nn.swish}
 
 
 class VisionCNN(nn.Module):
@@ -28,18 +32,24 @@ class VisionCNN(nn.Module):
 
 
 class MLP(nn.Module):
-    """Tanh MLP policy: hidden layers, then a linear (or tanh) output layer."""
+    """MLP policy: hidden layers (tanh by default; see ``ACTIVATIONS``), then a linear (or tanh) output layer."""
 
     num_outputs: int
     hidden: Sequence[int] = (64, 64)
     tanh_output: bool = False
     small_bias_init: bool = False
+    activation: str = "tanh"
+
+    def __post_init__(self):
+        choice("activation", self.activation, ACTIVATIONS)
+        super().__post_init__()
 
     @nn.compact
     def __call__(self, x):
         bias_init = small_uniform_bias if self.small_bias_init else nn.initializers.zeros
+        act = ACTIVATIONS[self.activation]
         for h in self.hidden:
-            x = nn.tanh(nn.Dense(h, bias_init=bias_init)(x))
+            x = act(nn.Dense(h, bias_init=bias_init)(x))
         x = nn.Dense(self.num_outputs, bias_init=bias_init)(x)
         return jnp.tanh(x) if self.tanh_output else x
 

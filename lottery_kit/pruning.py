@@ -36,7 +36,7 @@ class RoundOutcome:
     init: dict          # the weights this round trained from (masked)
     mask: dict
     final_mean: dict
-    final_std: dict     # per-weight std of the search distribution (convention chosen by the trainer)
+    final_std: dict | None  # per-weight std of the search distribution (None for gradient-descent trainers)
     best_mean: dict
     dense_init: dict    # round 1's dense θ0 (used by the one-shot rules)
 
@@ -95,6 +95,9 @@ def final_ticket(key, outcome, n_keep, task, signal="final"):
 
 
 def sig2noise(key, outcome, n_keep, task, signal="final"):
+    if outcome.final_std is None:
+        raise ConfigError("baseline 'sig2noise' needs the per-weight std of an evolution strategy's search "
+                          "distribution; the trainer of this round (a gradient-descent optimiser) has none")
     mask = masks.global_topk_mask(snr_scores(outcome.mean(signal), outcome.final_std), outcome.mask, n_keep)
     return masks.apply(outcome.init, mask), mask
 

@@ -18,3 +18,5 @@ def test_bench_json_has_every_figure():
     assert r["es_generation"]["popsize"] == 64
     assert {"task", "popsize", "steps", "env_steps_per_second"} <= set(r["control_rollout"])
     assert r["seed_vmap_speedup"] > 0
+    assert r["adam_epoch"]["batch"] == 128 and r["adam_epoch"]["seconds_per_epoch"] > 0
+    assert r["ppo_steps"]["env_steps_per_second"] > 0

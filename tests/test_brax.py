@@ -34,3 +34,29 @@ def test_ant_mass15_masked_round_and_heavier_torso():
 def test_brax_v1_only_tasks_explain_themselves(name):
     with pytest.raises(ConfigError, match="only in Brax v1.*ant, ant_mass15"):
         make_task(name)
+
+
+def test_es_ticket_on_ant_trains_with_braxs_ppo_in_the_mean_action_columns(tmp_path):
+    """The paper's ES→PPO transfer on ant, tiny: Brax's PPO trains the masked policy; pruned weights stay zero."""
+    import lottery_kit as lk
+    from lottery_kit.transfer import run_transfer
+
+    tiny = {"n_rollouts": 1, "n_eval_episodes": 2, "episode_length": 10}
+    lk.run_es_imp("ant", "SNES", "final-ticket", [0], 2, 0.5, 2, 4, 1, tmp_path / "es", task_options=tiny,
+                  progress=False)
+    ppo = dict(num_envs=8, batch_size=8, num_minibatches=2, unroll_length=4, num_evals=2, episode_length=10,
+               value_hidden=(16,))
+    df = run_transfer(tmp_path / "es", "ant", "PPO", [2], out_dir=tmp_path / "ppo", total_steps=256,
+                      trainer_settings=ppo, task_options=tiny | {"policy_head": "tanh_normal", "activation": "swish"},
+                      progress=False)
+    assert df["strategy"].tolist() == ["PPO"] and np.isfinite(df["best_perf"]).all()
+    source, got = lk.load_round(tmp_path / "es", 0, 2), lk.load_round(tmp_path / "ppo", 0, 2)
+    n_act = 8
+    np.testing.assert_array_equal(got["mask"]["params"]["Dense_2"]["kernel"][:, :n_act],
+                                  source["mask"]["params"]["Dense_2"]["kernel"])
+    np.testing.assert_array_equal(got["init"]["params"]["Dense_1"]["kernel"], source["init"]["params"]["Dense_1"]["kernel"])
+    assert int(masks.kept_count(got["mask"])) == int(masks.kept_count(source["mask"])) + 32 * n_act  # scale columns
+    for w, w0, m in zip(jax.tree_util.tree_leaves(got["final_mean"]), jax.tree_util.tree_leaves(got["init"]),
+                        jax.tree_util.tree_leaves(got["mask"])):
+        w, w0, m = np.asarray(w), np.asarray(w0), np.asarray(m)
+        assert np.all(w[~m] == 0) and np.any(w[m] != w0[m])  # pruned stay zero, kept ones trained

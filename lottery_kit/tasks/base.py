@@ -14,6 +14,28 @@ PyTree = Any
 
 
 @dataclass(frozen=True, eq=False)
+class ControlEnv:
+    """A control task's environment as reinforcement-learning trainers see it.
+
+    gymnax: ``reset(key) -> (obs, state)`` and ``step(key, state, action) -> (obs, state, reward, terminated,
+    truncated, last_obs)`` for one environment (episodes reset automatically; ``last_obs`` is the observation
+    the step reached, before any reset). Brax: ``env`` is the Brax environment and ``normalise(obs, stats)``
+    the task's observation normalisation. ``to_env_action`` maps the policy's sampled action to the
+    environment's (clipping continuous actions to their bounds).
+    """
+
+    env: Any
+    obs_shape: tuple[int, ...]
+    discrete: bool
+    action_dim: int                      # number of actions (discrete) or action components (continuous)
+    reset: Callable | None = None
+    step: Callable | None = None
+    to_env_action: Callable = lambda a: a
+    normalise: Callable | None = None
+    stochastic_head: bool = True         # the network's outputs parameterise a stochastic policy
+
+
+@dataclass(frozen=True, eq=False)
 class Task:
     """A task: a network, its data, and pure functions for fitness and evaluation.
 
@@ -24,6 +46,7 @@ class Task:
     - ``fitness(pop_params, key, data, fit_state) -> (fitness[pop], fit_state)``: training fitness to maximise.
     - ``evaluate(params, key, data, fit_state, split) -> score``: ``split`` is "val" (model selection) or "test".
     - ``loss(params, key, data) -> scalar``: differentiable training loss (vision only; used by SNIP/GraSP).
+    - ``env``: the environment itself, for trainers that interact with it (control tasks; see :class:`ControlEnv`).
     """
 
     name: str
@@ -37,6 +60,7 @@ class Task:
     init_fit_state: Callable[[], PyTree] = lambda: None
     loss: Callable | None = None
     default_popsize: int = 64
+    env: ControlEnv | None = None
 
     def init_params(self, key) -> PyTree:
         """Fresh network parameters (a flax ``{"params": ...}`` tree)."""

@@ -12,9 +12,9 @@ import jax.numpy as jnp
 
 from ..networks import MLP
 from ..population import check_population_chunk, map_population
-from ..validate import ConfigError
+from ..validate import ConfigError, choice
 from . import BRAX_TASKS, BRAX_V1_ONLY
-from .base import Task
+from .base import ControlEnv, Task
 
 
 def _heavier_torso(env, factor: float):
@@ -37,18 +37,32 @@ def _merge_stats(stats, total, total_sq, count):
     return {"count": n, "mean": mean, "var": m2 / n}
 
 
+#: Policy heads: "tanh" (the ES policy: actions = tanh of the outputs) or "tanh_normal" (PPO's: twice as many
+#: outputs, the mean action before tanh and the scale of a tanh-Gaussian; deterministic actions = tanh(mean)).
+POLICY_HEADS = ("tanh", "tanh_normal")
+
+
 def make_brax_task(name: str, n_rollouts: int = 8, n_eval_episodes: int = 64, episode_length: int = 500,
-                   backend: str = "spring", normalise_obs: bool = True, population_chunk="auto") -> Task:
-    """A Brax task with the paper's policy (MLP 2x32 tanh, tanh output); ``population_chunk`` as for gymnax."""
+                   backend: str = "spring", normalise_obs: bool = True, population_chunk="auto",
+                   hidden=(32, 32), activation: str = "tanh", policy_head: str = "tanh") -> Task:
+    """A Brax task with the paper's policy (MLP 2x32 tanh, tanh output); ``population_chunk`` as for gymnax.
+
+    ``policy_head="tanh_normal"`` with ``activation="swish"`` is the policy of Brax's PPO (the PPO presets).
+    """
     if name in BRAX_V1_ONLY:
         raise ConfigError(f"Brax task {name!r} existed only in Brax v1; current Brax offers: {', '.join(BRAX_TASKS)}")
     check_population_chunk(population_chunk)
+    choice("policy head", policy_head, POLICY_HEADS)
     from brax import envs
 
     env = envs.get_environment("ant" if name == "ant_mass15" else name, backend=backend)
     if name == "ant_mass15":
         env = _heavier_torso(env, 1.5)
-    network = MLP(env.action_size, hidden=(32, 32), tanh_output=True, small_bias_init=True)
+    n_act = env.action_size
+    stochastic = policy_head == "tanh_normal"
+    network = MLP(2 * n_act if stochastic else n_act, hidden=tuple(int(h) for h in hidden), activation=activation,
+                  tanh_output=not stochastic, small_bias_init=True)
+    act = (lambda out: jnp.tanh(out[..., :n_act])) if stochastic else (lambda out: out)
     obs_size = env.observation_size
 
     def init_fit_state():
@@ -70,7 +84,7 @@ def make_brax_task(name: str, n_rollouts: int = 8, n_eval_episodes: int = 64, ep
 
             def body(carry, _):
                 state, ret, alive, total, total_sq, count = carry
-                action = jax.vmap(network.apply)(pop_params, jax.vmap(normalise)(state.obs, stats))
+                action = act(jax.vmap(network.apply)(pop_params, jax.vmap(normalise)(state.obs, stats)))
                 w = alive[..., None]
                 total, total_sq = total + (state.obs * w).sum(1), total_sq + (state.obs**2 * w).sum(1)
                 count = count + alive.sum(1)
@@ -94,5 +108,8 @@ def make_brax_task(name: str, n_rollouts: int = 8, n_eval_episodes: int = 64, ep
         one = jax.tree_util.tree_map(lambda a: a[None], params)
         return rollouts(one, key, n_eval_episodes, stats)[0].mean()
 
+    control = ControlEnv(env=env, obs_shape=(obs_size,), discrete=False, action_dim=n_act, normalise=normalise,
+                         stochastic_head=stochastic)
     return Task(name=name, family="brax", network=network, input_shape=(obs_size,), data=None, fitness=fitness,
-                evaluate=evaluate, score_name="mean return", init_fit_state=init_fit_state, default_popsize=256)
+                evaluate=evaluate, score_name="mean return", init_fit_state=init_fit_state, default_popsize=256,
+                env=control)

@@ -9,7 +9,8 @@ from gymnax.environments import spaces
 
 from ..networks import MLP, MinAtarCNN
 from ..population import check_population_chunk, map_population
-from .base import Task
+from ..validate import ConfigError
+from .base import ControlEnv, Task
 
 CLASSIC_CONTROL = ("CartPole-v1", "Acrobot-v1", "Pendulum-v1")
 MINATAR = ("Asterix-MinAtar", "Breakout-MinAtar", "Freeway-MinAtar", "SpaceInvaders-MinAtar")
@@ -52,17 +53,24 @@ def make_action_fn(space):
 
 
 def make_gymnax_task(name: str, n_rollouts: int = 8, n_eval_episodes: int = 32, max_steps: int = 500,
-                     population_chunk="auto") -> Task:
+                     population_chunk="auto", hidden=(64, 64), activation: str = "tanh") -> Task:
     """A gymnax task with the paper's policy network (MLP 2x64 tanh; MinAtar CNN for MinAtar).
 
     ``population_chunk``: members rolled out per pass ("auto", an int, or None for all at once).
+    ``hidden``, ``activation``: the classic-control MLP (the paper's PPO actor is ``(32, 32)``, ``"relu"``).
     """
     check_population_chunk(population_chunk)
     env, env_params = gymnax.make(name)
     space = env.action_space(env_params)
-    n_out = space.n if isinstance(space, spaces.Discrete) else int(jnp.prod(jnp.array(space.shape)))
+    discrete = isinstance(space, spaces.Discrete)
+    n_out = space.n if discrete else int(jnp.prod(jnp.array(space.shape)))
     obs_shape = tuple(env.observation_space(env_params).shape)
-    network = MinAtarCNN(n_out) if name in MINATAR else MLP(n_out, hidden=(64, 64))
+    if name in MINATAR:
+        if tuple(hidden) != (64, 64) or activation != "tanh":
+            raise ConfigError(f"{name} uses the paper's MinAtar CNN; hidden and activation apply to classic control")
+        network = MinAtarCNN(n_out)
+    else:
+        network = MLP(n_out, hidden=tuple(int(h) for h in hidden), activation=activation)
     n_steps = min(max_steps, int(env_params.max_steps_in_episode))
     action_fn = make_action_fn(space)
 
@@ -77,6 +85,13 @@ def make_gymnax_task(name: str, n_rollouts: int = 8, n_eval_episodes: int = 32, 
         one = jax.tree_util.tree_map(lambda a: a[None], params)
         return returns(one, key, n_eval_episodes).mean()
 
+    def step(key, state, action):
+        obs, state, reward, terminated, truncated, info = env.step(key, state, action, env_params)
+        return obs, state, reward, terminated, truncated, info["final_observation"]
+
+    control = ControlEnv(env=env, obs_shape=obs_shape, discrete=discrete, action_dim=n_out,
+                         reset=lambda key: env.reset(key, env_params), step=step,
+                         to_env_action=(lambda a: a) if discrete else (lambda a: jnp.clip(a, space.low, space.high)))
     return Task(name=name, family="minatar" if name in MINATAR else "gymnax", network=network,
                 input_shape=obs_shape, data=None, fitness=fitness, evaluate=evaluate,
-                score_name="mean return", default_popsize=100 if name not in MINATAR else 256)
+                score_name="mean return", default_popsize=100 if name not in MINATAR else 256, env=control)

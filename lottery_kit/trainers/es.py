@@ -8,18 +8,18 @@ so pruned weights are exactly zero in every evaluated network.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from tqdm.auto import tqdm
 
-from . import masks
-from .pruning import RoundOutcome
-from .strategies import SIGMA_CONVENTIONS, make_strategy
-from .validate import ConfigError, choice, in_range
+from .. import masks
+from ..progress import Progress, default_progress
+from ..pruning import RoundOutcome
+from ..strategies import SIGMA_CONVENTIONS, make_strategy, strategy_names
+from ..validate import ConfigError, choice, in_range
 
 DECAY_MODES = ("shrink", "l2")
 
@@ -43,9 +43,10 @@ class ESTrainer:
     decay_mode: str = "shrink"
     progress: bool | None = None   # None: on, unless $LOTTERY_KIT_PROGRESS=0 (see default_progress)
 
-    def __post_init__(self):
-        from .strategies import strategy_names
+    families: ClassVar[tuple[str, ...]] = ("vision", "gymnax", "minatar", "brax")
+    search_distribution: ClassVar[bool] = True
 
+    def __post_init__(self):
         if self.progress is None:
             object.__setattr__(self, "progress", default_progress())
         choice("strategy", self.strategy, strategy_names())
@@ -78,7 +79,7 @@ class ESTrainer:
         n_blocks = self.generations // self.eval_every
         run = jax.jit(jax.vmap(self._build_run(task, spec, unravel, n_blocks),
                                in_axes=(0, 0, 0, None)))
-        with _Progress(self.progress, n_blocks * self.eval_every, desc) as bar:
+        with Progress(self.progress, n_blocks * self.eval_every, desc, unit="gen") as bar:
             out = run(keys, x0, source, (task.data, bar.token))
             out = jax.block_until_ready(out)
         final_x, std_x, best_x, metrics = out
@@ -126,8 +127,7 @@ class ESTrainer:
                 better = val > best_val
                 best_x = jnp.where(better, state.mean, best_x)
                 best_val = jnp.where(better, val, best_val)
-                if progress:  # a host callback: executables holding one skip JAX's persistent cache
-                    jax.debug.callback(_Progress.tick, token, (i + 1) * eval_every)
+                Progress.report(progress, token, (i + 1) * eval_every)
                 return (state, fs, best_x, best_val), (val, fit_mean.mean(), fit_max.max())
 
             carry0 = (state, task.init_fit_state(), x0, jnp.array(-jnp.inf))
@@ -159,37 +159,3 @@ def expand(x, source):
     """Kept vector(s) ``x[..., k]`` -> full vector(s) with exact zeros at pruned positions (a gather)."""
     padded = jnp.concatenate([x, jnp.zeros(x.shape[:-1] + (1,), x.dtype)], axis=-1)
     return jnp.take(padded, source, axis=-1)
-
-
-def default_progress() -> bool:
-    """Progress bars unless ``$LOTTERY_KIT_PROGRESS=0``, which the grid runner sets for its batch cells:
-    their output is a stored notebook, and jitted code without the progress callback is cacheable on disk."""
-    return os.environ.get("LOTTERY_KIT_PROGRESS", "1") != "0"
-
-
-class _Progress:
-    """A tqdm bar over generations fed from inside jitted code through ``jax.debug.callback``."""
-
-    _bars: dict[int, tqdm] = {}
-
-    def __init__(self, enabled: bool, total: int, desc: str):
-        self.enabled, self.total, self.desc = enabled, total, desc
-        self.token = jnp.int32(id(self) % (2**31 - 1))
-
-    def __enter__(self):
-        if self.enabled:
-            _Progress._bars[int(self.token)] = tqdm(total=self.total, desc=self.desc or "generations",
-                                                    unit="gen", leave=False)
-        return self
-
-    def __exit__(self, *exc):
-        bar = _Progress._bars.pop(int(self.token), None)
-        if bar is not None:
-            bar.close()
-
-    @staticmethod
-    def tick(token, done):
-        bar = _Progress._bars.get(int(np.max(token)))
-        done = int(np.max(done))
-        if bar is not None and done > bar.n:
-            bar.update(done - bar.n)

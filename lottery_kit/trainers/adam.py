@@ -1,0 +1,109 @@
+"""Masked Adam on the vision tasks: one IMP round as one jitted scan over epochs of minibatches.
+
+Gradients and updates are multiplied by the mask, so a pruned weight gets a zero gradient, its Adam
+moments stay exactly zero, and its update is exactly zero: pruned weights stay exactly zero. The network
+is scored on the validation split after every epoch (``best_perf`` is the test accuracy of the
+validation-best weights) and ``final_perf`` is the test accuracy after the last epoch (the paper's score).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from .. import masks
+from ..cnn_training import training_apply
+from ..progress import Progress, default_progress
+from ..pruning import RoundOutcome
+from ..validate import ConfigError, in_range
+from .seeds import over_seeds
+
+
+@dataclass(frozen=True)
+class AdamTrainer:
+    """Trains (θ0, mask) of a vision task with Adam on the cross-entropy (paper: lr 3e-4, batch 128, 2 epochs)."""
+
+    learning_rate: float = 3e-4
+    batch_size: int = 128
+    epochs: int = 2
+    progress: bool | None = None   # None: on, unless $LOTTERY_KIT_PROGRESS=0
+
+    name: ClassVar[str] = "Adam"
+    families: ClassVar[tuple[str, ...]] = ("vision",)
+    search_distribution: ClassVar[bool] = False
+
+    def __post_init__(self):
+        if self.progress is None:
+            object.__setattr__(self, "progress", default_progress())
+        in_range("learning_rate", self.learning_rate, low=0.0, low_open=True)
+        in_range("batch_size", self.batch_size, low=1)
+        in_range("epochs", self.epochs, low=1)
+
+    def config(self) -> dict:
+        return {"strategy": self.name, "learning_rate": self.learning_rate, "batch_size": self.batch_size,
+                "epochs": self.epochs}
+
+    def __call__(self, task, init, mask, keys, dense_init, desc: str = ""):
+        """Train stacked (over seeds) ``init``/``mask``; return (RoundOutcome, metrics), both stacked."""
+        if task.family not in self.families:
+            raise ConfigError(f"Adam trains the vision tasks (a classifier with a loss); {task.name!r} is a "
+                              f"{task.family} task: use an evolution strategy or PPO there")
+        n_train = int(task.data["x_train"].shape[0])
+        if self.batch_size > n_train:
+            raise ConfigError(f"batch_size={self.batch_size} is out of range: {task.name} has only {n_train} "
+                              "training images")
+        run = jax.jit(over_seeds(self._build_run(task, n_train // self.batch_size), in_axes=(0, 0, 0, None)))
+        with Progress(self.progress, self.epochs, desc, unit="epoch") as bar:
+            final, best, metrics = jax.block_until_ready(run(keys, init, mask, (task.data, bar.token)))
+        outcome = RoundOutcome(init=init, mask=mask, final_mean=final, final_std=None, best_mean=best,
+                               dense_init=dense_init)
+        return outcome, metrics
+
+    def _build_run(self, task, steps_per_epoch: int):
+        apply, batch, epochs, progress = training_apply(task.network), self.batch_size, self.epochs, self.progress
+        optimizer = optax.adam(self.learning_rate)
+
+        def run(key, params, mask, args):
+            data, token = args
+            x, y = data["x_train"], data["y_train"]
+
+            def loss(p, idx):
+                logp = apply(p, x[idx])
+                return -jnp.take_along_axis(logp, y[idx][:, None], axis=-1).mean()
+
+            def step(carry, idx):
+                p, opt_state = carry
+                value, grads = jax.value_and_grad(loss)(p, idx)
+                updates, opt_state = optimizer.update(masks.apply(grads, mask), opt_state, p)
+                return (optax.apply_updates(p, masks.apply(updates, mask)), opt_state), value
+
+            def epoch(carry, xs):
+                i, k = xs
+                p, opt_state, best_p, best_val = carry
+                order = jax.random.permutation(k, x.shape[0])[: steps_per_epoch * batch]
+                (p, opt_state), losses = jax.lax.scan(step, (p, opt_state), order.reshape(steps_per_epoch, batch))
+                val = task.evaluate(p, None, data, None, "val")
+                better = val > best_val
+                best_p = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), p, best_p)
+                Progress.report(progress, token, i + 1)
+                return (p, opt_state, best_p, jnp.maximum(val, best_val)), (val, losses.mean())
+
+            carry0 = (params, optimizer.init(params), params, jnp.array(-jnp.inf))
+            (p, opt_state, best_p, best_val), (val_curve, loss_curve) = jax.lax.scan(
+                epoch, carry0, (jnp.arange(epochs), jax.random.split(key, epochs)))
+            adam = opt_state[0]
+            metrics = {
+                "final_perf": task.evaluate(p, None, data, None, "test"),
+                "best_perf": task.evaluate(best_p, None, data, None, "test"),
+                "best_val": best_val,
+                "val_curve": val_curve,
+                "train_loss_curve": loss_curve,
+                "adam_moments": {"mu": adam.mu, "nu": adam.nu},
+            }
+            return p, best_p, metrics
+
+        return run

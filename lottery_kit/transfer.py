@@ -1,0 +1,133 @@
+"""Ticket transfer: train a finished IMP run's tickets, the (mask, θ0) of each round, with another optimiser or task.
+
+For every chosen source round, every seed's ticket is read with :func:`lottery_kit.load_round`, mapped into the
+target's network and trained by the target's trainer without further pruning. The output is an ordinary run
+directory (``config.json``, ``results.parquet`` with the ``imp_es`` columns plus ``source_task``,
+``source_strategy`` and ``source_baseline``, and ``rounds/round_NN/seed_S.msgpack`` that ``load_round`` reads);
+the ``round`` column is the source round, ``baseline`` is "transfer", and a killed run resumes.
+
+Mapping into the target network: equal shapes are taken as they are (ES→ES, ES→Adam, F-MNIST→MNIST,
+ant→ant_mass15). A Brax ES policy (tanh head, A outputs) goes into PPO's tanh-Gaussian policy (2A outputs) as the
+paper did it: the output layer's kernel and bias fill the mean-action columns; the scale columns keep the target's
+fresh initialisation and are not pruned. Any other difference in shape is refused before training.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from . import masks
+from .experiment import build_trainer
+from .imp import _rows, seed_keys
+from .store import ARTIFACT_KEYS, RunStore, load_config
+from .tasks import make_task, task_family
+from .validate import ConfigError
+
+#: Seed-key streams of a transfer (the IMP driver uses 0-4).
+FRESH_INIT_STREAM, TRAIN_STREAM = 5, 6
+
+
+def finished_run(source_dir) -> dict:
+    """The configuration of the finished IMP run in ``source_dir``; a clear error for anything else."""
+    source_dir = Path(source_dir)
+    what = "source_dir must be a finished IMP run (a run directory of imp_es or imp_gd)"
+    if not (source_dir / "config.json").is_file():
+        raise ConfigError(f"{source_dir} holds no config.json: {what}")
+    config = load_config(source_dir)["config"]
+    if "transfer" in config or "rounds" not in config:
+        raise ConfigError(f"{source_dir} is not an IMP run ({'a transfer run' if 'transfer' in config else 'no rounds'})"
+                          f": {what}")
+    done = RunStore(source_dir).last_done_round()
+    if done < config["rounds"]:
+        raise ConfigError(f"{source_dir} is not finished: {done} of its {config['rounds']} rounds are done; finish it "
+                          "by running its notebook again with the same parameters (it resumes), then transfer")
+    return config
+
+
+def choose_rounds(rounds, available: int) -> list[int]:
+    """``"all"`` or a list of source rounds, each in 1..``available``."""
+    if rounds == "all":
+        return list(range(1, available + 1))
+    chosen = sorted({int(r) for r in (rounds if isinstance(rounds, (list, tuple)) else [rounds])})
+    bad = [r for r in chosen if not 1 <= r <= available]
+    if not chosen or bad:
+        raise ConfigError(f"rounds={rounds!r} is out of range: give 'all' or source rounds in [1, {available}]")
+    return chosen
+
+
+def embed(source, target):
+    """``source`` (a parameter-shaped tree) in the target's layout; ``target`` fills what the source lacks."""
+    s_flat, _ = jax.tree_util.tree_flatten_with_path(source)
+    t_flat, treedef = jax.tree_util.tree_flatten_with_path(target)
+    s_paths, t_paths = [jax.tree_util.keystr(p) for p, _ in s_flat], [jax.tree_util.keystr(p) for p, _ in t_flat]
+    if s_paths != t_paths:
+        raise ConfigError(f"the source and target networks have different layers (source: {', '.join(s_paths)}; "
+                          f"target: {', '.join(t_paths)}); transfer needs the same architecture")
+    last_layer = max(p[-2].key for p, _ in t_flat)
+    out = []
+    for (path, s), (_, t) in zip(s_flat, t_flat):
+        s, t = jnp.asarray(s), jnp.asarray(t)
+        if s.shape == t.shape:
+            out.append(s.astype(t.dtype))
+        elif path[-2].key == last_layer and s.shape[:-1] == t.shape[:-1] and t.shape[-1] == 2 * s.shape[-1]:
+            out.append(t.at[..., : s.shape[-1]].set(s.astype(t.dtype)))   # mean-action columns of a Gaussian head
+        else:
+            raise ConfigError(f"shape mismatch at {jax.tree_util.keystr(path)}: the source ticket has {s.shape}, the "
+                              f"target network {t.shape}; transfer between tasks needs networks of the same shape")
+    return jax.tree_util.tree_unflatten(treedef, out)
+
+
+def _stack(trees):
+    return jax.tree_util.tree_map(lambda *a: jnp.stack(a), *trees)
+
+
+def run_transfer(source_dir, target_task: str, target_strategy: str, rounds="all", *, out_dir,
+                 task_options: dict | None = None, progress: bool | None = None, **training) -> pd.DataFrame:
+    """Train every seed's ticket of the chosen source ``rounds`` with ``target_strategy`` on ``target_task``.
+
+    ``training`` holds the target trainer's settings as :func:`lottery_kit.experiment.build_trainer` reads them.
+    Everything is checked before any training: the source run, the rounds, the trainer and the shapes.
+    """
+    source = finished_run(source_dir)
+    chosen = choose_rounds(rounds, source["rounds"])
+    seeds = list(source["seeds"])
+    trainer = build_trainer(target_strategy, task_family(target_task), training, progress)
+    task = make_task(target_task, **dict(task_options or {}))
+
+    def ticket(seed, round_, fresh):
+        art = RunStore(source_dir).load_round(seed, round_)
+        mask = embed(art["mask"], masks.dense_mask(fresh))
+        return masks.apply(embed(art["init"], fresh), mask), mask
+
+    fresh0 = task.init_params(jax.random.key(0))
+    ticket(seeds[0], chosen[0], fresh0)  # shapes are checked here, before anything trains
+    n_prunable = masks.num_prunable(fresh0)
+    store = RunStore(out_dir)
+    store.claim({"transfer": {"source_dir": str(Path(source_dir).resolve()), "source_task": source["task"],
+                              "source_strategy": source["trainer"]["strategy"], "source_baseline": source["baseline"]},
+                 "task": target_task, "baseline": "transfer", "seeds": seeds, "rounds": chosen,
+                 "trainer": trainer.config(), "task_options": dict(task_options or {})})
+    done = set(store.done_rounds())
+    label = trainer.config()["strategy"]
+    for r in tqdm([r for r in chosen if r not in done], desc=f"transfer {source['task']} -> {target_task} {label}",
+                  unit="round", disable=not trainer.progress):
+        fresh = task.init_params_batch(seed_keys(seeds, FRESH_INIT_STREAM, r))
+        pairs = [ticket(s, r, jax.tree_util.tree_map(lambda a, i=i: a[i], fresh)) for i, s in enumerate(seeds)]
+        init, mask = _stack([p[0] for p in pairs]), _stack([p[1] for p in pairs])
+        kept = np.asarray(jax.vmap(masks.kept_count)(mask))
+        outcome, metrics = trainer(task, init, mask, seed_keys(seeds, TRAIN_STREAM, r), fresh,
+                                   desc=f"source round {r}")
+        rows = _rows(task, label, "transfer", seeds, r, int(kept[0]), n_prunable, metrics).assign(
+            source_task=source["task"], source_strategy=source["trainer"]["strategy"],
+            source_baseline=source["baseline"])
+        store.save_round(r, seeds, {k: getattr(outcome, k) for k in ARTIFACT_KEYS}, rows)
+    return store.rows()
+
+
+__all__ = ["choose_rounds", "embed", "finished_run", "run_transfer"]
