@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import flax.linen as nn
 import jax.numpy as jnp
@@ -16,19 +17,26 @@ ACTIVATIONS = {"tanh": nn.tanh, "relu": nn.relu, "swish": nn.swish}
 
 
 class VisionCNN(nn.Module):
-    """Conv(8,5x5)-ReLU-pool-Conv(16,5x5)-ReLU-pool-Dense(10)-log_softmax: 11,240 kernel weights, 34 biases."""
+    """Conv(8,5x5)-ReLU-pool-Conv(16,5x5)-ReLU-pool-Dense(10)-log_softmax: 11,240 kernel weights, 34 biases.
+
+    ``precision`` (lax's, e.g. "highest") and ``dtype`` (of the computation; parameters stay float32) only change
+    the arithmetic, never the parameters.
+    """
 
     num_classes: int = 10
     features: Sequence[int] = (8, 16)
+    precision: str | None = None
+    dtype: Any = None
 
     @nn.compact
     def __call__(self, x):
         for f in self.features:
-            x = nn.Conv(f, (5, 5), padding="SAME", bias_init=small_uniform_bias)(x)
+            x = nn.Conv(f, (5, 5), padding="SAME", bias_init=small_uniform_bias, precision=self.precision,
+                        dtype=self.dtype)(x)
             x = nn.max_pool(nn.relu(x), (2, 2), strides=(2, 2))
         x = x.reshape(x.shape[:-3] + (-1,))
-        x = nn.Dense(self.num_classes, bias_init=small_uniform_bias)(x)
-        return nn.log_softmax(x)
+        x = nn.Dense(self.num_classes, bias_init=small_uniform_bias, precision=self.precision, dtype=self.dtype)(x)
+        return nn.log_softmax(x.astype(jnp.float32))
 
 
 class MLP(nn.Module):

@@ -27,7 +27,7 @@ import numpy as np
 from jax import lax
 
 from .networks import VisionCNN
-from .validate import ConfigError
+from .validate import ConfigError, choice
 
 _DIMS = ("NHWC", "HWIO", "NHWC")
 
@@ -82,70 +82,136 @@ def _in_chunks(fn, size: int, tree):
     return jax.tree_util.tree_map(lambda a: a.reshape((-1,) + a.shape[2:])[:pop], out)
 
 
-# ---------------------------------------------------------------- the vision CNN
-#: Members whose layer 1 runs as one convolution (chunk * 8 output channels).
+# ---------------------------------------------------------------- populations on a shared input (vision)
+def on_shared_input(per_chunk, chunk_size):
+    """``per_chunk(chunk_params, x)`` for consecutive chunks of members that all see the input ``x``.
+
+    ``chunk_size(pop, x)`` gives the members per chunk (at least ``pop``: one pass). Vmapped over seeds, seeds
+    that share ``x`` merge into the population (and are chunked together with it); seeds with their own inputs
+    run one after another, each chunked. Either way no batch axis is added to the per-chunk computation, which
+    keeps the CPU kernel's plain convolutions from turning into grouped ones and bounds memory on accelerators.
+    """
+    @jax.custom_batching.custom_vmap
+    def run(pop_params, x):
+        pop = jax.tree_util.tree_leaves(pop_params)[0].shape[0]
+        size = chunk_size(pop, x)
+        if size >= pop:
+            return per_chunk(pop_params, x)
+        return _in_chunks(lambda pc: per_chunk(pc, x), size, pop_params)
+
+    @run.def_vmap
+    def run_vmap(axis_size, in_batched, pop_params, x):
+        params_batched, x_batched = in_batched
+        pop_params = _broadcast_unbatched(axis_size, pop_params, params_batched)
+        if not x_batched:
+            return _split_leading(axis_size, run(_merge_leading(pop_params), x)), True
+        return lax.map(lambda args: run(*args), (pop_params, x)), True
+
+    return run
+
+
+#: Members whose layer 1 runs as one convolution in the CPU kernel (chunk * 8 output channels).
 CNN_CHUNK = 16
+#: Precision of the population forward pass: lax precision and computation dtype (None: JAX's defaults).
+#: "float32" is the paper's arithmetic (its GPUs had no TF32); "tf32" is the GPU default; "bf16" halves memory.
+PRECISIONS = {"float32": ("highest", None), "tf32": (None, None), "bf16": (None, jnp.bfloat16)}
 
 
-def _conv(x, kernel):
-    return lax.conv_general_dilated(x, kernel, (1, 1), "SAME", dimension_numbers=_DIMS)
+def _conv(x, kernel, precision=None):
+    return lax.conv_general_dilated(x, kernel, (1, 1), "SAME", dimension_numbers=_DIMS, precision=precision)
 
 
 def _pool(x):
     return lax.reduce_window(x, -jnp.inf, lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
 
 
-def _cnn_head(h1, p):
+def _cnn_head(h1, p, precision=None):
     """Layers 2..end of the vision CNN for one member, from its pooled layer-1 activations."""
-    h = _pool(_conv(h1, p["Conv_1"]["kernel"]))
+    h = _pool(_conv(h1, p["Conv_1"]["kernel"], precision))
     h = jax.nn.relu(h + p["Conv_1"]["bias"])
     h = h.reshape(h.shape[0], -1)
-    return jax.nn.log_softmax(h @ p["Dense_0"]["kernel"] + p["Dense_0"]["bias"])
+    return jax.nn.log_softmax(jnp.dot(h, p["Dense_0"]["kernel"], precision=precision) + p["Dense_0"]["bias"])
 
 
-def _cnn_chunk(x, p):
+def _cnn_chunk(x, p, precision=None):
     """A chunk of members (leading axis C) on a shared batch x: layer 1 as one convolution."""
     k1 = p["Conv_0"]["kernel"]                       # (C, 5, 5, 1, 8)
     c, kh, kw, cin, cout = k1.shape
     k1 = jnp.moveaxis(k1, 0, -2).reshape(kh, kw, cin, c * cout)
-    h = _pool(_conv(x, k1))                          # (B, 14, 14, C*8)
+    h = _pool(_conv(x, k1, precision))               # (B, 14, 14, C*8)
     h = h.reshape(h.shape[:3] + (c, cout))
     h = jax.nn.relu(h + p["Conv_0"]["bias"])         # bias (C, 8) broadcasts over (B, 14, 14)
     h = jnp.moveaxis(h, 3, 0)                        # (C, B, 14, 14, 8)
-    return lax.map(lambda args: _cnn_head(*args), (h, p))
+    return lax.map(lambda args: _cnn_head(*args, precision), (h, p))
 
 
-@jax.custom_batching.custom_vmap
-def cnn_population_logprobs(pop_params, x):
-    """Log-probabilities (pop, batch, classes) of the paper's CNN for every member on batch ``x``.
+def cnn_population_logprobs(pop_params, x, precision=None):
+    """Log-probabilities (pop, batch, classes) of the paper's CNN for every member on batch ``x`` (CPU kernel).
 
-    Vmapping this (over seeds) must not turn the per-member convolutions back into grouped ones, so it
-    carries its own batching rule: seeds that share the batch merge into the population axis; seeds
-    with their own batches run one after another, each through the fast path.
+    Vmapped over seeds it follows :func:`on_shared_input`'s rule, so the per-member convolutions stay plain.
     """
-    return _in_chunks(lambda pc: _cnn_chunk(x, pc), CNN_CHUNK, pop_params["params"])
+    fn = on_shared_input(lambda pc, x: _cnn_chunk(x, pc["params"], precision), lambda pop, x: CNN_CHUNK)
+    return fn(pop_params, x)
 
 
-@cnn_population_logprobs.def_vmap
-def _cnn_population_vmap(axis_size, in_batched, pop_params, x):
-    params_batched, x_batched = in_batched
-    pop_params = _broadcast_unbatched(axis_size, pop_params, params_batched)
-    if not x_batched:
-        out = cnn_population_logprobs(_merge_leading(pop_params), x)
-        return _split_leading(axis_size, out), True
-    return lax.map(lambda args: cnn_population_logprobs(*args), (pop_params, x)), True
+#: Activation bytes of the vmapped CNN per member and image in float32, measured on an H100 (the allocation the
+#: forward pass asked for at 640 members x 1024 images, 30 GiB, over members x images; see benchmarks/RESULTS.md).
+CNN_ACTIVATION_BYTES = 49 * 1024
+#: Share of the device's memory that one chunk's activations may take (the rest holds data and the ES state).
+VISION_MEMORY_SHARE = 0.5
+
+
+def device_memory_bytes() -> int | None:
+    """The memory JAX may use on the default device (its allocator's limit), or None where unknown (CPU)."""
+    stats = jax.devices()[0].memory_stats() or {}
+    return stats.get("bytes_limit")
+
+
+def auto_vision_chunk(pop: int, batch: int, itemsize: int = 4, memory: int | None = None) -> int:
+    """Members per chunk of the vmapped CNN so that a chunk's activations fit ``VISION_MEMORY_SHARE`` of the
+    device's memory; the whole population where the memory is unknown (CPU). Chunks are spread evenly."""
+    memory = device_memory_bytes() if memory is None else memory
+    if not memory:
+        return pop
+    per_member = CNN_ACTIVATION_BYTES * itemsize // 4 * batch
+    largest = max(1, int(VISION_MEMORY_SHARE * memory) // per_member)
+    n_chunks = -(-pop // largest)
+    return -(-pop // n_chunks)
 
 
 def default_backend() -> str:
     return "fast" if jax.default_backend() == "cpu" else "vmap"
 
 
-def apply_shared(module, pop_params, x, backend: str | None = None):
-    """Every member on the same inputs ``x``; output (pop, *module output)."""
+def is_paper_cnn(module) -> bool:
+    return isinstance(module, VisionCNN) and tuple(module.features) == (8, 16)
+
+
+def apply_shared(module, pop_params, x, backend: str | None = None, chunk="auto", precision: str = "float32"):
+    """Every member on the same inputs ``x``; output (pop, *module output).
+
+    ``backend``: "fast" (the CPU kernel for the paper's CNN) or "vmap" (the module vmapped over members; the
+    default on accelerators). ``chunk``: members per pass of the vmapped module ("auto": as many as fit the
+    device's memory, :func:`auto_vision_chunk`; None: all; or a number). ``precision``: see ``PRECISIONS``.
+    """
     backend = backend or default_backend()
-    if backend == "fast" and isinstance(module, VisionCNN) and tuple(module.features) == (8, 16):
-        return cnn_population_logprobs(pop_params, x)
-    return jax.vmap(module.apply, in_axes=(0, None))(pop_params, x)
+    lax_precision, dtype = PRECISIONS[choice("precision", precision, PRECISIONS)]
+    if backend == "fast" and is_paper_cnn(module):
+        if dtype is not None:
+            raise ConfigError("precision 'bf16' runs on the vmapped population (population_backend='vmap', the "
+                              "default on accelerators); the CPU kernel computes in float32")
+        return cnn_population_logprobs(pop_params, x, lax_precision)
+    if is_paper_cnn(module):
+        module = module.clone(precision=lax_precision, dtype=dtype)
+    itemsize = 2 if dtype is not None else 4
+
+    def size(pop, x):
+        if chunk == "auto":
+            return auto_vision_chunk(pop, x.shape[0], itemsize)
+        return pop if chunk is None else chunk
+
+    fn = on_shared_input(lambda pc, x: jax.vmap(module.apply, in_axes=(0, None))(pc, x).astype(jnp.float32), size)
+    return fn(pop_params, x)
 
 
 #: Weights of one chunk of members that should stay in a core's cache for a whole rollout (measured on a

@@ -20,3 +20,6 @@ def test_bench_json_has_every_figure():
     assert r["seed_vmap_speedup"] > 0
     assert r["adam_epoch"]["batch"] == 128 and r["adam_epoch"]["seconds_per_epoch"] > 0
     assert r["ppo_steps"]["env_steps_per_second"] > 0
+    g = r["generation_vs_parts"]
+    assert g["ratio"] > 0 and set(g["parts_seconds"]) == {"ask", "expand", "fitness", "tell"}
+    assert set(r["targets_met"]) >= {"cnn_peak_fraction>=0.30", "generation_vs_parts<=1.25"}  # the CPU's targets

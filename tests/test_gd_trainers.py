@@ -85,20 +85,29 @@ def test_ppo_prunes_the_actor_only_and_keeps_its_zeros(keys):
     assert np.all(np.isfinite(np.asarray(metrics["final_perf"]))) and np.all(np.asarray(metrics["final_perf"]) < 0)
 
 
+def _same_numbers(a, b):
+    """Bit for bit on CPU (seeds run in turn inside one program); to float rounding where seeds are vmapped."""
+    if jax.default_backend() == "cpu":
+        np.testing.assert_array_equal(a, b)
+    else:
+        np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-3)
+
+
 @pytest.mark.parametrize("make", ["adam", "ppo"])
-def test_seeds_batched_give_the_numbers_of_seeds_run_alone(make, digits, cartpole_ppo_task, keys):
+def test_seeds_batched_give_the_numbers_of_seeds_run_alone(make, digits, keys):
     if make == "adam":
         task, trainer = digits, lk.AdamTrainer(epochs=2, batch_size=64, progress=False)
     else:
-        task, trainer = cartpole_ppo_task, lk.PPOTrainer(total_steps=30_000, n_evals=3, progress=False)
+        task = lk.make_task("Pendulum-v1", hidden=(32, 32), activation="relu", n_eval_episodes=4)
+        trainer = lk.PPOTrainer(total_steps=30_000, n_evals=3, progress=False)
     init, mask = _half_pruned(task, keys)
     together, m_together = trainer(task, init, mask, keys, init)
     for i in range(len(keys)):
         alone, m_alone = trainer(task, _seed(init, i), _seed(mask, i), keys[i : i + 1], _seed(init, i))
         for a, b in zip(_leaves(_seed(together.final_mean, i)), _leaves(alone.final_mean)):
-            np.testing.assert_array_equal(a, b)
+            _same_numbers(a, b)
         for k in ("final_perf", "best_perf", "val_curve"):
-            np.testing.assert_array_equal(np.asarray(m_together[k])[i], np.asarray(m_alone[k])[0])
+            _same_numbers(np.asarray(m_together[k])[i], np.asarray(m_alone[k])[0])
 
 
 @pytest.mark.parametrize("call, match", [

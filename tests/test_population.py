@@ -19,13 +19,18 @@ def _reference(module, pop_params, x):
                       for i in range(jax.tree_util.tree_leaves(pop_params)[0].shape[0])])
 
 
+#: Float32 arithmetic for every side of a comparison (accelerators default to TF32 matrix units; CPUs are float32).
+float32 = jax.default_matmul_precision("highest")
+
+
 @pytest.mark.parametrize("pop", [1, 5, 16, 19])  # chunk boundaries: fewer, equal, more than one chunk
 def test_fast_cnn_matches_flax(pop):
     net = VisionCNN()
     params = _pop(net, (28, 28, 1), pop)
     x = jax.random.normal(jax.random.key(1), (12, 28, 28, 1))
-    fast = jax.jit(population.cnn_population_logprobs)(params, x)
-    np.testing.assert_allclose(fast, _reference(net, params, x), atol=2e-5, rtol=1e-5)
+    with float32:
+        fast = jax.jit(population.cnn_population_logprobs)(params, x)
+        np.testing.assert_allclose(fast, _reference(net, params, x), atol=2e-5, rtol=1e-5)
     assert fast.shape == (pop, 12, 10)
 
 
@@ -34,13 +39,14 @@ def test_fast_cnn_under_vmap_over_seeds(shared_batch):
     net = VisionCNN()
     params = jax.tree_util.tree_map(lambda *a: jnp.stack(a), _pop(net, (28, 28, 1), 6, 0), _pop(net, (28, 28, 1), 6, 1))
     xs = jax.random.normal(jax.random.key(2), (2, 8, 28, 28, 1))
-    if shared_batch:
-        got = jax.jit(jax.vmap(population.cnn_population_logprobs, in_axes=(0, None)))(params, xs[0])
-    else:
-        got = jax.jit(jax.vmap(population.cnn_population_logprobs))(params, xs)
-    for s in range(2):
-        want = _reference(net, jax.tree_util.tree_map(lambda a: a[s], params), xs[0] if shared_batch else xs[s])
-        np.testing.assert_allclose(got[s], want, atol=2e-5, rtol=1e-5)
+    with float32:
+        if shared_batch:
+            got = jax.jit(jax.vmap(population.cnn_population_logprobs, in_axes=(0, None)))(params, xs[0])
+        else:
+            got = jax.jit(jax.vmap(population.cnn_population_logprobs))(params, xs)
+        for s in range(2):
+            want = _reference(net, jax.tree_util.tree_map(lambda a: a[s], params), xs[0] if shared_batch else xs[s])
+            np.testing.assert_allclose(got[s], want, atol=2e-5, rtol=1e-5)
 
 
 def test_apply_shared_dispatches_and_agrees_for_every_network():
@@ -48,8 +54,39 @@ def test_apply_shared_dispatches_and_agrees_for_every_network():
         params = _pop(module, shape, 4)
         x = jax.random.normal(jax.random.key(3), (7,) + shape)
         for backend in ("fast", "vmap"):
-            got = population.apply_shared(module, params, x, backend=backend)
-            np.testing.assert_allclose(got, _reference(module, params, x), atol=2e-5, rtol=1e-5)
+            with float32:
+                got = population.apply_shared(module, params, x, backend=backend)
+                np.testing.assert_allclose(got, _reference(module, params, x), atol=2e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("precision, atol", [("float32", 2e-5), ("tf32", 5e-3), ("bf16", 0.15)])
+def test_vmapped_cnn_precision_and_chunks_against_float32(precision, atol):
+    net = VisionCNN()
+    params = _pop(net, (28, 28, 1), 5)
+    xs = jax.random.normal(jax.random.key(5), (2, 9, 28, 28, 1))
+    with float32:
+        want = [_reference(net, params, x) for x in xs]
+    whole = population.apply_shared(net, params, xs[0], "vmap", None, precision)
+    assert whole.dtype == jnp.float32 and whole.shape == (5, 9, 10)
+    np.testing.assert_allclose(whole, want[0], atol=atol)
+    for chunk in (1, 2, "auto"):  # 2: two full chunks and a padded one
+        np.testing.assert_allclose(population.apply_shared(net, params, xs[0], "vmap", chunk, precision), want[0],
+                                   atol=atol)
+    # vmapped over seeds with their own batches: each seed as when alone, chunks and all
+    seeds_params = jax.tree_util.tree_map(lambda a: jnp.stack([a, a[::-1]]), params)
+    got = jax.jit(jax.vmap(lambda p, x: population.apply_shared(net, p, x, "vmap", 2, precision)))(seeds_params, xs)
+    np.testing.assert_allclose(got[0], want[0], atol=atol)
+    np.testing.assert_allclose(got[1], want[1][::-1], atol=atol)
+
+
+def test_auto_vision_chunk_fits_the_device_memory():
+    # the paper's scale, pop 128 x batch 1024 (~51 MB of activations a member): an 11 GB card needs two chunks,
+    # an 80 GB card none; five seeds merged (640 members) take six chunks of 107 on 11 GB; CPUs never chunk
+    assert population.auto_vision_chunk(128, 1024, memory=11 * 2**30) == 64
+    assert population.auto_vision_chunk(128, 1024, memory=80 * 2**30) == 128
+    assert population.auto_vision_chunk(640, 1024, memory=11 * 2**30) == 107
+    assert population.auto_vision_chunk(640, 1024, itemsize=2, memory=11 * 2**30) == 214  # bf16 halves it
+    assert population.auto_vision_chunk(640, 1024, memory=None if jax.default_backend() == "cpu" else 0) == 640
 
 
 def test_map_population_chunks_and_merges_seeds():

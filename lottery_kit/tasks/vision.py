@@ -8,7 +8,8 @@ from jax import lax
 
 from ..data import ImageData, load_digits, load_idx_dataset
 from ..networks import VisionCNN
-from ..population import apply_shared
+from ..population import PRECISIONS, apply_shared, check_population_chunk, default_backend
+from ..validate import ConfigError, choice
 from .base import Task
 
 VISION_TASKS = {"mnist": "mnist", "fmnist": "fmnist", "kmnist": "kmnist", "digits": None}
@@ -28,22 +29,33 @@ def _chunked_accuracy(network, params, x, y, chunk=1000):
 
 
 def make_vision_task(name: str, batch_size: int = 1024, data_dir=None, val_size: int | None = None,
-                     population_backend: str | None = None) -> Task:
+                     population_backend: str | None = None, population_chunk="auto",
+                     precision: str = "float32") -> Task:
     """``mnist``/``fmnist``/``kmnist`` from real IDX files, or ``digits`` (scikit-learn, for tiny runs).
 
     ``population_backend``: "fast" (CPU kernel), "vmap" (flax vmapped over members), or None (by device).
+    ``population_chunk``: members per pass of the vmapped population ("auto": as many as fit the device's
+    memory; None: all; or a number). ``precision`` of the population's forward pass: "float32" (the paper's),
+    "tf32" or "bf16" (accelerators; see :data:`lottery_kit.population.PRECISIONS`). Validation and test scores
+    are always computed in float32.
     """
+    choice("population backend", population_backend or "fast", ("fast", "vmap"))
+    check_population_chunk(population_chunk)
+    choice("precision", precision, PRECISIONS)
+    if precision == "bf16" and (population_backend or default_backend()) == "fast":
+        raise ConfigError("precision='bf16' needs population_backend='vmap' (the default on accelerators); the CPU "
+                          "kernel computes in float32")
     if name == "digits":
         images: ImageData = load_digits()
     else:
         images = load_idx_dataset(name, data_dir=data_dir, **({} if val_size is None else {"val_size": val_size}))
     data = {k: jnp.asarray(v) for k, v in images.__dict__.items()}
     batch_size = min(batch_size, images.x_train.shape[0])
-    network = VisionCNN()
+    network = VisionCNN(precision="highest")
 
     def fitness(pop_params, key, data, fit_state):
         xb, yb = _sample_batch(key, data["x_train"], data["y_train"], batch_size)
-        logp = apply_shared(network, pop_params, xb, population_backend)                  # (pop, B, 10)
+        logp = apply_shared(network, pop_params, xb, population_backend, population_chunk, precision)  # (pop, B, 10)
         ll = jnp.take_along_axis(logp, yb[None, :, None], axis=-1)[..., 0]
         return ll.mean(axis=-1), fit_state
 

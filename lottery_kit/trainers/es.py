@@ -65,23 +65,9 @@ class ESTrainer:
 
     def __call__(self, task, init, mask, keys, dense_init, desc: str = ""):
         """Train stacked (over seeds) ``init``/``mask``; return (RoundOutcome, metrics), both stacked."""
-        _, unravel = masks.ravel(jax.tree_util.tree_map(lambda a: a[0], init))
-        flat_init = jax.vmap(lambda p: masks.ravel(p)[0])(init)
-        flat_mask = np.asarray(jax.vmap(lambda m: masks.ravel(m)[0])(mask)).astype(bool)
-        counts = flat_mask.sum(axis=1)
-        if len(set(counts.tolist())) != 1:
-            raise ValueError(f"seeds keep different numbers of weights {counts}; IMP counts must be exact")
-        idx = jnp.asarray(np.stack([np.flatnonzero(m) for m in flat_mask]))
-        x0 = jnp.take_along_axis(flat_init, idx, axis=1)
-        source = jnp.asarray(expansion_index(flat_mask))
-        spec = make_strategy(self.strategy, self.popsize, int(counts[0]), task.name, task.family, self.settings,
-                             self.sigma_convention, self.mean_decay if self.decay_mode == "l2" else 0.0)
-        n_blocks = self.generations // self.eval_every
-        run = jax.jit(jax.vmap(self._build_run(task, spec, unravel, n_blocks),
-                               in_axes=(0, 0, 0, None)))
-        with Progress(self.progress, n_blocks * self.eval_every, desc, unit="gen") as bar:
-            out = run(keys, x0, source, (task.data, bar.token))
-            out = jax.block_until_ready(out)
+        run, x0, source, unravel = self.round_program(task, init, mask)
+        with Progress(self.progress, self.generations, desc, unit="gen") as bar:
+            out = jax.block_until_ready(jax.jit(run)(keys, x0, source, (task.data, bar.token)))
         final_x, std_x, best_x, metrics = out
 
         def to_tree(x):
@@ -91,38 +77,50 @@ class ESTrainer:
                                best_mean=to_tree(best_x), dense_init=dense_init)
         return outcome, metrics
 
+    def round_program(self, task, init, mask):
+        """The round as one function of ``(keys, x0, source, (data, progress_token))`` vmapped over seeds, with its
+        inputs: each seed's kept θ0 ``x0`` (seeds, k), the ``source`` expansion index, and ``unravel``."""
+        _, unravel = masks.ravel(jax.tree_util.tree_map(lambda a: a[0], init))
+        flat_init = jax.vmap(lambda p: masks.ravel(p)[0])(init)
+        flat_mask = np.asarray(jax.vmap(lambda m: masks.ravel(m)[0])(mask)).astype(bool)
+        counts = flat_mask.sum(axis=1)
+        if len(set(counts.tolist())) != 1:
+            raise ValueError(f"seeds keep different numbers of weights {counts}; IMP counts must be exact")
+        idx = jnp.asarray(np.stack([np.flatnonzero(m) for m in flat_mask]))
+        x0 = jnp.take_along_axis(flat_init, idx, axis=1)
+        source = jnp.asarray(expansion_index(flat_mask))
+        spec = self.strategy_for(task, int(counts[0]))
+        run = jax.vmap(self._build_run(task, spec, unravel, self.generations // self.eval_every),
+                       in_axes=(0, 0, 0, None))
+        return run, x0, source, unravel
+
+    def strategy_for(self, task, num_dims: int):
+        """The evosax algorithm with this trainer's settings for a ``num_dims``-dimensional search space."""
+        return make_strategy(self.strategy, self.popsize, num_dims, task.name, task.family, self.settings,
+                             self.sigma_convention, self.mean_decay if self.decay_mode == "l2" else 0.0)
+
+    def generation(self, task, spec, unravel) -> Generation:
+        return Generation(task, spec, unravel, shrink=1.0 - self.mean_decay if self.decay_mode == "shrink" else 1.0)
+
     def _build_run(self, task, spec, unravel, n_blocks):
-        es, params, eval_every, progress = spec.es, spec.params, self.eval_every, self.progress
-        shrink = 1.0 - self.mean_decay if self.decay_mode == "shrink" else 1.0
+        eval_every, progress = self.eval_every, self.progress
+        step = self.generation(task, spec, unravel)
 
         def run(key, x0, source, args):
             data, token = args
-
-            def as_params(x):   # (pop, k) -> pop parameter tree, pruned entries exactly zero
-                return jax.vmap(unravel)(expand(x, source))
 
             def as_single(x):
                 return unravel(expand(x, source))
 
             k_init, k_run, k_test = jax.random.split(key, 3)
-            state = es.init(k_init, x0, params)
-
-            def generation(carry, k):
-                state, fs = carry
-                k_ask, k_fit, k_tell = jax.random.split(k, 3)
-                pop, state = es.ask(k_ask, state, params)
-                fitness, fs = task.fitness(as_params(pop), k_fit, data, fs)
-                state, _ = es.tell(k_tell, pop, -fitness, state, params)   # evosax minimises
-                if shrink != 1.0:
-                    state = state.replace(mean=state.mean * shrink)
-                return (state, fs), (fitness.mean(), fitness.max())
+            state = spec.es.init(k_init, x0, spec.params)
 
             def block(carry, xs):
                 i, k = xs
                 state, fs, best_x, best_val = carry
                 k_gen, k_val = jax.random.split(k)
                 (state, fs), (fit_mean, fit_max) = jax.lax.scan(
-                    generation, (state, fs), jax.random.split(k_gen, eval_every))
+                    lambda c, kg: step(c, kg, source, data), (state, fs), jax.random.split(k_gen, eval_every))
                 val = task.evaluate(as_single(state.mean), k_val, data, fs, "val")
                 better = val > best_val
                 best_x = jnp.where(better, state.mean, best_x)
@@ -144,6 +142,49 @@ class ESTrainer:
             return state.mean, spec.per_weight_std(state), best_x, metrics
 
         return run
+
+
+@dataclass(frozen=True, eq=False)
+class Generation:
+    """One ES generation as four parts: ask, expand (kept vectors to parameter trees), fitness, tell.
+
+    ``step(carry, key, source, data)`` runs them in order on ``carry = (es_state, fit_state)``. With
+    ``barriers`` (the default) each part's outputs pass through ``lax.optimization_barrier``, so that XLA
+    compiles the parts as it compiles them alone instead of fusing the population's expansion into the
+    network's first layer (``lottery-kit bench`` reports the fused generation against the sum of its parts).
+    """
+
+    task: object
+    spec: object
+    unravel: object
+    shrink: float = 1.0
+    barriers: bool = True
+
+    def ask(self, key, state):
+        return self.spec.es.ask(key, state, self.spec.params)
+
+    def expand(self, pop, source):
+        """(pop, k) kept vectors -> a population parameter tree, pruned entries exactly zero."""
+        return jax.vmap(self.unravel)(expand(pop, source))
+
+    def fitness(self, tree, key, data, fit_state):
+        return self.task.fitness(tree, key, data, fit_state)
+
+    def tell(self, key, pop, fitness, state):
+        state, _ = self.spec.es.tell(key, pop, -fitness, state, self.spec.params)   # evosax minimises
+        return state if self.shrink == 1.0 else state.replace(mean=state.mean * self.shrink)
+
+    def _barrier(self, value):
+        return jax.lax.optimization_barrier(value) if self.barriers else value
+
+    def __call__(self, carry, key, source, data):
+        state, fit_state = carry
+        k_ask, k_fit, k_tell = jax.random.split(key, 3)
+        pop, state = self._barrier(self.ask(k_ask, state))
+        tree = self._barrier(self.expand(pop, source))
+        fitness, fit_state = self._barrier(self.fitness(tree, k_fit, data, fit_state))
+        state = self.tell(k_tell, pop, fitness, state)
+        return (state, fit_state), (fitness.mean(), fitness.max())
 
 
 def expansion_index(flat_mask: np.ndarray) -> np.ndarray:
