@@ -65,7 +65,7 @@ def phase_gen():
               "in_scan_seconds": t_scan / 20})
 
 
-def phase_precision(generations: int = 20 if SMALL else 400):
+def phase_precision(generations: int = 20 if SMALL else int(os.environ.get("PRECISION_GENERATIONS", "300"))):
     """Population forward per precision, and test accuracy of a dense SNES run of fixed length."""
     net = VisionCNN()
     params = jax.vmap(lambda k: net.init(k, jnp.zeros((1, 28, 28, 1))))(jax.random.split(jax.random.key(0), POP))
@@ -155,7 +155,16 @@ def phase_round():
           "val_curve_seed0": np.asarray(metrics["val_curve"][0]).tolist()})
 
 
-PHASES = {"gen": phase_gen, "precision": phase_precision, "memory": phase_memory, "profile": phase_profile,
+def phase_paper():
+    """``lottery-kit bench``'s paper_run_minutes per precision, one seed and five vmapped seeds."""
+    for precision in os.environ.get("PRECISIONS", "float32,tf32").split(","):
+        for seeds in (1, 5):
+            r = bench.paper_run_minutes(seeds, generations=2 if SMALL else 10, reps=1 if SMALL else 2,
+                                        precision=precision)
+            emit({"phase": "paper", **r})
+
+
+PHASES = {"paper": phase_paper, "gen": phase_gen, "precision": phase_precision, "memory": phase_memory, "profile": phase_profile,
           "round": phase_round}
 
 if __name__ == "__main__":

@@ -206,7 +206,7 @@ def _dense_round(task, trainer, seeds: int):
 
 
 def generation_vs_parts(popsize: int = 64, batch: int = 256, generations: int = 10, seeds: int = 1,
-                        reps: int = 3, strategy: str = "SNES") -> dict:
+                        reps: int = 3, strategy: str = "SNES", precision: str = "float32") -> dict:
     """A generation inside the round's scan against the sum of its parts, each jitted on its own.
 
     The parts are those of :class:`lottery_kit.trainers.es.Generation`: ask, expand (kept vectors to parameter
@@ -214,7 +214,7 @@ def generation_vs_parts(popsize: int = 64, batch: int = 256, generations: int = 
     """
     from .trainers import ESTrainer
 
-    task = _vision_task(batch_size=batch)
+    task = _vision_task(batch_size=batch, precision=precision)
     trainer = ESTrainer(strategy, popsize=popsize, generations=generations, eval_every=generations, progress=False)
     keys, _, x0, source, unravel = _dense_round(task, trainer, seeds)
     spec = trainer.strategy_for(task, x0.shape[1])
@@ -240,7 +240,7 @@ def generation_vs_parts(popsize: int = 64, batch: int = 256, generations: int = 
              "tell": timed(tell, keys[0], pop, fit, one, reps=reps)[0]}
     per_generation = t_fused / generations / seeds
     return {"task": task.name, "strategy": strategy, "popsize": popsize, "batch": batch, "seeds": seeds,
-            "generation_seconds": per_generation, "parts_seconds": parts, "sum_of_parts_seconds": sum(parts.values()),
+            "precision": precision, "generation_seconds": per_generation, "parts_seconds": parts, "sum_of_parts_seconds": sum(parts.values()),
             "compile_seconds": compile_s, "ratio": per_generation / sum(parts.values())}
 
 
@@ -248,27 +248,28 @@ def generation_vs_parts(popsize: int = 64, batch: int = 256, generations: int = 
 PAPER_RUN = dict(rounds=20, generations=4000, eval_every=100, popsize=128, batch=1024)
 
 
-def paper_run_minutes(seeds: int = 1, generations: int = 10, reps: int = 2, strategy: str = "SNES") -> dict:
+def paper_run_minutes(seeds: int = 1, generations: int = 10, reps: int = 2, strategy: str = "SNES",
+                      precision: str = "float32") -> dict:
     """Minutes of the paper's MNIST-family IMP run for ``seeds`` vmapped seeds, from measured parts: a round's
     compilation, a generation inside the scan (per generation, all seeds) and a validation score, extrapolated
     to 20 rounds of 4000 generations with 40 validation scores each."""
     from .trainers import ESTrainer
 
     p = PAPER_RUN
-    task = _vision_task(batch_size=p["batch"])
+    task = _vision_task(batch_size=p["batch"], precision=precision)
     trainer = ESTrainer(strategy, popsize=p["popsize"], generations=p["generations"], eval_every=p["eval_every"],
                         progress=False)
     keys, run, x0, source, unravel = _dense_round(task, trainer, seeds)
     start = time.perf_counter()
     jax.jit(run).lower(keys, x0, source, (task.data, jnp.int32(0))).compile()
     compile_s = time.perf_counter() - start
-    gen = generation_vs_parts(p["popsize"], p["batch"], generations, seeds, reps, strategy)
+    gen = generation_vs_parts(p["popsize"], p["batch"], generations, seeds, reps, strategy, precision)
     params = jax.vmap(unravel)(x0)
     val = jax.jit(jax.vmap(lambda q: task.evaluate(q, None, task.data, None, "val")))
     t_val, _ = timed(val, params, reps=reps)
     n_evals = p["generations"] // p["eval_every"]
     round_s = compile_s + p["generations"] * gen["generation_seconds"] * seeds + n_evals * t_val
-    return {"seeds": seeds, "minutes": p["rounds"] * round_s / 60, "round_seconds": round_s,
+    return {"seeds": seeds, "precision": precision, "minutes": p["rounds"] * round_s / 60, "round_seconds": round_s,
             "round_compile_seconds": compile_s, "generation_seconds_all_seeds": gen["generation_seconds"] * seeds,
             "validation_seconds": t_val, "generation_vs_parts": gen["ratio"], **p}
 

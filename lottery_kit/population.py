@@ -83,13 +83,14 @@ def _in_chunks(fn, size: int, tree):
 
 
 # ---------------------------------------------------------------- populations on a shared input (vision)
-def on_shared_input(per_chunk, chunk_size):
+def on_shared_input(per_chunk, chunk_size, seeds_in_turn: bool = True):
     """``per_chunk(chunk_params, x)`` for consecutive chunks of members that all see the input ``x``.
 
-    ``chunk_size(pop, x)`` gives the members per chunk (at least ``pop``: one pass). Vmapped over seeds, seeds
-    that share ``x`` merge into the population (and are chunked together with it); seeds with their own inputs
-    run one after another, each chunked. Either way no batch axis is added to the per-chunk computation, which
-    keeps the CPU kernel's plain convolutions from turning into grouped ones and bounds memory on accelerators.
+    ``chunk_size(n, x)`` gives the members per chunk when ``n`` members are evaluated at once (at least ``n``: one
+    pass). Vmapped over seeds, seeds that share ``x`` merge into the population and are chunked together with it.
+    Seeds with their own inputs either run one after another, each chunked (``seeds_in_turn``: the CPU kernel,
+    whose plain convolutions must not become grouped ones), or are vmapped inside every chunk of members, the
+    chunk sized for all seeds together (accelerators, where one large grouped convolution beats several small).
     """
     @jax.custom_batching.custom_vmap
     def run(pop_params, x):
@@ -105,7 +106,15 @@ def on_shared_input(per_chunk, chunk_size):
         pop_params = _broadcast_unbatched(axis_size, pop_params, params_batched)
         if not x_batched:
             return _split_leading(axis_size, run(_merge_leading(pop_params), x)), True
-        return lax.map(lambda args: run(*args), (pop_params, x)), True
+        if seeds_in_turn:
+            return lax.map(lambda args: run(*args), (pop_params, x)), True
+        pop = jax.tree_util.tree_leaves(pop_params)[0].shape[1]
+        size = max(1, chunk_size(axis_size * pop, x[0]) // axis_size)   # members per chunk and seed
+        by_member = jax.tree_util.tree_map(lambda a: jnp.swapaxes(a, 0, 1), pop_params)   # (pop, seeds, ...)
+        seeds_chunk = lambda pc: jnp.swapaxes(jax.vmap(per_chunk)(  # noqa: E731
+            jax.tree_util.tree_map(lambda a: jnp.swapaxes(a, 0, 1), pc), x), 0, 1)
+        out = seeds_chunk(by_member) if size >= pop else _in_chunks(seeds_chunk, size, by_member)
+        return jnp.swapaxes(out, 0, 1), True
 
     return run
 
@@ -210,7 +219,8 @@ def apply_shared(module, pop_params, x, backend: str | None = None, chunk="auto"
             return auto_vision_chunk(pop, x.shape[0], itemsize)
         return pop if chunk is None else chunk
 
-    fn = on_shared_input(lambda pc, x: jax.vmap(module.apply, in_axes=(0, None))(pc, x).astype(jnp.float32), size)
+    fn = on_shared_input(lambda pc, x: jax.vmap(module.apply, in_axes=(0, None))(pc, x).astype(jnp.float32), size,
+                         seeds_in_turn=False)
     return fn(pop_params, x)
 
 

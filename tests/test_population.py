@@ -94,18 +94,21 @@ def test_map_population_chunks_and_merges_seeds():
     params = _pop(module, (4,), 7)
     xs = jax.random.normal(jax.random.key(4), (7, 9, 4))
     per_member = lambda p, x: jax.vmap(module.apply)(p, x)  # noqa: E731
-    want = per_member(params, xs)
+    with float32:
+        want = per_member(params, xs)
     for chunk in (None, 1, 3, 7, 100):  # 3: two full chunks and a padded one
-        np.testing.assert_allclose(population.map_population(per_member, chunk)(params, xs), want, atol=1e-6)
+        with float32:
+            np.testing.assert_allclose(population.map_population(per_member, chunk)(params, xs), want, atol=1e-6)
     # vmapped over seeds (inputs batched, or one input shared by the seeds): same as each seed on its own
     seeds_params = jax.tree_util.tree_map(lambda *a: jnp.stack(a), params, _pop(module, (4,), 7, seed=1))
     seeds_xs = jnp.stack([xs, xs + 1.0])
     chunked = population.map_population(per_member, 3)
     for x_axis, x in ((0, seeds_xs), (None, xs)):
-        got = jax.jit(jax.vmap(chunked, in_axes=(0, x_axis)))(seeds_params, x)
-        for s in range(2):
-            one = jax.tree_util.tree_map(lambda a: a[s], seeds_params)
-            np.testing.assert_allclose(got[s], per_member(one, x if x_axis is None else x[s]), atol=1e-6)
+        with float32:
+            got = jax.jit(jax.vmap(chunked, in_axes=(0, x_axis)))(seeds_params, x)
+            for s in range(2):
+                one = jax.tree_util.tree_map(lambda a: a[s], seeds_params)
+                np.testing.assert_allclose(got[s], per_member(one, x if x_axis is None else x[s]), atol=1e-6)
 
 
 def test_rollout_returns_do_not_depend_on_chunks_or_seed_batching():
