@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .locks import Busy
 from .validate import ConfigError
 
 
@@ -75,7 +76,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, ConnectionError, FileNotFoundError) as err:
+    except (ConfigError, ConnectionError, FileNotFoundError, Busy) as err:
         print(f"lottery-kit: error: {err}", file=sys.stderr)
         return 2
 

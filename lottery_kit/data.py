@@ -23,7 +23,11 @@ from pathlib import Path
 import numpy as np
 
 from .store import atomic_write_bytes
-from .validate import choice, in_range
+from .validate import ConfigError, choice, in_range
+
+class DataIntegrityError(ConfigError):
+    """A data file fails its checksum."""
+
 
 FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
@@ -124,7 +128,10 @@ def _verify(name: str, stem: str, path: Path, payload: bytes) -> None:
     digest = hashlib.sha256(payload).hexdigest()
     pinned = SOURCES[name].payload_sha256.get(stem) or _recorded_hashes(name).get(stem)
     if pinned and digest != pinned:
-        raise ValueError(f"checksum mismatch for {path}: SHA-256 {digest}, expected {pinned}")
+        fix = ("reinstall Debian's dataset-fashion-mnist" if str(path).startswith("/usr/share/datasets") else
+               f"delete {path} (a download fetches it again) or replace it with the publisher's file")
+        raise DataIntegrityError(f"checksum mismatch for {path}: SHA-256 {digest}, expected {pinned}; the file is "
+                                 f"damaged or not the published one: {fix}")
 
 
 def _recorded_hashes(name: str) -> dict[str, str]:

@@ -10,8 +10,6 @@ optimiser trains: PPO's actor is an MLP 2x32 ReLU on gymnax and Brax's tanh-Gaus
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 
 from .imp import check_schedule, run_imp
@@ -129,7 +127,6 @@ def run_experiment(task: str, strategy: str, baseline: str, seeds, rounds: int, 
     trainer = build_trainer(strategy, task_family(task), training, progress)
     check_baseline(baseline, trainer)
     the_task = make_task(task, **dict(task_options or {}))
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
     return run_imp(the_task, trainer, baseline, seeds=seeds, rounds=rounds, keep_ratio=keep_ratio, signal=signal,
                    out_dir=out_dir, config={"task_options": dict(task_options or {})}, progress=trainer.progress)
 

@@ -14,8 +14,9 @@ import hashlib
 import itertools
 import json
 import os
+import subprocess
+import sys
 import time
-import traceback
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -24,7 +25,8 @@ import pandas as pd
 import yaml
 from tqdm.auto import tqdm
 
-from .store import atomic_write_text
+from . import locks
+from .store import atomic_write_text, read_parquet
 from .validate import ConfigError, choice
 
 JOBQUEUE_SCHEDULERS = ("slurm", "sge", "pbs")
@@ -42,12 +44,42 @@ def parse_assignments(assignments: Iterable[str]) -> dict[str, list]:
     return axes
 
 
+def _read_yaml(path, what: str):
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{what} {path} not found")
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{what} {path} is not valid YAML: {err}") from None
+
+
 def load_grid_file(path) -> tuple[dict[str, list], list[list[str]]]:
     """A YAML mapping of names to lists of values; an optional ``zip`` key lists groups varied together."""
-    spec = yaml.safe_load(Path(path).read_text()) or {}
+    spec = _read_yaml(path, "grid file") or {}
+    if not isinstance(spec, dict):
+        raise ConfigError(f"grid file {path} must map parameter names to lists of values, e.g. 'seeds: [[0, 1]]'; "
+                          f"it holds a {type(spec).__name__}")
     zips = spec.pop("zip", []) or []
+    if not (isinstance(zips, list) and all(isinstance(z, list) and all(isinstance(n, str) for n in z) for z in zips)):
+        raise ConfigError(f"grid file {path}: 'zip' must be a list of lists of parameter names, e.g. "
+                          f"'zip: [[task, strategy]]'; it is {zips!r}")
+    bad = [k for k in spec if not isinstance(k, str)]
+    if bad:
+        raise ConfigError(f"grid file {path}: parameter names must be strings, not {bad!r}")
+    empty = [k for k, v in spec.items() if v == []]
+    if empty:
+        raise ConfigError(f"grid file {path}: {', '.join(empty)} has an empty list of values")
     axes = {k: (v if isinstance(v, list) else [v]) for k, v in spec.items()}
     return axes, zips
+
+
+def load_profile(path) -> dict:
+    """A dask-jobqueue profile: a YAML mapping with ``scheduler`` and the cluster's options."""
+    profile = _read_yaml(path, "profile")
+    if not isinstance(profile, dict):
+        raise ConfigError(f"profile {path} must be a mapping (scheduler: slurm|sge|pbs, jobs: N, cores: ..., ...)")
+    return profile
 
 
 def expand(axes: dict[str, list], zips: Iterable[Iterable[str]] = ()) -> list[dict]:
@@ -112,23 +144,26 @@ def check_cells(notebook, cells: list[dict]) -> tuple[dict, dict[str, str]]:
 
 # ---------------------------------------------------------------- running one cell
 def run_cell(notebook: str, cell_dir: str, params: dict, env: dict | None = None) -> dict:
-    """Execute one cell with papermill; never raises, returns the status record it wrote."""
-    import papermill as pm
+    """Execute one cell in a process of its own (:mod:`lottery_kit.cell`); never raises, returns its status.
 
-    cell_dir = Path(cell_dir)
+    The process gets the cell's working directory (the notebook's) and environment (``env`` on top of this
+    process's), so cells running at once share neither; nothing here changes this process's state.
+    """
+    notebook, cell_dir = Path(notebook).resolve(), Path(cell_dir).resolve()
     cell_dir.mkdir(parents=True, exist_ok=True)
-    os.environ.update(env or {})
+    atomic_write_text(cell_dir / "params.json", json.dumps(params, indent=2, default=str))
+    (cell_dir / "status.json").unlink(missing_ok=True)
     start = time.time()
-    try:
-        pm.execute_notebook(notebook, str(cell_dir / Path(notebook).name),
-                            parameters={**params, "out_dir": str(cell_dir.resolve())},
-                            cwd=str(Path(notebook).resolve().parent), progress_bar=False, log_output=False)
-        status = {"state": "done", "error": None}
-    except Exception as err:  # papermill wraps the notebook's own exception
-        status = {"state": "failed", "error": f"{type(err).__name__}: {err}"[-4000:],
-                  "traceback": traceback.format_exc()[-8000:]}
-    status |= {"seconds": round(time.time() - start, 2), "params": params}
-    atomic_write_text(cell_dir / "status.json", json.dumps(status, indent=2, default=str))
+    with open(cell_dir / "cell.log", "wb") as log:
+        proc = subprocess.run([sys.executable, "-m", "lottery_kit.cell", str(notebook), str(cell_dir), str(os.getpid())],
+                              cwd=notebook.parent, env=os.environ | dict(env or {}), stdout=log, stderr=subprocess.STDOUT)
+    status = cell_status(cell_dir)
+    if status is None:  # the process died before it could say how the notebook went
+        how = f"was killed by signal {-proc.returncode}" if proc.returncode < 0 else f"exited with {proc.returncode}"
+        status = {"state": "failed", "error": f"the cell's process {how} before finishing; its output is in "
+                                              f"{cell_dir / 'cell.log'}; rerun the grid to run it again",
+                  "seconds": round(time.time() - start, 2), "params": params}
+        atomic_write_text(cell_dir / "status.json", json.dumps(status, indent=2, default=str))
     return status
 
 
@@ -176,64 +211,79 @@ def run_grid(notebook, out, axes: dict[str, list] | None = None, zips=(), *, wor
     """Run every cell of the grid (skipping finished ones); return one status row per cell.
 
     ``dask``: None (local threads), ``"local"`` (a local Dask cluster) or a scheduler address;
-    ``profile``: a dask-jobqueue profile (mapping or YAML file) for Slurm/SGE/PBS.
+    ``profile``: a dask-jobqueue profile (mapping or YAML file) for Slurm/SGE/PBS. Paths are resolved here, before
+    any cell is dispatched; one grid at a time may work in ``out``.
     """
-    notebook, out = str(notebook), Path(out)
+    notebook, out = Path(notebook).resolve(), Path(out).resolve()
+    if not notebook.is_file():
+        raise FileNotFoundError(f"notebook {notebook} not found")
     cells = expand(axes or {}, zips)
     _, type_errors = check_cells(notebook, cells)
     workers = workers or default_workers()
     if isinstance(profile, (str, os.PathLike)):
-        profile = yaml.safe_load(Path(profile).read_text())
+        profile = load_profile(profile)
     env = {"LOTTERY_KIT_PROGRESS": "0"}  # no progress bars inside batch cells (and cacheable executables)
     if jax_cache:  # one persistent compilation cache shared by all cells: equal shapes compile once
-        env |= {"JAX_COMPILATION_CACHE_DIR": str((out / ".jax_cache").resolve()),
-                "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0.5"}
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "grid.json", json.dumps({"notebook": notebook, "axes": axes, "zip": list(zips)},
-                                                    indent=2, default=str))
-    todo, statuses = [], {}
-    for params in cells:
-        name = cell_name(params)
-        d = out / "cells" / name
-        old = cell_status(d)
-        if old and old["state"] == "done":
-            statuses[name] = old | {"skipped": True}
-        elif name in type_errors:
-            d.mkdir(parents=True, exist_ok=True)
-            statuses[name] = {"state": "failed", "error": type_errors[name], "params": params, "seconds": 0.0}
-            atomic_write_text(d / "status.json", json.dumps(statuses[name], indent=2, default=str))
-        else:
-            todo.append((name, str(d), params))
-
-    saved_env = {k: os.environ.get(k) for k in env}  # local cells set these in this process: restore after
-    bar = tqdm(total=len(cells), initial=len(cells) - len(todo), desc=f"grid {Path(notebook).stem}",
-               unit="cell", disable=not progress)
-    if dask or profile:
-        client = _dask_client(dask or "local", workers, profile)
-        try:
-            futures = {client.submit(run_cell, notebook, d, p, env, pure=False): n for n, d, p in todo}
-            from distributed import as_completed as dask_completed
-
-            for fut in dask_completed(futures):
-                statuses[futures[fut]] = fut.result()
-                bar.update()
-        finally:
-            client.close()
-    else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(run_cell, notebook, d, p, env): n for n, d, p in todo}
-            for fut in as_completed(futures):
-                statuses[futures[fut]] = fut.result()
-                bar.update()
-    bar.close()
-    for k, v in saved_env.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+        env |= {"JAX_COMPILATION_CACHE_DIR": str(out / ".jax_cache"), "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0.5"}
+    with locks.exclusive(out / ".grid.lock", what=f"grid directory {out}"):
+        atomic_write_text(out / "grid.json", json.dumps({"notebook": str(notebook), "axes": axes, "zip": list(zips)},
+                                                        indent=2, default=str))
+        todo, statuses = [], {}
+        for params in cells:
+            name = cell_name(params)
+            d = out / "cells" / name
+            old = cell_status(d)
+            if old and old["state"] == "done":
+                statuses[name] = old | {"skipped": True}
+            elif name in type_errors:
+                statuses[name] = _record_failure(d, params, type_errors[name])
+            else:
+                todo.append((name, d, params))
+        bar = tqdm(total=len(cells), initial=len(cells) - len(todo), desc=f"grid {notebook.stem}", unit="cell",
+                   disable=not progress)
+        for name, status in _execute(todo, str(notebook), env, workers, dask, profile):
+            statuses[name] = status
+            bar.update()
+        bar.close()
     table = pd.DataFrame([{"cell": n, "state": s["state"], "seconds": s.get("seconds"), "error": s.get("error"),
                            "skipped": s.get("skipped", False), **s.get("params", {})} for n, s in statuses.items()])
     return table.sort_values("cell").reset_index(drop=True)
+
+
+def _record_failure(cell_dir: Path, params: dict, error: str) -> dict:
+    status = {"state": "failed", "error": error, "params": params, "seconds": 0.0}
+    cell_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(cell_dir / "status.json", json.dumps(status, indent=2, default=str))
+    return status
+
+
+def _execute(todo, notebook: str, env: dict, workers: int, dask: str | None, profile: dict | None):
+    """Yield ``(name, status)`` as cells finish, on local threads or on Dask. A cell whose worker died is recorded
+    as failed (its run directory keeps every finished round, and a rerun of the grid resumes it)."""
+    if not (dask or profile):
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(run_cell, notebook, str(d), p, env): n for n, d, p in todo}
+            for fut in as_completed(futures):
+                yield futures[fut], fut.result()
+        return
+    from distributed import as_completed as dask_completed
+
+    client = _dask_client(dask or "local", workers, profile)
+    try:
+        futures = {client.submit(run_cell, notebook, str(d), p, env, pure=False, key=f"cell-{n}"): (n, d, p)
+                   for n, d, p in todo}
+        for fut in dask_completed(futures):
+            name, d, params = futures[fut]
+            try:
+                yield name, fut.result()
+            except Exception as err:  # the worker died (KilledWorker), or lost its scheduler
+                status = cell_status(d)
+                if not (status and status.get("state") == "done"):
+                    status = _record_failure(d, params, f"its Dask worker failed ({type(err).__name__}: {err}); "
+                                                        "rerun the grid to resume this cell")
+                yield name, status
+    finally:
+        client.close()
 
 
 # ---------------------------------------------------------------- collecting
@@ -248,7 +298,8 @@ def collect(root) -> pd.DataFrame:
     for path in sorted(root.rglob("results.parquet")):
         if any(part.startswith(".") for part in path.relative_to(root).parts):
             continue  # temporary files of an atomic write
-        frame = pd.read_parquet(path)
+        frame = read_parquet(path, "it holds nothing but the rows of the run's finished rounds, which the same "
+                                   "notebook rebuilds when it runs again (it trains nothing that is finished)")
         status = cell_status(path.parent)
         params = (status or {}).get("params", {})
         for k, v in params.items():

@@ -59,16 +59,38 @@ def run_imp(task, trainer, baseline: str, *, seeds, rounds: int = 20, keep_ratio
     label = trainer_config.get("strategy", type(trainer).__name__)
     run_config = {"task": task.name, "baseline": baseline, "seeds": list(seeds), "rounds": rounds,
                   "keep_ratio": keep_ratio, "signal": signal, "trainer": trainer_config, **(config or {})}
-    store = RunStore(out_dir) if out_dir is not None else None
-    if store is not None:
-        store.claim(run_config)
-
     dense_init = task.init_params_batch(seed_keys(seeds, 0))
     n_prunable = masks.num_prunable(jax.tree_util.tree_map(lambda a: a[0], dense_init))
-    prune = jax.vmap(partial(_prune_one, pruner, task=task, signal=signal), in_axes=(0, 0, None))
+    check_keeps_weights(n_prunable, rounds, keep_ratio)
+    if out_dir is None:
+        return _run_rounds(task, trainer, pruner, baseline, seeds, rounds, keep_ratio, signal, label, dense_init,
+                           n_prunable, None, progress)
+    with RunStore(out_dir).working() as store:
+        store.claim(run_config)
+        if store.done_rounds():
+            store.write_results()  # rebuilt from the rounds' rows: heals a damaged or missing results table
+        return _run_rounds(task, trainer, pruner, baseline, seeds, rounds, keep_ratio, signal, label, dense_init,
+                           n_prunable, store, progress)
 
+
+def check_keeps_weights(n_prunable: int, rounds: int, keep_ratio: float) -> None:
+    """Refuse a schedule whose last rounds would keep no weight at all (it cannot train anything)."""
+    if masks.target_kept(n_prunable, keep_ratio, rounds) >= 1:
+        return
+    last = max(r for r in range(1, rounds + 1) if masks.target_kept(n_prunable, keep_ratio, r) >= 1)
+    raise ConfigError(f"rounds={rounds} with keep_ratio={keep_ratio} prunes every one of the {n_prunable} kernel "
+                      f"weights by round {last + 1}; round {last} is the last that keeps at least one "
+                      f"({masks.target_kept(n_prunable, keep_ratio, last)}): use rounds <= {last} or a larger "
+                      "keep_ratio")
+
+
+def _run_rounds(task, trainer, pruner, baseline, seeds, rounds, keep_ratio, signal, label, dense_init, n_prunable,
+                store, progress) -> pd.DataFrame:
+    prune = jax.vmap(partial(_prune_one, pruner, task=task, signal=signal), in_axes=(0, 0, None))
     collected = []
     start = store.last_done_round() + 1 if store is not None else 1
+    if start > rounds:
+        return store.rows()
     if start > 1:
         outcome = _load_outcome(store, seeds, start - 1, dense_init)
         init, mask = prune(seed_keys(seeds, 2, start - 1), outcome, masks.target_kept(n_prunable, keep_ratio, start))

@@ -7,34 +7,21 @@ resumes finished rounds), so a grid over ``sparsity x seed x baseline`` trains t
 
 from __future__ import annotations
 
-import fcntl
-from contextlib import contextmanager
 from pathlib import Path
 
 import jax
 
-from . import masks
+from . import locks, masks
 from .imp import _load_outcome, _rows, check_seeds, run_imp, seed_keys
 from .pruning import get_pruner
 from .store import ARTIFACT_KEYS, RunStore
-from .validate import in_range
-
-
-@contextmanager
-def file_lock(path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+from .validate import ConfigError, in_range
 
 
 def dense_run(task, trainer, seeds, dense_dir, progress=True):
     """Train (once) and return the dense round's outcome for ``seeds``."""
     dense_dir = Path(dense_dir)
-    with file_lock(dense_dir / ".lock"):
+    with locks.exclusive(dense_dir / ".dense.lock", wait=True):
         run_imp(task, trainer, "final-ticket", seeds=seeds, rounds=1, out_dir=dense_dir, progress=progress)
     dense_init = task.init_params_batch(seed_keys(seeds, 0))
     return _load_outcome(RunStore(dense_dir), seeds, 1, dense_init)
@@ -46,12 +33,20 @@ def run_oneshot(task, trainer, baseline: str, *, seeds, sparsity: float, dense_d
     in_range("sparsity", sparsity, low=0.0, high=1.0, high_open=True, why="the fraction of kernel weights pruned")
     pruner = get_pruner(baseline)
     seeds = check_seeds(seeds)
-    store = RunStore(out_dir)
-    store.claim({"task": task.name, "baseline": baseline, "seeds": list(seeds), "sparsity": sparsity,
-                 "signal": signal, "dense_dir": str(Path(dense_dir).resolve()), "trainer": trainer.config(),
-                 **(config or {})})
-    if store.last_done_round() >= 1:
+    n_prunable = masks.num_prunable(task.init_params(jax.random.key(0)))
+    if round(n_prunable * (1.0 - sparsity)) < 1:
+        raise ConfigError(f"sparsity={sparsity} prunes every one of the {n_prunable} kernel weights; the largest "
+                          f"sparsity that keeps one is {1 - 0.5 / n_prunable:.6f}")
+    with RunStore(out_dir).working() as store:
+        store.claim({"task": task.name, "baseline": baseline, "seeds": list(seeds), "sparsity": sparsity,
+                     "signal": signal, "dense_dir": str(Path(dense_dir).resolve()), "trainer": trainer.config(),
+                     **(config or {})})
+        if store.last_done_round() < 1:
+            _train_oneshot(task, trainer, pruner, baseline, seeds, sparsity, dense_dir, store, signal, progress)
         return store.rows()
+
+
+def _train_oneshot(task, trainer, pruner, baseline, seeds, sparsity, dense_dir, store, signal, progress):
     dense = dense_run(task, trainer, seeds, dense_dir, progress)
     n_prunable = masks.num_prunable(jax.tree_util.tree_map(lambda a: a[0], dense.init))
     n_keep = int(round(n_prunable * (1.0 - sparsity)))
@@ -60,7 +55,6 @@ def run_oneshot(task, trainer, baseline: str, *, seeds, sparsity: float, dense_d
     rows = _rows(task, trainer.config().get("strategy", type(trainer).__name__), baseline, seeds, 1, n_keep,
                  n_prunable, metrics)
     store.save_round(1, seeds, {k: getattr(outcome, k) for k in ARTIFACT_KEYS}, rows.assign(target_sparsity=sparsity))
-    return store.rows()
 
 
 __all__ = ["dense_run", "run_oneshot"]

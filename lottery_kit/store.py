@@ -3,20 +3,29 @@
 Layout of a run directory::
 
     config.json                  the run's identity (configuration) and the versions that produced it
-    results.parquet              one row per (seed, round); rewritten atomically after every round
+    results.parquet              one row per (seed, round); rebuilt atomically from the rounds' rows after every round
     rounds/round_03/seed_0.msgpack   θ0, mask, final mean, final std, best mean of that seed and round
     rounds/round_03/rows.parquet     that round's rows
-    rounds/round_03/DONE             written last: the round is complete
+    rounds/round_03/DONE             written last: the round is complete; it lists the SHA-256 of the round's files
+    .run.lock                    held (``flock``) by the one process working here
 
-A killed run loses at most the round in flight and resumes from the last ``DONE`` round.
+Every file is written to a temporary file in its directory and renamed into place, so a file is either complete or
+absent; a killed run leaves at most temporary files (removed when the next run takes the directory) and a round
+without ``DONE`` (recomputed). A second process on the same directory is refused while the first works. Damaged
+files are detected (parse errors, and checksums against ``DONE``) and reported with what to do; nothing already
+stored is deleted or overwritten by a failed write.
 """
 
 from __future__ import annotations
 
+import errno
+import hashlib
 import json
 import os
 import platform
+import signal
 import tempfile
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
@@ -25,12 +34,21 @@ import numpy as np
 import pandas as pd
 from flax import serialization
 
+from . import locks
 from .validate import ConfigError
 
 ARTIFACT_KEYS = ("init", "mask", "final_mean", "final_std", "best_mean")
 #: Config keys that may change between invocations of the same run (extending a run is allowed).
 NON_IDENTITY_KEYS = ("rounds", "out_dir", "progress")
 VERSIONED_PACKAGES = ("lottery-kit", "jax", "jaxlib", "flax", "optax", "evosax", "gymnax", "brax", "numpy", "pandas")
+
+
+class DamagedFile(ConfigError):
+    """A stored file cannot be read or fails its checksum; the message names it and says what to do."""
+
+
+class StorageError(OSError):
+    """A write failed (disk full, no permission); nothing already stored was changed."""
 
 
 def _read_umask() -> int:
@@ -44,6 +62,15 @@ def _read_umask() -> int:
 FILE_MODE = 0o666 & ~_read_umask()
 
 
+def crash_point(name: str, detail=None) -> None:
+    """Fault injection for the kill-and-resume tests: SIGKILL this process where ``$LOTTERY_KIT_CRASH_AT`` says
+    (``name`` or ``name:detail``, e.g. ``rows:3`` or ``write:DONE``). Unset, as always outside those tests, this
+    does nothing."""
+    where = os.environ.get("LOTTERY_KIT_CRASH_AT")
+    if where and where in (name, f"{name}:{detail}"):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write via a temporary file in the same directory and ``os.replace`` (atomic on POSIX)."""
     _atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
@@ -51,18 +78,36 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def _atomic_write(path, write) -> None:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
         write(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.chmod(tmp, FILE_MODE)
+        crash_point("write", path.name)   # the temporary file is complete, the real one not yet replaced
         os.replace(tmp, path)
+    except OSError as err:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+        raise _storage_error(path, err) from err
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _storage_error(path: Path, err: OSError) -> OSError:
+    if err.errno == errno.ENOSPC:
+        return StorageError(errno.ENOSPC, f"no space left on the device while writing {path}; nothing already "
+                                          "stored was changed: free some space and run again (a run resumes after "
+                                          "its last finished round)")
+    if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return StorageError(err.errno, f"cannot write {path}: {os.strerror(err.errno)}; choose another out_dir "
+                                       "or make that directory writable")
+    return err
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -71,6 +116,20 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 def atomic_write_parquet(path: Path, frame: pd.DataFrame) -> None:
     _atomic_write(path, lambda tmp: frame.to_parquet(tmp, index=False))
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def read_parquet(path: Path, fix: str) -> pd.DataFrame:
+    """A stored table, or :class:`DamagedFile` naming it and saying how to ``fix`` it."""
+    try:
+        return pd.read_parquet(path)
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # pyarrow raises several kinds for truncated or corrupted files
+        raise DamagedFile(f"{path} is damaged ({type(err).__name__}: {str(err)[:200]}); {fix}") from None
 
 
 def versions() -> dict[str, str]:
@@ -91,18 +150,45 @@ def _jsonable(config: dict) -> dict:
     return json.loads(json.dumps(config, default=str))
 
 
+def read_config(root: Path) -> dict:
+    """``config.json`` of a run directory as written (``{"config": ..., "versions": ...}``)."""
+    path = Path(root) / "config.json"
+    try:
+        stored = json.loads(path.read_text())
+        stored["config"]
+    except FileNotFoundError:
+        raise
+    except (ValueError, KeyError, TypeError) as err:
+        raise DamagedFile(f"{path} is damaged ({type(err).__name__}: {err}); it is this run's identity, so it is "
+                          "never rewritten from a guess: restore it from a backup, or move the directory away and "
+                          "start the run afresh") from None
+    return stored
+
+
 class RunStore:
-    """The directory of one IMP run (exactly one configuration)."""
+    """The directory of one run (exactly one configuration)."""
 
     def __init__(self, out_dir):
         self.root = Path(out_dir)
+
+    @contextmanager
+    def working(self):
+        """Hold the directory for this process (a second one is refused) and clear what a killed run left."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise _storage_error(self.root, err) from err
+        with locks.exclusive(self.root / ".run.lock", what=f"run directory {self.root}"):
+            for tmp in self.root.rglob(".*.tmp"):  # temporary files of writes a killed process never finished
+                tmp.unlink(missing_ok=True)
+            yield self
 
     def claim(self, config: dict) -> None:
         """Record ``config`` (first use) or refuse a directory written by a different configuration."""
         config = _jsonable(config)
         path = self.root / "config.json"
         if path.exists():
-            old = json.loads(path.read_text())["config"]
+            old = read_config(self.root)["config"]
             if _identity(old) != _identity(config):
                 diff = sorted(k for k in set(_identity(old)) | set(_identity(config))
                               if _identity(old).get(k) != _identity(config).get(k))
@@ -130,24 +216,57 @@ class RunStore:
         return n
 
     def save_round(self, round_: int, seeds, artifacts: dict, rows: pd.DataFrame) -> None:
-        """Write every seed's artifacts, the round's rows, then DONE, then the merged results table."""
+        """Write every seed's artifacts, the round's rows, then DONE (with their checksums), then the results table."""
         d = self.round_dir(round_)
+        files = []
         for i, seed in enumerate(seeds):
             one = {k: jax.tree_util.tree_map(lambda a: np.asarray(a[i]), artifacts[k]) for k in ARTIFACT_KEYS}
             atomic_write_bytes(d / f"seed_{seed}.msgpack", serialization.msgpack_serialize(one))
+            files.append(f"seed_{seed}.msgpack")
+            crash_point("artifact", round_)
         atomic_write_parquet(d / "rows.parquet", rows)
-        atomic_write_text(d / "DONE", "")
+        files.append("rows.parquet")
+        crash_point("rows", round_)
+        atomic_write_text(d / "DONE", json.dumps({"sha256": {f: sha256(d / f) for f in files}}, indent=1))
+        crash_point("done", round_)
+        self.write_results()
+
+    def write_results(self) -> None:
+        """Rebuild ``results.parquet`` from the finished rounds' rows (it holds nothing else)."""
         atomic_write_parquet(self.root / "results.parquet", self.rows())
 
+    def recompute_hint(self, round_: int) -> str:
+        return (f"delete {self.round_dir(round_)} and run the same notebook again: the run resumes and recomputes "
+                f"round {round_} and the rounds after it (or restore the directory from a backup)")
+
+    def _checked(self, round_: int, name: str) -> Path:
+        """The path of a finished round's file, after checking it against the checksum in ``DONE``."""
+        d = self.round_dir(round_)
+        path = d / name
+        fix = self.recompute_hint(round_)
+        try:
+            manifest = json.loads((d / "DONE").read_text() or "{}").get("sha256", {})
+        except ValueError:
+            raise DamagedFile(f"{d / 'DONE'} is damaged; {fix}") from None
+        if not path.exists():
+            raise DamagedFile(f"{path} is missing from a finished round; {fix}")
+        if name in manifest and sha256(path) != manifest[name]:
+            raise DamagedFile(f"{path} is damaged (its SHA-256 differs from the one recorded when it was written); "
+                              f"{fix}")
+        return path
+
     def rows(self) -> pd.DataFrame:
-        frames = [pd.read_parquet(self.round_dir(r) / "rows.parquet") for r in self.done_rounds()]
+        frames = [read_parquet(self._checked(r, "rows.parquet"), self.recompute_hint(r)) for r in self.done_rounds()]
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def load_round(self, seed: int, round_: int) -> dict:
-        path = self.round_dir(round_) / f"seed_{seed}.msgpack"
-        if not (self.round_dir(round_) / "DONE").exists() or not path.exists():
+        if not (self.round_dir(round_) / "DONE").exists() or not (self.round_dir(round_) / f"seed_{seed}.msgpack").exists():
             raise FileNotFoundError(f"no finished round {round_} for seed {seed} in {self.root}")
-        return serialization.msgpack_restore(path.read_bytes())
+        path = self._checked(round_, f"seed_{seed}.msgpack")
+        try:
+            return serialization.msgpack_restore(path.read_bytes())
+        except Exception as err:  # msgpack raises several kinds for truncated or corrupted data
+            raise DamagedFile(f"{path} is damaged ({type(err).__name__}); {self.recompute_hint(round_)}") from None
 
 
 def load_round(out_dir, seed: int, round: int) -> dict:  # noqa: A002  (public name fixed by the API)
@@ -156,4 +275,4 @@ def load_round(out_dir, seed: int, round: int) -> dict:  # noqa: A002  (public n
 
 
 def load_config(out_dir) -> dict:
-    return json.loads((Path(out_dir) / "config.json").read_text())
+    return read_config(Path(out_dir))

@@ -108,14 +108,20 @@ def run_transfer(source_dir, target_task: str, target_strategy: str, rounds="all
     fresh0 = task.init_params(jax.random.key(0))
     ticket(seeds[0], chosen[0], fresh0)  # shapes are checked here, before anything trains
     n_prunable = masks.num_prunable(fresh0)
-    store = RunStore(out_dir)
-    store.claim({"transfer": {"source_dir": str(Path(source_dir).resolve()), "source_task": source["task"],
-                              "source_strategy": source["trainer"]["strategy"], "source_baseline": source["baseline"]},
-                 "task": target_task, "baseline": "transfer", "seeds": seeds, "rounds": chosen,
-                 "trainer": trainer.config(), "task_options": dict(task_options or {})})
+    with RunStore(out_dir).working() as store:
+        store.claim({"transfer": {"source_dir": str(Path(source_dir).resolve()), "source_task": source["task"],
+                                  "source_strategy": source["trainer"]["strategy"],
+                                  "source_baseline": source["baseline"]},
+                     "task": target_task, "baseline": "transfer", "seeds": seeds, "rounds": chosen,
+                     "trainer": trainer.config(), "task_options": dict(task_options or {})})
+        _train_tickets(store, source, chosen, seeds, task, trainer, ticket, n_prunable)
+        return store.rows()
+
+
+def _train_tickets(store, source, chosen, seeds, task, trainer, ticket, n_prunable):
     done = set(store.done_rounds())
     label = trainer.config()["strategy"]
-    for r in tqdm([r for r in chosen if r not in done], desc=f"transfer {source['task']} -> {target_task} {label}",
+    for r in tqdm([r for r in chosen if r not in done], desc=f"transfer {source['task']} -> {task.name} {label}",
                   unit="round", disable=not trainer.progress):
         fresh = task.init_params_batch(seed_keys(seeds, FRESH_INIT_STREAM, r))
         pairs = [ticket(s, r, jax.tree_util.tree_map(lambda a, i=i: a[i], fresh)) for i, s in enumerate(seeds)]
@@ -127,7 +133,6 @@ def run_transfer(source_dir, target_task: str, target_strategy: str, rounds="all
             source_task=source["task"], source_strategy=source["trainer"]["strategy"],
             source_baseline=source["baseline"])
         store.save_round(r, seeds, {k: getattr(outcome, k) for k in ARTIFACT_KEYS}, rows)
-    return store.rows()
 
 
 __all__ = ["choose_rounds", "embed", "finished_run", "run_transfer"]

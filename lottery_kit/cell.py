@@ -1,0 +1,83 @@
+"""One grid cell in a process of its own: ``python -m lottery_kit.cell NOTEBOOK CELL_DIR PARENT_PID``.
+
+The grid runner starts this process with the cell's working directory and environment, so cells that run at once
+(threads of a local pool, or a Dask worker's) never share a working directory or ``os.environ``. The process dies
+with the runner that started it (Linux's parent-death signal), its kernel talks over IPC sockets in a private
+temporary directory (no TCP ports, no ipykernel warning about unencrypted TCP), and it writes the cell's
+``status.json`` atomically when the notebook has finished or failed.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+
+from .store import atomic_write_text
+
+PR_SET_PDEATHSIG = 1
+
+
+class IPCKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernels listen on IPC sockets under a fresh temporary directory and die with the
+    process that started them."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("transport", "ipc")
+        kwargs.setdefault("ip", os.path.join(tempfile.mkdtemp(prefix="lottery-kit-kernel-"), "kernel"))
+        super().__init__(**kwargs)
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        cmd = super().format_kernel_cmd(extra_arguments)
+        return [sys.executable, "-m", "lottery_kit.cell", "exec", str(os.getpid()), *cmd]
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Ask Linux to kill this process when its parent dies; exit now if the parent is already gone."""
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the cell outlives a killed runner, and its lock protects the run
+        return
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+
+def execute(notebook: str, cell_dir: Path) -> dict:
+    """Run the notebook with the cell's parameters (``params.json``); return and store the cell's status."""
+    import papermill as pm
+
+    params = json.loads((cell_dir / "params.json").read_text())
+    start = time.time()
+    try:
+        pm.execute_notebook(notebook, str(cell_dir / Path(notebook).name),
+                            parameters={**params, "out_dir": str(cell_dir)}, progress_bar=False, log_output=False,
+                            kernel_manager_class=IPCKernelManager)
+        status = {"state": "done", "error": None}
+    except Exception as err:  # papermill wraps the notebook's own exception
+        status = {"state": "failed", "error": f"{type(err).__name__}: {err}"[-4000:],
+                  "traceback": traceback.format_exc()[-8000:]}
+    status |= {"seconds": round(time.time() - start, 2), "params": params}
+    atomic_write_text(cell_dir / "status.json", json.dumps(status, indent=2, default=str))
+    return status
+
+
+def main(argv=None) -> int:
+    argv = argv or sys.argv[1:]
+    if argv[0] == "exec":  # a kernel: become it, keeping the parent-death signal (it survives exec)
+        die_with_parent(int(argv[1]))
+        os.execvp(argv[2], argv[2:])
+    notebook, cell_dir, parent = argv[:3]
+    die_with_parent(int(parent))
+    return 0 if execute(notebook, Path(cell_dir))["state"] == "done" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""Exclusive locks on directories, held by a process for as long as it works there.
+
+A lock is an ``flock`` on a file in the directory: the kernel releases it when the holding process exits, however it
+exits (SIGKILL included), so a lock never outlives its process and a killed run leaves none behind. The file
+records the holder's host and pid for the message a second process gets.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+from contextlib import contextmanager
+from pathlib import Path
+
+
+class Busy(RuntimeError):
+    """Another process holds the lock."""
+
+
+@contextmanager
+def exclusive(path, *, wait: bool = False, what: str = "this directory"):
+    """Hold an exclusive lock on ``path`` (created if missing); wait for it, or raise :class:`Busy` at once."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            raise Busy(f"{what} is in use by {holder} (lock {path}); wait for it to finish, or use another "
+                       "directory") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

@@ -1,0 +1,254 @@
+"""The README's "Bad input" table, row by row: each input is refused with the message the table shows.
+
+The table is read from README.md; every row needs a case here (and every case a row), and "…" in a message stands
+for any text. Cases that damage a stored run also check that the run's files are left as they were.
+"""
+
+import errno
+import gzip
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+import lottery_kit as lk
+from lottery_kit import locks, store
+from lottery_kit.grid import expand, load_grid_file, make_jobqueue_cluster, parse_assignments
+from lottery_kit.oneshot import run_oneshot
+from lottery_kit.transfer import run_transfer
+
+ROOT = Path(__file__).resolve().parents[1]
+ROW = re.compile(r"^\| (\d+) \| (.+?) \| `(.+)` \|$")
+ES = dict(task="CartPole-v1", strategy="SNES", baseline="final-ticket", seeds=[0], rounds=2, keep_ratio=0.5,
+          generations=2, popsize=4, eval_every=1, task_options={"n_rollouts": 1, "n_eval_episodes": 2}, progress=False)
+GD = dict(task="digits", optimizer="Adam", baseline="final-ticket", seeds=[0], rounds=2, keep_ratio=0.5, epochs=1,
+          progress=False)
+
+
+def readme_rows() -> dict[int, tuple[str, str]]:
+    rows = {}
+    for line in (ROOT / "README.md").read_text().splitlines():
+        m = ROW.match(line)
+        if m:
+            rows[int(m.group(1))] = (m.group(2), m.group(3))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    """A finished 3-round run, copied for each case that damages it."""
+    out = tmp_path_factory.mktemp("finished") / "run"
+    lk.run_es_imp(**(ES | {"rounds": 3, "out_dir": out}))
+    return out
+
+
+def _copy(finished, tmp_path):
+    out = tmp_path / "run"
+    shutil.copytree(finished, out)
+    return out
+
+
+def _snapshot(path):
+    return {p: p.read_bytes() for p in sorted(Path(path).rglob("*")) if p.is_file() and p.name != ".run.lock"}
+
+
+def _nothing_lost(before, after):
+    """Every file stored before is still there, byte for byte, but config.json (which records the longer run)."""
+    assert {p: b for p, b in after.items() if p in before and p.name != "config.json"} == \
+        {p: b for p, b in before.items() if p.name != "config.json"}
+    config = [p for p in before if p.name == "config.json"][0]
+    old, new = json.loads(before[config])["config"], json.loads(after[config])["config"]
+    assert {k: v for k, v in old.items() if k != "rounds"} == {k: v for k, v in new.items() if k != "rounds"}
+
+
+def _damaged_artifact(finished, tmp_path):
+    out = _copy(finished, tmp_path)
+    art = out / "rounds" / "round_03" / "seed_0.msgpack"
+    art.write_bytes(art.read_bytes()[: len(art.read_bytes()) // 2])  # truncated, as by a failing disk
+    before = _snapshot(out)
+    try:
+        lk.run_es_imp(**(ES | {"rounds": 4, "out_dir": out}))        # resuming round 4 prunes round 3's outcome
+    finally:
+        after = _snapshot(out)
+        _nothing_lost(before, after)
+        assert set(after) == set(before)
+
+
+def _damaged_results(finished, tmp_path):
+    out = _copy(finished, tmp_path)
+    (out / "results.parquet").write_bytes(b"PAR1 not really")
+    lk.collect(out)
+
+
+def _damaged_config(finished, tmp_path):
+    out = _copy(finished, tmp_path)
+    (out / "config.json").write_text('{"config": {"task": "CartPo')
+    before = _snapshot(out)
+    try:
+        lk.run_es_imp(**(ES | {"rounds": 3, "out_dir": out}))
+    finally:
+        assert _snapshot(out) == before
+
+
+def _not_writable(finished, tmp_path, monkeypatch):
+    out = _copy(finished, tmp_path)
+    before = _snapshot(out)
+    if os.geteuid() == 0:  # root writes anywhere: refuse the write the way the file system would
+        def refuse(*args, **kwargs):
+            raise PermissionError(errno.EACCES, "Permission denied")
+        monkeypatch.setattr(store.tempfile, "mkstemp", refuse)
+    else:
+        for p in [out, *out.rglob("*")]:
+            p.chmod(0o555 if p.is_dir() else 0o444)
+    try:
+        lk.run_es_imp(**(ES | {"rounds": 4, "out_dir": out}))
+    finally:
+        monkeypatch.undo()
+        for p in [out, *out.rglob("*")]:
+            p.chmod(0o755 if p.is_dir() else 0o644)
+        assert _snapshot(out) == before
+
+
+def _full_disk(finished, tmp_path, monkeypatch):
+    out = _copy(finished, tmp_path)
+    before = _snapshot(out)
+    real = store.atomic_write_parquet
+
+    def no_space(path, frame):  # the disk fills up halfway through round 4's rows
+        if Path(path).name != "rows.parquet":
+            return real(path, frame)
+
+        def write(tmp):
+            Path(tmp).write_bytes(b"PAR1 half of the rows")
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+        store._atomic_write(path, write)
+
+    monkeypatch.setattr(store, "atomic_write_parquet", no_space)
+    try:
+        lk.run_es_imp(**(ES | {"rounds": 4, "out_dir": out}))
+    finally:
+        monkeypatch.undo()
+        _nothing_lost(before, _snapshot(out))
+        assert not list(out.rglob("*.tmp")) and not (out / "rounds" / "round_04" / "DONE").exists()
+        lk.run_es_imp(**(ES | {"rounds": 4, "out_dir": out}))  # with space again the run resumes and finishes
+        assert lk.collect(out)["round"].max() == 4
+
+
+def _transfer_unfinished(finished, tmp_path):
+    out = _copy(finished, tmp_path)
+    (out / "rounds" / "round_03" / "DONE").unlink()
+    run_transfer(out, "CartPole-v1", "PGPE", out_dir=tmp_path / "t", popsize=4, generations=2, eval_every=1)
+
+
+def _grid_file(tmp_path, text):
+    path = tmp_path / "grid.yaml"
+    path.write_text(text)
+    return load_grid_file(path)
+
+
+def _busy_grid(tmp_path):
+    nb = ROOT / "notebooks" / "imp_es.ipynb"
+    with locks.exclusive(tmp_path / "g" / ".grid.lock"):
+        lk.run_grid(nb, tmp_path / "g", {"rounds": [1]}, progress=False)
+
+
+def _bad_idx(tmp_path):
+    src = Path("/usr/share/datasets/fashion-mnist")
+    if not src.is_dir():
+        pytest.skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+    data = tmp_path / "fmnist"
+    shutil.copytree(src, data)
+    labels = data / "t10k-labels-idx1-ubyte.gz"
+    payload = bytearray(gzip.decompress(labels.read_bytes()))
+    payload[100] = (payload[100] + 1) % 10  # one label changed: still a valid IDX file
+    labels.write_bytes(gzip.compress(bytes(payload)))
+    lk.make_task("fmnist", data_dir=tmp_path)
+
+
+CASES = {
+    1: lambda **_: lk.run_es_imp(**(ES | {"task": "cartpole", "out_dir": "x"})),
+    2: lambda **_: lk.run_es_imp(**(ES | {"strategy": "CMA", "out_dir": "x"})),
+    3: lambda **_: lk.run_es_imp(**(ES | {"baseline": "magnitude", "out_dir": "x"})),
+    4: lambda **_: lk.experiment.apply_preset("huge", "fmnist", {}),
+    5: lambda **_: lk.run_es_imp(**(ES | {"keep_ratio": 1.0, "out_dir": "x"})),
+    6: lambda **_: lk.run_es_imp(**(ES | {"rounds": 0, "out_dir": "x"})),
+    7: lambda tmp_path, **_: lk.run_es_imp(**(ES | {"task": "Pendulum-v1", "rounds": 10, "keep_ratio": 0.3,
+                                                   "out_dir": tmp_path / "never"})),
+    8: lambda **_: lk.run_es_imp(**(ES | {"seeds": [], "out_dir": "x"})),
+    9: lambda **_: lk.run_es_imp(**(ES | {"seeds": [0, 0], "out_dir": "x"})),
+    10: lambda **_: lk.run_es_imp(**(ES | {"popsize": 1, "out_dir": "x"})),
+    11: lambda **_: lk.run_es_imp(**(ES | {"generations": 30, "eval_every": 20, "out_dir": "x"})),
+    12: lambda **_: lk.make_strategy("PGPE", 7, 10),
+    13: lambda **_: lk.make_task("fmnist", n_rollouts=4),
+    14: lambda **_: lk.make_task("CartPole-v1", population_chunk=0),
+    15: lambda **_: lk.make_task("digits", precision="fp16"),
+    16: lambda **_: lk.make_task("digits", precision="bf16", population_backend="fast"),
+    17: lambda **_: lk.make_task("fetch"),
+    18: lambda **_: lk.PRUNERS["snip"](None, None, 1, lk.make_task("CartPole-v1")),
+    19: lambda **_: lk.run_gd_imp(**(GD | {"task": "CartPole-v1", "out_dir": "x"})),
+    20: lambda **_: lk.run_gd_imp(**(GD | {"optimizer": "PPO", "out_dir": "x"})),
+    21: lambda **_: lk.run_gd_imp(**(GD | {"optimizer": "SNES", "out_dir": "x"})),
+    22: lambda **_: lk.run_gd_imp(**(GD | {"baseline": "sig2noise", "out_dir": "x"})),
+    23: lambda **_: lk.run_gd_imp(**(GD | {"trainer_settings": {"lr": 0.1}, "out_dir": "x"})),
+    24: lambda tmp_path, **_: run_oneshot(lk.make_task("CartPole-v1"), lk.ESTrainer(progress=False), "sig2noise",
+                                          seeds=[0], sparsity=1.0, dense_dir=tmp_path / "d", out_dir=tmp_path / "o"),
+    25: lambda finished, tmp_path, **_: lk.run_es_imp(**(ES | {"rounds": 3, "baseline": "sig2noise",
+                                                              "out_dir": _copy(finished, tmp_path)})),
+    26: lambda finished, tmp_path, **_: _in_use(finished, tmp_path),
+    27: lambda finished, tmp_path, **_: _damaged_artifact(finished, tmp_path),
+    28: lambda finished, tmp_path, **_: _damaged_results(finished, tmp_path),
+    29: lambda finished, tmp_path, **_: _damaged_config(finished, tmp_path),
+    30: lambda finished, tmp_path, monkeypatch, **_: _not_writable(finished, tmp_path, monkeypatch),
+    31: lambda finished, tmp_path, monkeypatch, **_: _full_disk(finished, tmp_path, monkeypatch),
+    32: lambda tmp_path, **_: run_transfer(tmp_path, "CartPole-v1", "PGPE", out_dir=tmp_path / "t"),
+    33: lambda finished, tmp_path, **_: _transfer_unfinished(finished, tmp_path),
+    34: lambda finished, tmp_path, **_: run_transfer(finished, "digits", "SNES", out_dir=tmp_path / "t", popsize=4,
+                                                     generations=2, eval_every=1),
+    35: lambda finished, tmp_path, **_: run_transfer(finished, "CartPole-v1", "SNES", [7], out_dir=tmp_path / "t",
+                                                     popsize=4, generations=2, eval_every=1),
+    36: lambda tmp_path, **_: lk.run_grid(ROOT / "notebooks" / "imp_es.ipynb", tmp_path / "g", {"seed": [0]}),
+    37: lambda tmp_path, **_: _wrong_type_cell(tmp_path),
+    38: lambda tmp_path, **_: _grid_file(tmp_path, "- task: fmnist\n"),
+    39: lambda tmp_path, **_: _grid_file(tmp_path, "task: [fmnist]\nzip: task\n"),
+    40: lambda tmp_path, **_: _grid_file(tmp_path, "task: [fmnist\n"),
+    41: lambda **_: expand({"a": [1, 2], "b": [1]}, zips=[["a", "b"]]),
+    42: lambda **_: parse_assignments(["seeds"]),
+    43: lambda **_: make_jobqueue_cluster({"scheduler": "lsf"}),
+    44: lambda tmp_path, **_: lk.run_grid(ROOT / "notebooks" / "imp_es.ipynb", tmp_path / "g", {"rounds": [1]},
+                                          dask="tcp://127.0.0.1:9", progress=False),
+    45: lambda tmp_path, **_: _busy_grid(tmp_path),
+    46: lambda **_: lk.make_task("kmnist"),
+    47: lambda tmp_path, **_: _bad_idx(tmp_path),
+}
+
+
+def _in_use(finished, tmp_path):
+    out = _copy(finished, tmp_path)
+    with locks.exclusive(out / ".run.lock"):
+        lk.run_es_imp(**(ES | {"rounds": 3, "out_dir": out}))
+
+
+def _wrong_type_cell(tmp_path):
+    status = lk.run_grid(ROOT / "notebooks" / "imp_es.ipynb", tmp_path / "g", {"popsize": ["many"]}, progress=False)
+    raise lk.ConfigError(status["error"].iloc[0])
+
+
+def test_every_row_has_a_case_and_every_case_a_row():
+    assert sorted(readme_rows()) == sorted(CASES) == list(range(1, len(CASES) + 1))
+
+
+@pytest.mark.parametrize("number", sorted(CASES))
+def test_readme_row(number, finished, tmp_path, monkeypatch):
+    what, message = readme_rows()[number]
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LOTTERY_KIT_OFFLINE", "1")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with pytest.raises(Exception) as caught:
+        CASES[number](finished=finished, tmp_path=tmp_path, monkeypatch=monkeypatch)
+    pattern = ".*".join(re.escape(part) for part in message.split("…"))
+    assert re.search(pattern, str(caught.value), re.S), f"row {number} ({what}):\n  {caught.value}"
+    assert not (tmp_path / "x").exists()  # refused before anything was written

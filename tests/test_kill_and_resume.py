@@ -1,0 +1,165 @@
+"""Runs and grids killed with SIGKILL at random points resume to exactly the results of an uninterrupted run.
+
+A run is started in a process of its own and killed again and again as it resumes: in the middle of a round's
+training (while its generation counter runs), while writing a round's artifacts, between the rows and the DONE
+marker, after DONE and before the results table, and inside an atomic write (the temporary file complete, the real
+one not yet replaced). The points are drawn with a seed (``$LOTTERY_KIT_FAULT_SEED`` picks another draw).
+"""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import jax
+import numpy as np
+import pandas as pd
+import pytest
+
+import lottery_kit as lk
+from lottery_kit import locks
+from lottery_kit.store import RunStore
+
+ROOT = Path(__file__).resolve().parents[1]
+ROUNDS = 6
+RUN = f"""
+import sys
+import lottery_kit as lk
+lk.run_es_imp("CartPole-v1", "SNES", "sig2noise", [0, 1], {ROUNDS}, 0.6, 40, 8, 4, sys.argv[1],
+              task_options={{"n_rollouts": 1, "n_eval_episodes": 2}}, progress=True)
+"""
+WRITE_POINTS = ("artifact", "rows", "done", "write:seed_1.msgpack", "write:rows.parquet", "write:DONE",
+                "write:results.parquet")
+
+
+def _start(out: Path, crash_at: str | None, cache: Path) -> subprocess.Popen:
+    env = os.environ | {"JAX_COMPILATION_CACHE_DIR": str(cache), "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}
+    env.pop("LOTTERY_KIT_CRASH_AT", None)
+    if crash_at:
+        env["LOTTERY_KIT_CRASH_AT"] = crash_at
+    return subprocess.Popen([sys.executable, "-c", RUN, str(out)], env=env, stderr=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL)
+
+
+def _kill_when_training(proc: subprocess.Popen, round_: int, rng: random.Random) -> bool:
+    """Kill ``proc`` while it trains ``round_``: once its progress bar for "round r/R" shows the first 4 of the
+    40 generations done, within the next 0.2 s (the round takes longer than that)."""
+    seen = bytearray()
+
+    def read():
+        for chunk in iter(lambda: proc.stderr.read1(4096), b""):
+            seen.extend(chunk)
+
+    threading.Thread(target=read, daemon=True).start()
+    marker = f"round {round_}/{ROUNDS}:".encode()
+
+    def training():
+        at = seen.find(marker)
+        return at >= 0 and b"| 4/40" in seen[at:]
+
+    while proc.poll() is None and not training():
+        time.sleep(0.005)
+    if proc.poll() is not None:
+        return False
+    time.sleep(rng.uniform(0.0, 0.2))
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return True
+
+
+def _artifacts(out: Path):
+    return {(s, r): lk.load_round(out, s, r) for s in (0, 1) for r in range(1, ROUNDS + 1)}
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("jax_cache")
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory, cache):
+    out = tmp_path_factory.mktemp("uninterrupted") / "run"
+    proc = _start(out, None, cache)
+    assert proc.wait() == 0, proc.stderr.read().decode()[-2000:]
+    return out
+
+
+def test_a_run_killed_at_ten_random_points_resumes_to_the_same_results(tmp_path, cache, uninterrupted):
+    rng = random.Random(int(os.environ.get("LOTTERY_KIT_FAULT_SEED", "20261127")))
+    out = tmp_path / "run"
+    kills = []
+    while len(kills) < 10:
+        done = RunStore(out).last_done_round() if (out / "config.json").exists() else 0
+        assert done < ROUNDS, f"the run finished after only {len(kills)} kills: {kills}"
+        target = rng.randint(done + 1, min(done + 2, ROUNDS))
+        if rng.random() < 0.4:
+            proc = _start(out, None, cache)
+            if _kill_when_training(proc, target, rng):
+                kills.append(f"training round {target}")
+            continue
+        point = rng.choice(WRITE_POINTS)
+        crash_at = f"{point}:{target}" if ":" not in point else point
+        proc = _start(out, crash_at, cache)
+        assert proc.wait() == -signal.SIGKILL, f"{crash_at} was never reached: {proc.stderr.read().decode()[-1500:]}"
+        kills.append(crash_at)
+    proc = _start(out, None, cache)
+    assert proc.wait() == 0, proc.stderr.read().decode()[-2000:]
+
+    got, want = pd.read_parquet(out / "results.parquet"), pd.read_parquet(uninterrupted / "results.parquet")
+    pd.testing.assert_frame_equal(got, want)                         # bit for bit, in order
+    assert not got.duplicated(["seed", "round"]).any() and len(got) == 2 * ROUNDS
+    for key, art in _artifacts(out).items():
+        ref = _artifacts(uninterrupted)[key]
+        for a, b in zip(jax.tree_util.tree_leaves(art), jax.tree_util.tree_leaves(ref)):
+            np.testing.assert_array_equal(a, b)
+    assert not list(out.rglob("*.tmp")), "a temporary file was left behind"
+    assert all((out / "rounds" / f"round_{r:02d}" / "DONE").exists() for r in range(1, ROUNDS + 1))
+    print("kill points:", kills)
+
+
+def test_a_second_process_on_the_same_run_directory_is_refused(tmp_path):
+    out = tmp_path / "busy"
+    with locks.exclusive(out / ".run.lock", what="x"):
+        with pytest.raises(locks.Busy, match=f"run directory {out} is in use by pid {os.getpid()}"):
+            lk.run_es_imp("CartPole-v1", "SNES", "final-ticket", [0], 1, 0.5, 2, 4, 1, out, progress=False)
+    assert not (out / "config.json").exists()  # the refused process wrote nothing
+
+
+def test_a_grid_killed_mid_cell_resumes_and_its_cell_releases_the_run(tmp_path):
+    out = tmp_path / "grid"
+    args = [sys.executable, "-m", "lottery_kit.cli", "grid", str(ROOT / "notebooks" / "imp_es.ipynb"), "--out", str(out),
+            "-p", "task=CartPole-v1", "-p", "baseline=final-ticket", "-p", "baseline=random-reinit", "-p", "rounds=3",
+            "-p", "keep_ratio=0.5", "-p", "generations=6", "-p", "popsize=8", "-p", "eval_every=3",
+            "-p", "seeds=[0]", "--workers", "1", "--quiet"]
+    grid = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first_round = None
+    while grid.poll() is None and first_round is None:  # kill the grid once a cell has finished its first round
+        first_round = next(out.glob("cells/*/rounds/round_01/DONE"), None)
+        time.sleep(0.05)
+    assert first_round is not None, "the grid ended before a cell finished a round"
+    grid.send_signal(signal.SIGKILL)
+    grid.wait()
+    cell_run = first_round.parents[2]
+    deadline = time.time() + 30
+    while True:  # the cell's own process dies with the grid and lets go of its run directory
+        try:
+            with locks.exclusive(cell_run / ".run.lock"):
+                break
+        except locks.Busy:
+            assert time.time() < deadline, "the killed grid's cell process still holds its run directory"
+            time.sleep(0.2)
+    again = subprocess.run(args, capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr[-2000:]
+    results = lk.collect(out)
+    assert len(results) == 2 * 3 and not results.duplicated(["baseline", "round"]).any()
+    for baseline in ("final-ticket", "random-reinit"):
+        direct = lk.run_es_imp("CartPole-v1", "SNES", baseline, [0], 3, 0.5, 6, 8, 3, tmp_path / baseline,
+                               task_options={"n_rollouts": 4, "n_eval_episodes": 16}, progress=False)
+        cell = results[results["baseline"] == baseline].sort_values("round").reset_index(drop=True)
+        pd.testing.assert_frame_equal(cell[direct.columns], direct)
+    assert json.loads((cell_run / "status.json").read_text())["state"] == "done"
