@@ -18,11 +18,14 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)
 
-# Fashion-MNIST from Debian's package when it is missing and we may install (root); otherwise a no-op.
+# Debian packages the tests use, installed when missing and we may (root with apt-get); otherwise a note:
+# Fashion-MNIST, and slurm-wlm + munge for the one-node Slurm cluster of tests/test_cluster.py.
 data:
-	@test -d /usr/share/datasets/fashion-mnist || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist) >/dev/null \
-	  || echo "note: Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)"; }
+	@missing=""; test -d /usr/share/datasets/fashion-mnist || missing="dataset-fashion-mnist"; \
+	command -v slurmd >/dev/null || missing="$$missing slurm-wlm"; command -v munged >/dev/null || missing="$$missing munge"; \
+	test -z "$$missing" || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null \
+	  || echo "note: not installed: $$missing (apt-get install $$missing); the tests that need them skip"; }
 
 quickstart: $(STAMP)
 	mkdir -p runs
