@@ -51,8 +51,8 @@ def finished_run(source_dir) -> dict:
 
 
 def choose_rounds(rounds, available: int) -> list[int]:
-    """``"all"`` or a list of source rounds, each in 1..``available``."""
-    if rounds == "all":
+    """``"all"`` (or None) or a list of source rounds, each in 1..``available``."""
+    if rounds in ("all", None):
         return list(range(1, available + 1))
     chosen = sorted({int(r) for r in (rounds if isinstance(rounds, (list, tuple)) else [rounds])})
     bad = [r for r in chosen if not 1 <= r <= available]

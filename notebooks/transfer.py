@@ -33,7 +33,7 @@
 source_dir = None            # a finished imp_es / imp_gd run; None: make source_recipe's run in out_dir/source
 target_task = "fmnist"
 target_strategy = "Adam"     # any evosax class name (SNES, PGPE, DiscoveredES, ...), "Adam" or "PPO"
-rounds = "all"               # or a list of source rounds, e.g. [1, 6, 11, 16, 21]
+rounds = None                # None: every round of the source; or a list of source rounds, e.g. [1, 6, 11, 16, 21]
 generations = 100            # ES targets
 popsize = 32
 eval_every = 25
@@ -68,8 +68,7 @@ params = experiment.apply_preset(preset, target_task, dict(
     strategy_settings=strategy_settings, epochs=epochs, total_steps=total_steps, trainer_settings=trainer_settings,
     task_options=task_options), strategy=target_strategy)
 params.pop("rounds", None), params.pop("keep_ratio", None)  # the source decides the rounds
-results = run_transfer(source_dir, target_task, target_strategy, rounds, out_dir=str(Path(out_dir) / "transferred"),
-                       **params)
+results = run_transfer(source_dir, target_task, target_strategy, rounds, out_dir=out_dir, **params)
 results
 
 # %% [markdown]

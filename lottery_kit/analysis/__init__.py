@@ -1,0 +1,15 @@
+"""Analyses of stored networks (the paper's Figures 6 and 7): pure functions, batched with jit and vmap.
+
+- :mod:`.scoring`: the test (or validation) score of many networks in one call.
+- :mod:`.connectivity`: linear mode connectivity: scores along the straight line between two networks, and the barrier.
+- :mod:`.flatness`: scores under Gaussian perturbations of the kept weights, at several radii.
+- :mod:`.dynamics`: SNR against magnitude pruning over rounds: gains, rank correlations, thresholds, per-layer statistics.
+"""
+
+from .connectivity import barrier, interpolate, linear_path
+from .dynamics import layer_statistics, normalised_gain, pruning_thresholds, rank_correlations, spearman
+from .flatness import perturbation_scores
+from .scoring import score_many
+
+__all__ = ["barrier", "interpolate", "layer_statistics", "linear_path", "normalised_gain", "perturbation_scores",
+           "pruning_thresholds", "rank_correlations", "score_many", "spearman"]

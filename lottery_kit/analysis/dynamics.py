@@ -1,0 +1,93 @@
+"""SNR against magnitude pruning over IMP rounds (the paper's Figure 7), and per-layer statistics of tickets.
+
+Weights are compared as flat vectors of the prunable (kernel) entries, the order of ``masks.flat_prunable``.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+from .. import masks
+from ..pruning import snr_scores
+
+
+def _ranks(x, mask):
+    """Ranks 0..n−1 of the entries where ``mask`` is true (ties by position); 0 elsewhere."""
+    order = jnp.argsort(jnp.where(mask, x, jnp.inf), stable=True)
+    ranks = jnp.zeros(x.shape[0]).at[order].set(jnp.arange(x.shape[0], dtype=jnp.float32))
+    return jnp.where(mask, ranks, 0.0)
+
+
+@jax.jit
+def spearman(a, b, mask=None):
+    """Spearman's rank correlation of ``a`` and ``b`` over the entries where ``mask`` is true (all by default)."""
+    mask = jnp.ones(a.shape, bool) if mask is None else mask
+    centre = (mask.sum() - 1) / 2.0
+    da = jnp.where(mask, _ranks(a, mask) - centre, 0.0)
+    db = jnp.where(mask, _ranks(b, mask) - centre, 0.0)
+    return (da * db).sum() / jnp.sqrt((da**2).sum() * (db**2).sum())
+
+
+def flat(tree):
+    return masks.flat_prunable(tree)[0]
+
+
+def weight_scores(artifact: dict, rule: str):
+    """The score each rule ranks a round's trained weights by: |μ|/σ ("sig2noise") or |μ| (magnitude)."""
+    if rule == "sig2noise":
+        return flat(snr_scores(artifact["final_mean"], artifact["final_std"]))
+    return jnp.abs(flat(artifact["final_mean"]))
+
+
+def rank_correlations(scores, round_masks):
+    """Spearman correlation between round 1's scores and each round's, over the weights alive in that round.
+
+    ``scores`` and ``round_masks``: (rounds, weights) for one seed, or (seeds, rounds, weights); returns (…, rounds).
+    """
+    scores, round_masks = jnp.asarray(scores), jnp.asarray(round_masks)
+
+    def per_seed(s, ms):
+        return jax.vmap(lambda b, m: spearman(s[0], b, m))(s, ms)
+
+    return (jax.vmap(per_seed) if scores.ndim == 3 else per_seed)(scores, round_masks)
+
+
+def pruning_thresholds(scores, round_masks):
+    """The cut of every round but the last: the smallest score among the weights kept for the next round.
+
+    ``scores`` (rounds, weights) of a run's trained networks; ``round_masks`` (rounds, weights) the masks they trained
+    with. Returns (rounds − 1,).
+    """
+    scores, round_masks = jnp.asarray(scores), jnp.asarray(round_masks)
+    return jnp.min(jnp.where(round_masks[1:], scores[:-1], jnp.inf), axis=-1)
+
+
+def layer_statistics(params, mask) -> pd.DataFrame:
+    """Per prunable layer: weights, kept fraction, and mean |W| and mean W over the kept weights."""
+    rows = []
+    for (path, w), m in zip(jax.tree_util.tree_flatten_with_path(params)[0], jax.tree_util.tree_leaves(mask)):
+        if not masks.is_prunable_path(path):
+            continue
+        w, m = np.asarray(w), np.asarray(m, bool)
+        kept = w[m]
+        rows.append({"layer": "/".join(str(getattr(k, "key", k)) for k in path[1:-1]), "weights": w.size,
+                     "kept_fraction": m.mean(), "mean_abs": np.abs(kept).mean() if kept.size else np.nan,
+                     "mean": kept.mean() if kept.size else np.nan})
+    return pd.DataFrame(rows)
+
+
+def normalised_gain(results: pd.DataFrame, perf: str = "best_perf", better: str = "sig2noise",
+                    than: str = "final-ticket") -> pd.DataFrame:
+    """Per task and round: the mean gain of ``better`` over ``than``, as a fraction of the task's joint score range.
+
+    The range is the task's min-max over both methods, all rounds and seeds (the paper's normalisation).
+    """
+    both = results[results["baseline"].isin([better, than])]
+    span = both.groupby("task")[perf].agg(lambda s: s.max() - s.min()).replace(0.0, np.nan)
+    means = both.groupby(["task", "round", "weights_remaining", "baseline"])[perf].mean().unstack("baseline")
+    gain = (means[better] - means[than]).rename("gain").reset_index()
+    gain["normalised_gain"] = gain["gain"] / gain["task"].map(span)
+    return gain

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Regenerates the committed CPU-scale results set under papers_figures/results (about 4 hours on 2 CPU cores),
+# grid by grid in the order the figures need them (the transfers read fmnist_es and fmnist_adam), then keeps only
+# the round artifacts the analyses read (papers_figures/slim.py). Finished cells are skipped, so it resumes.
+# At the paper's scale: PRESET=paper OUT=runs/paper papers_figures/regenerate.sh (with --profile in EXTRA for a cluster;
+# fmnist_transfer.yaml's source_dir entries then point at OUT).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-papers_figures/results}
+EXTRA=${EXTRA:-}
+preset=(); [ -n "${PRESET:-}" ] && preset=(-p "preset=$PRESET")
+run() {  # notebook grid
+  .venv/bin/lottery-kit grid "notebooks/$1.ipynb" --grid "papers_figures/grids/$2.yaml" --out "$OUT/$2" \
+    --workers 1 --quiet "${preset[@]}" $EXTRA
+}
+run imp_es fmnist_es
+run imp_gd fmnist_adam
+run imp_es cartpole_es
+run imp_gd cartpole_ppo
+run imp_es pendulum_es
+run imp_gd pendulum_ppo
+run imp_es fmnist_baselines
+run transfer fmnist_transfer
+run imp_es fmnist_pgpe
+.venv/bin/python papers_figures/slim.py "$OUT"

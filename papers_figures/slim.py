@@ -1,0 +1,60 @@
+"""Keep only what the figure notebooks read in a results set (run by papers_figures/regenerate.sh).
+
+Every run keeps config.json, results.parquet, rows and DONE markers, and its cell's params.json / status.json.
+Round artifacts stay only where an analysis reads them, and only the parts it reads (see KEEP); executed notebooks,
+cell logs, plots and the compilation cache go. Slimmed artifacts get new checksums in their round's DONE.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from flax import serialization
+
+from lottery_kit.store import atomic_write_bytes, atomic_write_text, sha256
+
+#: (grid, baseline or None for any) -> artifact keys kept; runs not listed keep no artifacts.
+KEEP = {
+    ("fmnist_es", "final-ticket"): ("init", "mask", "final_mean"),          # transfers; connectivity, flatness, layers
+    ("fmnist_es", "sig2noise"): ("mask", "final_mean", "final_std"),        # SNR dynamics
+    ("fmnist_adam", "final-ticket"): ("init", "mask", "final_mean"),        # transfers; connectivity, flatness, layers
+    ("fmnist_transfer", None): ("mask", "final_mean"),                      # a second training of the same tickets
+    ("pendulum_es", "sig2noise"): ("mask", "final_mean", "final_std"),      # SNR dynamics on a control task
+    ("pendulum_es", "final-ticket"): ("mask", "final_mean"),
+}
+DROP = ("*.ipynb", "cell.log", "*.png", ".jax_cache", ".grid.lock", ".run.lock", ".dense.lock", "grid.json")
+
+
+def keys_for(grid: str, run: Path):
+    config = json.loads((run / "config.json").read_text())["config"]
+    return KEEP.get((grid, config.get("baseline"))) or KEEP.get((grid, None))
+
+
+def slim_run(run: Path, keys) -> None:
+    for round_dir in sorted((run / "rounds").glob("round_*")):
+        done = round_dir / "DONE"
+        for art in round_dir.glob("seed_*.msgpack"):
+            if keys is None:
+                art.unlink()
+                continue
+            tree = serialization.msgpack_restore(art.read_bytes())
+            atomic_write_bytes(art, serialization.msgpack_serialize({k: tree[k] for k in keys if k in tree}))
+        if done.exists():
+            files = sorted(p.name for p in round_dir.iterdir() if p.name != "DONE" and not p.name.startswith("."))
+            atomic_write_text(done, json.dumps({"sha256": {f: sha256(round_dir / f) for f in files}}, indent=1))
+
+
+def slim(root: Path) -> None:
+    for pattern in DROP:
+        for path in list(root.rglob(pattern)):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    for config in sorted(root.rglob("config.json")):
+        grid = config.relative_to(root).parts[0]
+        slim_run(config.parent, keys_for(grid, config.parent))
+
+
+if __name__ == "__main__":
+    slim(Path(sys.argv[1]))

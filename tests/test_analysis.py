@@ -1,0 +1,106 @@
+"""Analyses: connectivity, flatness and SNR dynamics on real networks and on cases with known answers."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+import lottery_kit as lk
+from lottery_kit import analysis, masks
+from lottery_kit.analysis import dynamics
+
+
+@pytest.fixture(scope="module")
+def trained(digits):
+    keys = jax.random.split(jax.random.key(0), 2)
+    init = digits.init_params_batch(keys)
+    outcome, _ = lk.AdamTrainer(epochs=10, batch_size=64, progress=False)(digits, init, jax.vmap(masks.dense_mask)(init),
+                                                                        keys, init)
+    return [jax.tree_util.tree_map(lambda a, i=i: a[i], outcome.final_mean) for i in range(2)]
+
+
+def test_population_scores_equal_the_tasks_own_evaluation(digits, trained):
+    stacked = jax.tree_util.tree_map(lambda *a: jnp.stack(a), *trained)
+    many = analysis.score_many(digits, stacked)
+    for i, params in enumerate(trained):
+        assert abs(float(many[i]) - float(digits.evaluate(params, None, digits.data, None, "test"))) < 1e-6
+    assert np.all(np.asarray(many) > 0.8)  # trained networks, not chance
+
+
+def test_the_line_between_two_networks_and_its_barrier(digits, trained):
+    a, b = trained
+    line = analysis.interpolate(a, b, [0.0, 0.5, 1.0])
+    for x, y, z in zip(*(jax.tree_util.tree_leaves(t) for t in (line, a, b))):
+        np.testing.assert_array_equal(x[0], y)
+        np.testing.assert_array_equal(x[2], z)
+        np.testing.assert_allclose(x[1], (y + z) / 2, rtol=1e-6)
+    same = analysis.linear_path(digits, a, a)
+    assert same["barrier"] < 1e-6 and len(set(same["scores"])) == 1
+    path = analysis.linear_path(digits, a, b)  # independent inits: a real valley between them
+    assert path["scores"][0] > 0.8 and path["barrier"] > 0.1 and min(path["scores"]) < path["scores"][0] - 0.1
+    assert float(analysis.barrier(jnp.array([0.8, 0.5, 0.6]), jnp.array([0.0, 0.5, 1.0]))) == pytest.approx(0.2)
+    assert float(analysis.barrier(jnp.array([0.5, 0.9, 0.7]), jnp.array([0.0, 0.5, 1.0]))) == 0.0
+
+
+def test_flatness_perturbs_only_kept_weights(digits, trained):
+    params = trained[0]
+    mask = masks.random_mask(jax.random.key(1), params, 3000)
+    params = masks.apply(params, mask)
+    copies = analysis.flatness.perturb(params, mask, jax.random.key(2), (0.0, 0.1), 4)
+    for w, m in zip(jax.tree_util.tree_leaves(copies), jax.tree_util.tree_leaves(mask)):
+        assert np.all(np.asarray(w)[:, ~np.asarray(m)] == 0)
+    dense = masks.dense_mask(trained[0])
+    out = analysis.perturbation_scores(digits, trained[0], dense, jax.random.key(3), radii=(0.0, 0.05, 0.5), n_samples=4)
+    exact = float(digits.evaluate(trained[0], None, digits.data, None, "test"))
+    assert out["mean"][0] == pytest.approx(exact) and out["std"][0] == 0.0
+    assert out["mean"][2] < out["mean"][0] - 0.2  # large noise destroys the network
+
+
+def test_spearman_matches_scipy_over_the_masked_entries():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=500), rng.normal(size=500)
+    b = 0.6 * a + b
+    mask = rng.random(500) < 0.4
+    want = stats.spearmanr(a[mask], b[mask]).statistic
+    assert float(analysis.spearman(jnp.asarray(a), jnp.asarray(b), jnp.asarray(mask))) == pytest.approx(want, abs=1e-6)
+    assert float(analysis.spearman(jnp.asarray(a), jnp.asarray(a) ** 3)) == pytest.approx(1.0)
+
+
+def test_rank_correlations_and_thresholds_follow_the_pruning():
+    rng = np.random.default_rng(1)
+    n, rounds = 1000, 4
+    scores = np.abs(rng.normal(size=(rounds, n))).astype(np.float32)
+    round_masks = [np.ones(n, bool)]
+    for r in range(1, rounds):  # keep the upper half of last round's scores among the survivors, like IMP
+        alive = round_masks[-1]
+        cut = np.sort(scores[r - 1][alive])[::-1][alive.sum() // 2 - 1]
+        round_masks.append(alive & (scores[r - 1] >= cut))
+    round_masks = np.stack(round_masks)
+    corr = np.asarray(analysis.rank_correlations(scores, round_masks))
+    assert corr.shape == (rounds,) and corr[0] == pytest.approx(1.0) and np.all(np.abs(corr[1:]) < 0.2)  # independent
+    both = np.asarray(analysis.rank_correlations(np.stack([scores, scores]), np.stack([round_masks, round_masks])))
+    np.testing.assert_allclose(both, np.stack([corr, corr]), rtol=1e-6)
+    thresholds = np.asarray(analysis.pruning_thresholds(scores, round_masks))
+    for r in range(rounds - 1):
+        kept, dropped = round_masks[r + 1], round_masks[r] & ~round_masks[r + 1]
+        assert scores[r][kept].min() == thresholds[r] and scores[r][dropped].max() <= thresholds[r]
+
+
+def test_layer_statistics_and_the_normalised_gain(trained):
+    params = trained[0]
+    mask = masks.random_mask(jax.random.key(4), params, 5620)
+    table = analysis.layer_statistics(masks.apply(params, mask), mask)
+    assert table["layer"].tolist() == ["Conv_0", "Conv_1", "Dense_0"] and table["weights"].sum() == 11240
+    assert int((table["weights"] * table["kept_fraction"]).round().sum()) == 5620 and (table["mean_abs"] > 0).all()
+    results = pd.DataFrame({"task": ["t"] * 4, "round": [1, 1, 2, 2], "weights_remaining": [1.0, 1.0, 0.5, 0.5],
+                            "baseline": ["sig2noise", "final-ticket"] * 2, "best_perf": [0.9, 0.9, 0.8, 0.5]})
+    gain = analysis.normalised_gain(results)
+    assert gain["normalised_gain"].tolist() == pytest.approx([0.0, 0.75])  # 0.3 of the range 0.4
+
+
+def test_weight_scores_are_what_the_rules_rank_by(trained):
+    art = {"final_mean": trained[0], "final_std": jax.tree_util.tree_map(lambda a: jnp.full_like(a, 0.5), trained[0])}
+    np.testing.assert_allclose(dynamics.weight_scores(art, "sig2noise"), 2 * jnp.abs(dynamics.flat(trained[0])))
+    np.testing.assert_allclose(dynamics.weight_scores(art, "final-ticket"), jnp.abs(dynamics.flat(trained[0])))
