@@ -287,6 +287,24 @@ def _execute(todo, notebook: str, env: dict, workers: int, dask: str | None, pro
 
 
 # ---------------------------------------------------------------- collecting
+def cells(root) -> pd.DataFrame:
+    """One row per cell of the grid in ``root``: ``cell``, its ``path``, ``state`` and parameters."""
+    rows = [{"cell": d.name, "path": d, "state": s.get("state"), **s.get("params", {})}
+            for d in sorted(Path(root).glob("cells/*")) if (s := cell_status(d))]
+    if not rows:
+        raise FileNotFoundError(f"no grid cells under {root}")
+    return pd.DataFrame(rows)
+
+
+def cell_path(root, **params) -> Path:
+    """The directory of the one cell of the grid in ``root`` whose parameters include ``params``."""
+    table = cells(root)
+    hits = table[[all(row.get(k) == v for k, v in params.items()) for row in table.to_dict("records")]]
+    if len(hits) != 1:
+        raise ConfigError(f"{len(hits)} cells of {root} match {params}; cells: {', '.join(table['cell'])}")
+    return hits["path"].iloc[0]
+
+
 def _scalar(v):
     return json.dumps(v) if isinstance(v, (list, dict)) else v
 

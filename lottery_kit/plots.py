@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -11,6 +13,10 @@ import seaborn as sns
 PAPER_TICKS = (100.0, 32.77, 10.74, 3.52, 1.44)
 #: Axis labels for the results table's score columns.
 PERF_LABELS = {"best_perf": "test score of the validation-best mean", "final_perf": "test score of the final mean"}
+#: The paper's colours: ES tickets by rule, ES against GD, and the transfer panels.
+PAPER_COLOURS = {"sig2noise": "black", "ES-SNR": "black", "final-ticket": "red", "ES-IMP": "red", "ES": "red",
+                 "random-reinit": "#bcbd22", "ES-Random": "#bcbd22", "GD": "green", "transferred": "blue",
+                 "own ticket": "red", "random re-init": "#bcbd22"}
 
 
 def _with_percent(df: pd.DataFrame) -> pd.DataFrame:
@@ -26,32 +32,44 @@ def summarise(df: pd.DataFrame, perf: str = "best_perf", by=("baseline",)) -> pd
     return out
 
 
-def imp_plot(df: pd.DataFrame, perf: str = "best_perf", hue: str = "baseline", ax=None, title: str | None = None):
-    """Performance against % weights remaining (log x, reversed), mean ± standard error over seeds."""
+def imp_plot(df: pd.DataFrame, perf: str = "best_perf", hue: str = "baseline", ax=None, title: str | None = None,
+             palette: dict | None = None, legend: bool = True):
+    """Performance against % weights remaining (log x, reversed), mean ± standard error over seeds.
+
+    Colours: ``palette`` where it names a group, else the paper's (:data:`PAPER_COLOURS`), else a colour-blind palette.
+    """
     ax = ax or plt.subplots(figsize=(5.5, 3.8))[1]
     summary = _with_percent(summarise(df, perf, by=(hue,)))
-    palette = dict(zip(summary[hue].unique(), sns.color_palette("colorblind", summary[hue].nunique())))
+    groups = list(summary[hue].unique())
+    fallback = dict(zip(groups, sns.color_palette("colorblind", len(groups))))
+    palette = {g: (palette or {}).get(g) or PAPER_COLOURS.get(g) or fallback[g] for g in groups}
     for name, part in summary.groupby(hue, sort=False):
         part = part.sort_values("percent_remaining")
         ax.plot(part["percent_remaining"], part["mean"], marker="o", ms=3.5, label=name, color=palette[name])
         ax.fill_between(part["percent_remaining"], part["mean"] - part["sem"], part["mean"] + part["sem"],
                         alpha=0.25, color=palette[name], lw=0)
-    ax.set_xscale("log")
-    levels = sorted(summary["percent_remaining"].round(2).unique(), reverse=True)
-    # the paper's schedule (21 levels at keep ratio 0.8) gets the paper's ticks; short schedules their own levels
-    ticks = [t for t in PAPER_TICKS if t >= min(levels) * 0.999] if len(levels) > 8 else levels
-    ax.set_xticks(ticks)
-    ax.set_xticklabels([f"{t:g}" for t in ticks])
-    ax.minorticks_off()
-    ax.invert_xaxis()
-    ax.set_xlabel("% weights remaining")
+    percent_axis(ax, summary["percent_remaining"])
     ax.set_ylabel(PERF_LABELS.get(perf, perf.replace("_", " ")))
     if title is None and "task" in df:
         title = ", ".join(map(str, df["task"].unique()))
     ax.set_title(title)
-    ax.legend(frameon=False, fontsize=8)
+    if legend:
+        ax.legend(frameon=False, fontsize=8)
     sns.despine(ax=ax)
     return ax
+
+
+def percent_axis(ax, percents) -> None:
+    """A reversed log x axis of % weights remaining with the paper's ticks (short schedules: their own levels)."""
+    levels = sorted(pd.Series(percents).round(2).unique(), reverse=True)
+    ax.set_xscale("log")
+    ticks = [t for t in PAPER_TICKS if t >= min(levels) * 0.999] if len(levels) > 8 else levels
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([f"{t:g}" for t in ticks])
+    ax.minorticks_off()
+    if not ax.xaxis_inverted():
+        ax.invert_xaxis()
+    ax.set_xlabel("weights remaining [%]")
 
 
 def normalise_per_task(df: pd.DataFrame, perf: str = "best_perf") -> pd.DataFrame:
@@ -72,3 +90,22 @@ def save(fig_or_ax, path) -> None:
     fig = getattr(fig_or_ax, "figure", fig_or_ax)
     fig.tight_layout()
     fig.savefig(path, dpi=130)
+
+
+def transfer_panel(results_dir, transfer_grid: str, source_strategy: str, target_strategy: str, target_task: str,
+                   own_grid: str | None = None) -> pd.DataFrame:
+    """The rows of a transfer panel, labelled in ``method``: the transferred tickets ("transferred") and, from the
+    target's own IMP grid, its magnitude tickets ("own ticket") and random masks ("random re-init")."""
+    from .grid import collect
+
+    root = Path(results_dir)
+    moved = collect(root / transfer_grid)
+    moved = moved[(moved["source_strategy"] == source_strategy) & (moved["strategy"] == target_strategy)
+                  & (moved["task"] == target_task)]
+    parts = [moved.assign(method="transferred")]
+    if own_grid and (root / own_grid).is_dir():
+        own = collect(root / own_grid)
+        own = own[(own["strategy"] == target_strategy) & (own["task"] == target_task)]
+        parts += [own[own["baseline"] == "final-ticket"].assign(method="own ticket"),
+                  own[own["baseline"] == "random-reinit"].assign(method="random re-init")]
+    return pd.concat(parts, ignore_index=True)

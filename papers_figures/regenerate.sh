@@ -15,11 +15,11 @@ run() {  # notebook grid
 }
 run imp_es fmnist_es
 run imp_gd fmnist_adam
-run imp_es cartpole_es
-run imp_gd cartpole_ppo
+run transfer fmnist_transfer
 run imp_es pendulum_es
 run imp_gd pendulum_ppo
+run imp_es cartpole_es
+run imp_gd cartpole_ppo
 run imp_es fmnist_baselines
-run transfer fmnist_transfer
 run imp_es fmnist_pgpe
 .venv/bin/python papers_figures/slim.py "$OUT"

@@ -6,10 +6,11 @@
 - :mod:`.dynamics`: SNR against magnitude pruning over rounds: gains, rank correlations, thresholds, per-layer statistics.
 """
 
-from .connectivity import barrier, interpolate, linear_path
+from .connectivity import barrier, interpolate, linear_path, linear_paths
 from .dynamics import layer_statistics, normalised_gain, pruning_thresholds, rank_correlations, spearman
-from .flatness import perturbation_scores
-from .scoring import score_many
+from .flatness import perturbation_curves, perturbation_scores
+from .scoring import score_many, subset
 
-__all__ = ["barrier", "interpolate", "layer_statistics", "linear_path", "normalised_gain", "perturbation_scores",
-           "pruning_thresholds", "rank_correlations", "score_many", "spearman"]
+__all__ = ["barrier", "interpolate", "layer_statistics", "linear_path", "linear_paths", "normalised_gain",
+           "perturbation_curves", "perturbation_scores", "pruning_thresholds", "rank_correlations", "score_many",
+           "spearman", "subset"]

@@ -24,8 +24,23 @@ def perturb(theta, mask, key, radii, n_samples: int):
     return jax.tree_util.tree_unflatten(treedef, out)
 
 
+def perturbed_scores(task, thetas, masks_, key, radii=RADII, n_samples: int = 8, split: str = "test"):
+    """Scores (networks, radii, samples) of perturbed copies of many networks (leading axis on ``thetas`` and
+    ``masks_``), every copy scored in one call."""
+    n = jax.tree_util.tree_leaves(thetas)[0].shape[0]
+    copies = jax.vmap(lambda t, m, k: perturb(t, m, k, radii, n_samples))(thetas, masks_, jax.random.split(key, n))
+    flat = jax.tree_util.tree_map(lambda x: x.reshape((-1,) + x.shape[2:]), copies)
+    return score_many(task, flat, key, split).reshape(n, len(radii), n_samples)
+
+
+def perturbation_curves(task, thetas, masks_, key, radii=RADII, n_samples: int = 8, split: str = "test"):
+    """Mean score at each radius for many networks at once: (networks, radii)."""
+    return perturbed_scores(task, thetas, masks_, key, radii, n_samples, split).mean(-1)
+
+
 def perturbation_scores(task, theta, mask, key, radii=RADII, n_samples: int = 8, split: str = "test") -> dict:
-    """Mean and standard deviation of the score at each radius (and every sample's score)."""
-    scores = score_many(task, perturb(theta, mask, key, radii, n_samples), key, split).reshape(len(radii), n_samples)
+    """Mean and standard deviation of one network's score at each radius (and every sample's score)."""
+    one = lambda t: jax.tree_util.tree_map(lambda x: x[None], t)  # noqa: E731
+    scores = perturbed_scores(task, one(theta), one(mask), key, radii, n_samples, split)[0]
     return {"radii": list(radii), "mean": [float(s) for s in scores.mean(1)], "std": [float(s) for s in scores.std(1)],
             "scores": scores.tolist()}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 from jax import lax
@@ -34,3 +36,10 @@ def score_many(task, stacked, key=None, split: str = "test", fit_state=None):
         return vision_accuracy(task, stacked, split)
     key = jax.random.key(0) if key is None else key
     return jax.vmap(lambda p: task.evaluate(p, key, task.data, fit_state, split))(stacked)
+
+
+def subset(task, n: int, split: str = "test"):
+    """The task with only the first ``n`` examples of a vision split (a cheaper, documented estimate)."""
+    data = dict(task.data)
+    data[f"x_{split}"], data[f"y_{split}"] = data[f"x_{split}"][:n], data[f"y_{split}"][:n]
+    return dataclasses.replace(task, data=data)

@@ -1,0 +1,114 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Figure 7: how SNR pruning differs from magnitude pruning
+#
+# 1. **Normalised gain** of SNR tickets over magnitude-IMP tickets per round: the difference of their mean test
+#    scores as a fraction of the task's joint score range.
+# 2. **Rank stability**: Spearman's correlation between round 1 and each later round of the score each rule prunes by
+#    (|μ|/σ for SNR, |μ| for magnitude), over the weights that survive to that round, mean over seeds.
+# 3. **Pruning threshold**: the cut of each round (the smallest score kept for the next round), relative to round 1's.
+# 4. **Per-layer statistics** of magnitude tickets, ES (SNES) against GD (Adam) on Fashion-MNIST: the kept fraction
+#    of each layer, and the mean |W| and mean W of its kept weights after training.
+
+# %% tags=["parameters"]
+results_dir = "results"
+figure_dir = "figures"
+perf = "best_perf"
+gain_grids = ["fmnist_es", "cartpole_es", "pendulum_es"]
+dynamics_grids = ["fmnist_es", "pendulum_es"]     # runs whose round artifacts the committed set keeps
+layer_rounds = [1, 6, 11]
+
+# %%
+from pathlib import Path
+
+import jax.numpy as jnp
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+import lottery_kit as lk
+from lottery_kit import analysis, plots
+from lottery_kit.analysis import dynamics
+from lottery_kit.grid import cell_path
+
+root = Path(results_dir)
+results = pd.concat([lk.collect(root / g) for g in gain_grids if (root / g).is_dir()], ignore_index=True)
+gain = analysis.normalised_gain(results, perf=perf)
+gain.pivot_table(index="round", columns="task", values="normalised_gain").round(3)
+
+# %%
+rows = []
+for grid in [g for g in dynamics_grids if (root / g).is_dir()]:
+    for rule in ("sig2noise", "final-ticket"):
+        run = cell_path(root / grid, baseline=rule)
+        config = lk.load_config(run)["config"]
+        for seed in config["seeds"]:
+            arts = [lk.load_round(run, seed, r) for r in range(1, config["rounds"] + 1)]
+            scores = jnp.stack([dynamics.weight_scores(a, rule) for a in arts])
+            alive = jnp.stack([dynamics.flat(a["mask"]) for a in arts])
+            corr = np.asarray(analysis.rank_correlations(scores, alive))
+            cut = np.asarray(analysis.pruning_thresholds(scores, alive))
+            for r in range(config["rounds"]):
+                rows.append({"task": config["task"], "rule": rule, "seed": seed, "round": r + 1,
+                             "weights_remaining": float(alive[r].mean()), "spearman": corr[r],
+                             "threshold": cut[r] / cut[0] if r < len(cut) else np.nan})
+dyn = pd.DataFrame(rows)
+dyn.pivot_table(index="round", columns=["task", "rule"], values="spearman").round(3)
+
+# %%
+layers = []
+for method, grid in (("ES", "fmnist_es"), ("GD", "fmnist_adam")):
+    run = cell_path(root / grid, baseline="final-ticket")
+    for seed in lk.load_config(run)["config"]["seeds"]:
+        for r in layer_rounds:
+            art = lk.load_round(run, seed, r)
+            layers.append(analysis.layer_statistics(art["final_mean"], art["mask"]).assign(method=method, round=r,
+                                                                                              seed=seed))
+layers = pd.concat(layers, ignore_index=True)
+layer_table = layers.groupby(["round", "layer", "method"])[["kept_fraction", "mean_abs", "mean"]].mean().round(4)
+layer_table
+
+# %%
+fig, axes = plt.subplots(2, 3, figsize=(16, 8))
+ax = axes[0, 0]
+for task, part in gain.groupby("task"):
+    ax.plot(100 * part["weights_remaining"], part["normalised_gain"], marker="o", ms=3, label=task)
+ax.axhline(0, color="grey", lw=0.8)
+ax.set_title("normalised gain of SNR over magnitude IMP")
+for ax, column, title in ((axes[0, 1], "spearman", "rank correlation with round 1"),
+                          (axes[0, 2], "threshold", "pruning threshold / round 1's")):
+    for (task, rule), part in dyn.groupby(["task", "rule"]):
+        mean = part.groupby("weights_remaining")[column].mean()
+        ax.plot(100 * mean.index, mean.values, "-" if rule == "sig2noise" else "--", marker="o", ms=3,
+                color=plots.PAPER_COLOURS[rule], alpha=1.0 if task == "fmnist" else 0.5, label=f"{task}, {rule}")
+    ax.set_title(title)
+for ax in axes[0]:
+    plots.percent_axis(ax, 100 * dyn["weights_remaining"])
+    ax.legend(frameon=False, fontsize=7)
+for ax, column, title in zip(axes[1], ("kept_fraction", "mean_abs", "mean"),
+                             ("kept fraction per layer", "mean |W| of kept weights", "mean W of kept weights")):
+    table = layers.groupby(["layer", "round", "method"])[column].mean().unstack("method")
+    table.plot.bar(ax=ax, color={"ES": "red", "GD": "green"}, legend=ax is axes[1, 0])
+    ax.set_title(f"{title} (F-MNIST)")
+    ax.set_xlabel("layer, round")
+for ax in axes.ravel():
+    ax.spines[["top", "right"]].set_visible(False)
+Path(figure_dir).mkdir(exist_ok=True)
+fig.tight_layout()
+fig.savefig(Path(figure_dir) / "fig7_snr.png", dpi=130)
+plt.show()
