@@ -78,8 +78,6 @@ def _generation_fn(task, spec, unravel, source):
 
 
 def es_generation(popsize: int = 64, batch: int = 256, reps: int = 5):
-    from .tasks import make_task
-
     tasks = {b: _vision_task(batch_size=batch, population_backend=b) for b in ("fast", "vmap")}
     name = tasks["fast"].name
     params = tasks["fast"].init_params(jax.random.key(0))

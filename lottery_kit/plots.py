@@ -109,3 +109,15 @@ def transfer_panel(results_dir, transfer_grid: str, source_strategy: str, target
         parts += [own[own["baseline"] == "final-ticket"].assign(method="own ticket"),
                   own[own["baseline"] == "random-reinit"].assign(method="random re-init")]
     return pd.concat(parts, ignore_index=True)
+
+
+def panels_figure(panels, perf: str = "best_perf", ylabel: str = "test accuracy", hue: str = "method"):
+    """One IMP plot per ``(title, rows)`` panel, side by side; returns the figure and a table of mean scores per
+    panel, round and ``hue``."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.8), squeeze=False)
+    for ax, (title, frame) in zip(axes[0], panels):
+        imp_plot(frame, perf=perf, hue=hue, ax=ax, title=title)
+        ax.set_ylabel(ylabel)
+    table = pd.concat([frame.assign(panel=title) for title, frame in panels]).pivot_table(
+        index=["panel", "round"], columns=hue, values=perf, aggfunc="mean")
+    return fig, table

@@ -32,23 +32,13 @@ perf = "best_perf"
 # %%
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-import pandas as pd
-
 from lottery_kit import plots
 
 PANELS = [("F-MNIST: Adam → SNES", "Adam", "SNES", "fmnist", "fmnist_es"),
           ("F-MNIST → digits: SNES", "SNES", "SNES", "digits", None)]
 panels = [(title, plots.transfer_panel(results_dir, "fmnist_transfer", source, target, task, own))
           for title, source, target, task, own in PANELS]
-pd.concat([frame.assign(panel=title) for title, frame in panels]).pivot_table(
-    index=["panel", "round"], columns="method", values=perf, aggfunc="mean").round(3)
-
-# %%
-fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.8))
-for ax, (title, frame) in zip(axes, panels):
-    plots.imp_plot(frame, perf=perf, hue="method", ax=ax, title=title)
-    ax.set_ylabel("test accuracy")
+fig, table = plots.panels_figure(panels, perf=perf)
 Path(figure_dir).mkdir(exist_ok=True)
 plots.save(fig, Path(figure_dir) / "fig5_transfer_tasks.png")
-plt.show()
+table.round(3)

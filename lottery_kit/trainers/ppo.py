@@ -225,6 +225,3 @@ class PPOTrainer:
             return params["actor"], best_actor, metrics
 
         return run
-
-
-
