@@ -25,7 +25,7 @@
 # `source_baseline` (`round` is the source round), and `lk.load_round` reads every trained ticket.
 #
 # With `source_dir = None` the notebook first makes a small source run (`source_recipe`, an `imp_es` run of SNES
-# with SNR pruning on Fashion-MNIST) in `out_dir/source`, so the defaults run end to end in about three minutes on
+# with SNR pruning on Fashion-MNIST) in `out_dir/source`, so the defaults run end to end in about two minutes on
 # 2 CPU cores. Give `compare_dirs` (runs of the target, e.g. its own IMP tickets and random re-initialisation)
 # to draw the paper's panel.
 
@@ -46,7 +46,7 @@ task_options = {}            # the target task's options; unset ones come from t
 preset = "small"             # "small" or "paper" (the target's scale)
 compare_dirs = []            # finished runs drawn beside the transfer (the target's own ticket, random re-init, ...)
 source_recipe = {"task": "fmnist", "strategy": "SNES", "baseline": "sig2noise", "seeds": [0, 1], "rounds": 3,
-                 "keep_ratio": 0.3, "generations": 40, "popsize": 32, "eval_every": 20,
+                 "keep_ratio": 0.3, "generations": 20, "popsize": 32, "eval_every": 10,
                  "task_options": {"batch_size": 256}}
 out_dir = "runs/transfer"
 

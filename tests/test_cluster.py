@@ -25,8 +25,8 @@ import slurm_cluster  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "imp_es.ipynb"
-AXES = {"task": ["CartPole-v1"], "baseline": ["final-ticket", "random-reinit", "sig2noise"], "seeds": [[0]],
-        "rounds": [3], "keep_ratio": [0.5], "generations": [8], "popsize": [8], "eval_every": [4]}
+AXES = {"task": ["CartPole-v1"], "baseline": ["final-ticket", "random-reinit"], "seeds": [[0]],
+        "rounds": [2], "keep_ratio": [0.5], "generations": [8], "popsize": [8], "eval_every": [4]}
 KEYS = ["baseline", "seed", "round"]
 NUMBERS = ["kept_weights", "final_perf", "best_perf", "best_val"]
 
