@@ -113,7 +113,7 @@ for (method, r), rows in flatness.groupby(["method", "round"]):
     axes[3].plot(mean.index, mean.values, {1: "-", 6: "--", 11: ":"}[r], color=colours[method], marker="o", ms=3,
                  label=f"{method}, round {r}")
 axes[3].set_xscale("symlog", linthresh=0.01)
-axes[3].set_title("flatness: Gaussian perturbation of the kept weights")
+axes[3].set_title("flatness: kept weights perturbed")
 axes[3].set_xlabel("perturbation std")
 axes[3].set_ylabel("test accuracy")
 axes[3].legend(frameon=False, fontsize=7)

@@ -155,3 +155,16 @@ def test_oneshot_grid_shares_one_dense_run(tmp_path):
     assert len(results) == 4 and set(results["sparsity"].round(2)) == {0.5, 0.9}
     n = results["kept_weights"] / results["weights_remaining"]
     assert np.allclose(n, 4480) and set(results["kept_weights"]) == {2240, 448}
+
+
+@pytest.mark.parametrize("engine", [["--workers", "2"], ["--dask", "local", "--workers", "2"]], ids=["threads", "dask"])
+def test_relative_paths_with_two_cells_at_once(echo_nb, tmp_path, engine):
+    """The README's grid form from the notebook's directory with relative paths: cells running at once share no
+    working directory (each is a process of its own started in the notebook's directory)."""
+    args = [sys.executable, "-m", "lottery_kit.cli", "grid", echo_nb.name, "--out", "grid", "-p", "x=1", "-p", "x=2",
+            "-p", "label=a", "-p", "label=b", "--quiet", *engine]
+    run = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = lk.collect(tmp_path / "grid")
+    assert len(results) == 4 and (results["value"] == 2 * results["x"]).all()
+    assert "without encryption" not in run.stderr  # kernels talk over IPC sockets, not TCP
