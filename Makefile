@@ -1,6 +1,6 @@
 # lottery-kit: two commands do everything on a fresh machine.
 #   make quickstart   set up .venv if needed, run the quickstart grid, write its figure
-#   make test         set up .venv if needed, run every test and every notebook (nbmake)
+#   make test         set up .venv if needed, run every test and every notebook (nbmake), in two processes
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -33,7 +33,7 @@ quickstart: $(STAMP)
 	@echo "figure: runs/quickstart/ticket_effect.png"
 
 test: $(STAMP) data
-	$(BIN)/python -m pytest --nbmake --nbmake-timeout=1500 tests notebooks papers_figures
+	$(BIN)/python -m pytest -n 2 --dist loadfile --nbmake --nbmake-timeout=1500 --durations=25 tests notebooks papers_figures
 
 bench: $(STAMP)
 	$(BIN)/lottery-kit bench

@@ -296,7 +296,7 @@ def targets_met(result: dict, backend: str) -> dict:
 
 
 def run_suite(quick: bool = False) -> dict:
-    reps = 2 if quick else 5
+    reps = 1 if quick else 5   # quick: one timed call after the warm-up (the test suite's smoke run)
     on_cpu = jax.default_backend() == "cpu"
     peak = matmul_peak(reps=reps * 2)
     result = {
@@ -307,11 +307,11 @@ def run_suite(quick: bool = False) -> dict:
         "cnn_pop_eval_vmap_reference": cnn_pop_eval(peak, reps=max(1, reps // 2), backend="vmap"),
         "es_generation": es_generation(reps=reps),
         "control_rollout": control_rollout(reps=reps),
-        "adam_epoch": adam_epoch(reps=2 if quick else 3),
-        "ppo_steps": ppo_steps(total_steps=50_000 if quick else 200_000, reps=2 if quick else 3),
+        "adam_epoch": adam_epoch(reps=1 if quick else 3),
+        "ppo_steps": ppo_steps(total_steps=50_000 if quick else 200_000, reps=1 if quick else 3),
     }
     # one rollout per member is the memory-bound worst case; the paper's eight rollouts (full run only)
-    seed_runs = [seed_vmap_speedup(reps=3 if quick else 5)]
+    seed_runs = [seed_vmap_speedup(reps=1 if quick else 5)]
     if not quick:
         seed_runs.append(seed_vmap_speedup(n_rollouts=8, generations=20, eval_every=10, reps=3))
     result["seed_vmap_speedup"] = seed_runs[0]["speedup"]
@@ -320,7 +320,7 @@ def run_suite(quick: bool = False) -> dict:
         result["rollout_chunking"] = [rollout_chunking("CartPole-v1", 100, 1, steps=500),
                                       rollout_chunking("Breakout-MinAtar", 256, 8)]
     # on CPU at a small scale (a paper-scale generation takes seconds there); on accelerators at the paper's
-    result["generation_vs_parts"] = (generation_vs_parts(reps=2) if on_cpu else
+    result["generation_vs_parts"] = (generation_vs_parts(reps=1 if quick else 2) if on_cpu else
                                      generation_vs_parts(PAPER_RUN["popsize"], PAPER_RUN["batch"], reps=reps))
     if not (quick and on_cpu):  # the paper's run, one seed and five vmapped seeds (minutes of compute on a CPU)
         result["paper_run"] = {str(n): paper_run_minutes(n, generations=2 if on_cpu or quick else 10,

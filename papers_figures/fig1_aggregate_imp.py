@@ -44,8 +44,7 @@ LABELS = {"sig2noise": "ES-SNR", "final-ticket": "ES-IMP", "random-reinit": "ES-
 
 
 def load(grids):
-    return pd.concat([lk.collect(Path(results_dir) / g) for g in grids if (Path(results_dir) / g).is_dir()],
-                     ignore_index=True)
+    return pd.concat([lk.collect(Path(results_dir) / g) for g in grids], ignore_index=True)
 
 
 es = load(es_grids)

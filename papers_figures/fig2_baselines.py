@@ -37,8 +37,7 @@ import pandas as pd
 import lottery_kit as lk
 from lottery_kit import plots
 
-results = pd.concat([lk.collect(Path(results_dir) / g) for g in grids if (Path(results_dir) / g).is_dir()],
-                    ignore_index=True)
+results = pd.concat([lk.collect(Path(results_dir) / g) for g in grids], ignore_index=True)
 last = results[results["round"] == results.groupby("task")["round"].transform("max")]
 last.pivot_table(index="baseline", columns="task", values=perf, aggfunc="mean").round(3)  # at the sparsest round
 

@@ -41,9 +41,8 @@ from lottery_kit import plots
 frames = []
 for es, gd in pairs:
     for grid, method in ((es, "ES"), (gd, "GD")):
-        if (Path(results_dir) / grid).is_dir():
-            rows = lk.collect(Path(results_dir) / grid)
-            frames.append(rows[rows["baseline"] == "final-ticket"].assign(method=method))
+        rows = lk.collect(Path(results_dir) / grid)
+        frames.append(rows[rows["baseline"] == "final-ticket"].assign(method=method))
 results = pd.concat(frames, ignore_index=True)
 results.pivot_table(index=["task", "round"], columns="method", values=perf, aggfunc="mean").round(3)
 

@@ -47,13 +47,13 @@ from lottery_kit.analysis import dynamics
 from lottery_kit.grid import cell_path
 
 root = Path(results_dir)
-results = pd.concat([lk.collect(root / g) for g in gain_grids if (root / g).is_dir()], ignore_index=True)
+results = pd.concat([lk.collect(root / g) for g in gain_grids], ignore_index=True)
 gain = analysis.normalised_gain(results, perf=perf)
 gain.pivot_table(index="round", columns="task", values="normalised_gain").round(3)
 
 # %%
 rows = []
-for grid in [g for g in dynamics_grids if (root / g).is_dir()]:
+for grid in dynamics_grids:
     for rule in ("sig2noise", "final-ticket"):
         run = cell_path(root / grid, baseline=rule)
         config = lk.load_config(run)["config"]
