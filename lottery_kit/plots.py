@@ -79,9 +79,19 @@ def normalise_per_task(df: pd.DataFrame, perf: str = "best_perf") -> pd.DataFram
     return df.assign(**{perf: (df[perf] - lo) / (hi - lo).replace(0, np.nan)})
 
 
+def nominal_remaining(df: pd.DataFrame) -> pd.Series:
+    """Each row's sparsity level as the schedule names it, shared by every task of a round: ``keep_ratio **
+    (round - 1)`` where rows carry ``keep_ratio``, else the round's mean exact fraction (exact fractions differ
+    between networks by a rounded weight or two, which would split one level of an aggregate into several)."""
+    if "keep_ratio" in df and df["keep_ratio"].notna().all():
+        return df["keep_ratio"].astype(float) ** (df["round"] - 1)
+    return df.groupby("round")["weights_remaining"].transform("mean")
+
+
 def aggregate_plot(df: pd.DataFrame, perf: str = "best_perf", hue: str = "baseline", ax=None):
-    """The paper's aggregate: per-task min-max normalisation, then the mean over tasks (and seeds)."""
-    norm = normalise_per_task(df, perf)
+    """The paper's aggregate: per-task min-max normalisation, then the mean over tasks (and seeds) at each
+    nominal sparsity level (:func:`nominal_remaining`)."""
+    norm = normalise_per_task(df, perf).assign(weights_remaining=nominal_remaining(df))
     per_task = norm.groupby([hue, "task", "seed", "weights_remaining"])[perf].mean().reset_index()
     return imp_plot(per_task, perf=perf, hue=hue, ax=ax, title=f"normalised over {per_task['task'].nunique()} tasks")
 

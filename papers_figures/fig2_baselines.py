@@ -33,6 +33,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
+import seaborn as sns
 
 import lottery_kit as lk
 from lottery_kit import plots
@@ -42,10 +43,13 @@ last = results[results["round"] == results.groupby("task")["round"].transform("m
 last.pivot_table(index="baseline", columns="task", values=perf, aggfunc="mean").round(3)  # at the sparsest round
 
 # %%
+others = [b for b in dict.fromkeys(results["baseline"]) if b not in plots.PAPER_COLOURS]  # one colour each, all panels
+colours = [c for i, c in enumerate(sns.color_palette("colorblind")) if i not in (3, 8)]  # not near red or olive
+palette = dict(zip(others, colours))
 tasks = list(dict.fromkeys(results["task"]))
 fig, axes = plt.subplots(1, len(tasks), figsize=(6 * len(tasks), 4.2))
 for ax, task in zip(list(axes) if len(tasks) > 1 else [axes], tasks):
-    plots.imp_plot(results[results["task"] == task], perf=perf, ax=ax, title=task)
+    plots.imp_plot(results[results["task"] == task], perf=perf, ax=ax, title=task, palette=palette)
     ax.set_ylabel("performance")
 Path(figure_dir).mkdir(exist_ok=True)
 plots.save(fig, Path(figure_dir) / "fig2_baselines.png")

@@ -3,13 +3,16 @@
 # grid by grid in the order the figures need them (the transfers read fmnist_es and fmnist_adam), then keeps only
 # the round artifacts the analyses read (papers_figures/slim.py). Finished cells are skipped, so it resumes.
 # At the paper's scale: PRESET=paper OUT=runs/paper papers_figures/regenerate.sh (with --profile in EXTRA for a cluster;
-# fmnist_transfer.yaml's source_dir entries then point at OUT).
+# fmnist_transfer.yaml's source_dir entries then point at OUT). GRIDS="cartpole_ppo pendulum_ppo" makes only those.
+# To check that a set reproduces: OUT=/tmp/regen GRIDS=... papers_figures/regenerate.sh, then
+# .venv/bin/python papers_figures/compare_sets.py papers_figures/results /tmp/regen
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-papers_figures/results}
 EXTRA=${EXTRA:-}
 preset=(); [ -n "${PRESET:-}" ] && preset=(-p "preset=$PRESET")
 run() {  # notebook grid
+  [ -z "${GRIDS:-}" ] || [[ " $GRIDS " == *" $2 "* ]] || return 0
   .venv/bin/lottery-kit grid "notebooks/$1.ipynb" --grid "papers_figures/grids/$2.yaml" --out "$OUT/$2" \
     --workers 1 --quiet "${preset[@]}" $EXTRA
 }

@@ -1,0 +1,66 @@
+"""Compare two results sets grid by grid: is a regenerated set the committed one?
+
+    .venv/bin/python papers_figures/compare_sets.py papers_figures/results /tmp/regen [--tolerance 0.01]
+
+For every grid in the second set, the rows of each cell (matched by cell name, seed and round) are compared column
+by column; scores may differ by at most ``--tolerance`` (absolute; default 0: identical, what the same machine kind
+gives), every other column must be equal. Prints one line a grid and exits 1 on any difference beyond that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import lottery_kit as lk
+
+SCORES = ("final_perf", "best_perf", "best_val")
+KEY = ["cell", "seed", "round"]
+
+
+def compare_grid(committed: Path, regenerated: Path, tolerance: float) -> tuple[bool, str]:
+    """(within tolerance, a line saying how far apart the two tables are)."""
+    a, b = lk.collect(committed), lk.collect(regenerated)
+    merged = a.merge(b, on=KEY, how="outer", suffixes=("_committed", "_regenerated"), indicator=True)
+    unmatched = int((merged["_merge"] != "both").sum())
+    both = merged[merged["_merge"] == "both"]
+    worst, unequal = 0.0, []
+    for column in (c for c in a.columns if c not in KEY and c in b.columns):
+        x, y = both[f"{column}_committed"], both[f"{column}_regenerated"]
+        if column in SCORES:
+            diff = float(np.nanmax(np.abs(x.to_numpy(float) - y.to_numpy(float)), initial=0.0))
+            worst = max(worst, diff)
+            if diff > tolerance or not (x.isna() == y.isna()).all():
+                unequal.append(f"{column} (max |diff| {diff:.3g})")
+        elif not x.astype(str).equals(y.astype(str)):
+            unequal.append(column)
+    ok = not unmatched and not unequal
+    line = (f"{committed.name}: {len(both)} rows matched, {unmatched} unmatched, max |score diff| {worst:.3g}"
+            + (f"; differs in {', '.join(unequal)}" if unequal else "") + ("" if ok else "  <- DIFFERS"))
+    return ok, line
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("committed", type=Path)
+    parser.add_argument("regenerated", type=Path)
+    parser.add_argument("--tolerance", type=float, default=0.0, help="largest absolute score difference accepted")
+    args = parser.parse_args(argv)
+    grids = sorted(p.parent.name for p in args.regenerated.glob("*/cells"))
+    if not grids:
+        parser.error(f"no grids under {args.regenerated}")
+    ok = True
+    for grid in grids:
+        good, line = compare_grid(args.committed / grid, args.regenerated / grid, args.tolerance)
+        print(line)
+        ok &= good
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    pd.set_option("display.width", 160)
+    sys.exit(main())
