@@ -33,7 +33,7 @@ quickstart: $(STAMP)
 	@echo "figure: runs/quickstart/ticket_effect.png"
 
 test: $(STAMP) data
-	$(BIN)/python -m pytest -n 2 --dist loadfile --nbmake --nbmake-timeout=1500 --durations=25 tests notebooks papers_figures
+	$(BIN)/python -m pytest -n 2 --dist loadfile --nbmake --nbmake-timeout=1500 --durations=25 notebooks papers_figures tests
 
 bench: $(STAMP)
 	$(BIN)/lottery-kit bench
