@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 import lottery_kit as lk
 
@@ -62,5 +61,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    pd.set_option("display.width", 160)
     sys.exit(main())
