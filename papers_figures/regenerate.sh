@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Regenerates the committed CPU-scale results set under papers_figures/results (about 4 hours on 2 CPU cores),
 # grid by grid in the order the figures need them (the transfers read fmnist_es and fmnist_adam), then keeps only
-# the round artifacts the analyses read (papers_figures/slim.py). Finished cells are skipped, so it resumes.
+# the round artifacts the analyses read (papers_figures/scripts/slim.py). Finished cells are skipped, so it resumes.
 # At the paper's scale: PRESET=paper OUT=runs/paper papers_figures/regenerate.sh (with --profile in EXTRA for a cluster;
 # fmnist_transfer.yaml's source_dir entries then point at OUT). GRIDS="cartpole_ppo pendulum_ppo" makes only those.
 # To check that a set reproduces: OUT=/tmp/regen GRIDS=... papers_figures/regenerate.sh, then
-# .venv/bin/python papers_figures/compare_sets.py papers_figures/results /tmp/regen
+# .venv/bin/python papers_figures/scripts/compare_sets.py papers_figures/results /tmp/regen
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-papers_figures/results}
@@ -25,4 +25,4 @@ run imp_es cartpole_es
 run imp_gd cartpole_ppo
 run imp_es fmnist_baselines
 run imp_es fmnist_pgpe
-.venv/bin/python papers_figures/slim.py "$OUT"
+.venv/bin/python papers_figures/scripts/slim.py "$OUT"

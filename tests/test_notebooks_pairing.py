@@ -7,14 +7,7 @@ import nbformat
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _is_notebook(script: Path) -> bool:
-    """A Jupytext notebook: it has a paired .ipynb or a Jupytext header (helper scripts such as slim.py have neither)."""
-    return script.with_suffix(".ipynb").exists() or "jupytext:" in script.read_text().split("\n# ---", 1)[0]
-
-
-SCRIPTS = sorted(p for p in [*ROOT.glob("notebooks/*.py"), *ROOT.glob("papers_figures/*.py")] if _is_notebook(p))
+SCRIPTS = sorted([*ROOT.glob("notebooks/*.py"), *ROOT.glob("papers_figures/*.py")])  # helpers: papers_figures/scripts/
 
 
 def test_there_are_notebooks():

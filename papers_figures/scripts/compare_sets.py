@@ -1,6 +1,6 @@
 """Compare two results sets grid by grid: is a regenerated set the committed one?
 
-    .venv/bin/python papers_figures/compare_sets.py papers_figures/results /tmp/regen [--tolerance 0.01]
+    .venv/bin/python papers_figures/scripts/compare_sets.py papers_figures/results /tmp/regen [--tolerance 0.01]
 
 For every grid in the second set, the rows of each cell (matched by cell name, seed and round) are compared column
 by column; scores may differ by at most ``--tolerance`` (absolute; default 0: identical, what the same machine kind
