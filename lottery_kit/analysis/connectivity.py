@@ -9,7 +9,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from .scoring import score_many
+from .scoring import one, score_nested
 
 #: The α grid of the paper's connectivity figures (end points included).
 ALPHAS = tuple(float(a) for a in jnp.linspace(0.0, 1.0, 11))
@@ -32,7 +32,6 @@ def barrier(scores, alphas):
 
 def linear_path(task, theta_a, theta_b, alphas=ALPHAS, key=None, split: str = "test") -> dict:
     """Scores along the straight line from ``theta_a`` to ``theta_b`` (one call for the whole α grid)."""
-    one = lambda t: jax.tree_util.tree_map(lambda x: x[None], t)  # noqa: E731
     scores, barriers = linear_paths(task, one(theta_a), one(theta_b), alphas, key, split)
     return {"alphas": list(alphas), "scores": [float(s) for s in scores[0]], "barrier": float(barriers[0])}
 
@@ -41,7 +40,5 @@ def linear_paths(task, theta_a, theta_b, alphas=ALPHAS, key=None, split: str = "
     """Scores (pairs, α) and barriers (pairs,) of many pairs at once: ``theta_a``/``theta_b`` carry a leading pair
     axis, and every network on every line is scored in one call."""
     lines = jax.vmap(lambda a, b: interpolate(a, b, alphas))(theta_a, theta_b)          # (pairs, α, ...)
-    pairs = jax.tree_util.tree_leaves(theta_a)[0].shape[0]
-    flat = jax.tree_util.tree_map(lambda x: x.reshape((-1,) + x.shape[2:]), lines)
-    scores = score_many(task, flat, key, split).reshape(pairs, len(alphas))
+    scores = score_nested(task, lines, key, split)
     return scores, barrier(scores, jnp.asarray(alphas))

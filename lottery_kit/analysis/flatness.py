@@ -9,7 +9,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from .scoring import score_many
+from .scoring import one, score_nested
 
 RADII = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2)
 
@@ -29,8 +29,7 @@ def perturbed_scores(task, thetas, masks_, key, radii=RADII, n_samples: int = 8,
     ``masks_``), every copy scored in one call."""
     n = jax.tree_util.tree_leaves(thetas)[0].shape[0]
     copies = jax.vmap(lambda t, m, k: perturb(t, m, k, radii, n_samples))(thetas, masks_, jax.random.split(key, n))
-    flat = jax.tree_util.tree_map(lambda x: x.reshape((-1,) + x.shape[2:]), copies)
-    return score_many(task, flat, key, split).reshape(n, len(radii), n_samples)
+    return score_nested(task, copies, key, split).reshape(n, len(radii), n_samples)
 
 
 def perturbation_curves(task, thetas, masks_, key, radii=RADII, n_samples: int = 8, split: str = "test"):
@@ -40,7 +39,6 @@ def perturbation_curves(task, thetas, masks_, key, radii=RADII, n_samples: int =
 
 def perturbation_scores(task, theta, mask, key, radii=RADII, n_samples: int = 8, split: str = "test") -> dict:
     """Mean and standard deviation of one network's score at each radius (and every sample's score)."""
-    one = lambda t: jax.tree_util.tree_map(lambda x: x[None], t)  # noqa: E731
     scores = perturbed_scores(task, one(theta), one(mask), key, radii, n_samples, split)[0]
     return {"radii": list(radii), "mean": [float(s) for s in scores.mean(1)], "std": [float(s) for s in scores.std(1)],
             "scores": scores.tolist()}

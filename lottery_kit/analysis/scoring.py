@@ -38,6 +38,18 @@ def score_many(task, stacked, key=None, split: str = "test", fit_state=None):
     return jax.vmap(lambda p: task.evaluate(p, key, task.data, fit_state, split))(stacked)
 
 
+def score_nested(task, stacked, key=None, split: str = "test"):
+    """Scores of networks stacked on two leading axes ``(a, b, ...)``: an ``(a, b)`` array from one call."""
+    lead = jax.tree_util.tree_leaves(stacked)[0].shape[:2]
+    flat = jax.tree_util.tree_map(lambda x: x.reshape((-1,) + x.shape[2:]), stacked)
+    return score_many(task, flat, key, split).reshape(lead)
+
+
+def one(tree):
+    """A single network (or mask) as a stack of one."""
+    return jax.tree_util.tree_map(lambda x: x[None], tree)
+
+
 def subset(task, n: int, split: str = "test"):
     """The task with only the first ``n`` examples of a vision split (a cheaper, documented estimate)."""
     data = dict(task.data)
