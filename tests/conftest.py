@@ -1,9 +1,17 @@
 import os
 
-import jax
-import pytest
+# Accelerators: reductions in a fixed order, so that bit-for-bit comparisons (a resumed run against an uninterrupted
+# one) hold there as on CPU. Set before JAX starts its backends; CPU builds ignore the flag.
+os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_gpu_deterministic_ops=true".strip()
+
+import jax  # noqa: E402
+import pytest  # noqa: E402
 
 os.environ.setdefault("LOTTERY_KIT_OFFLINE", "1")  # tests never download
+if jax.default_backend() != "cpu":
+    # Float32 matrix arithmetic, as on CPU, so that the CPU tolerances hold unchanged on a GPU (whose default is TF32);
+    # tests/test_population.py checks the TF32 and bf16 paths against float32 on purpose.
+    jax.config.update("jax_default_matmul_precision", "float32")
 
 
 @pytest.fixture(scope="session")

@@ -66,6 +66,11 @@ def test_vmapped_cnn_precision_and_chunks_against_float32(precision, atol):
     xs = jax.random.normal(jax.random.key(5), (2, 9, 28, 28, 1))
     with float32:
         want = [_reference(net, params, x) for x in xs]
+    with jax.default_matmul_precision("default"):   # the device's own arithmetic for "tf32" (conftest sets float32)
+        _check_precision_and_chunks(net, params, xs, want, precision, atol)
+
+
+def _check_precision_and_chunks(net, params, xs, want, precision, atol):
     whole = population.apply_shared(net, params, xs[0], "vmap", None, precision)
     assert whole.dtype == jnp.float32 and whole.shape == (5, 9, 10)
     np.testing.assert_allclose(whole, want[0], atol=atol)
