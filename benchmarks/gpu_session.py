@@ -5,7 +5,8 @@ the round's scan, with and without barriers between the parts), ``precision`` (p
 speed, and test accuracy after a fixed number of generations), ``memory`` (a 5-seed paper-scale round with JAX
 capped to 11 GB, with and without chunking), ``profile`` (a trace and an HLO dump of the unbarriered generation),
 ``round`` (a dense paper-scale F-MNIST round for 5 vmapped seeds, shortened to ``$ROUND_BUDGET_S``).
-Appends JSON lines to ``$OUT/gpu.jsonl``; ``SMALL=1`` shrinks everything for a CPU dry run. Needs Fashion-MNIST
+Appends JSON lines to ``$OUT/gpu.jsonl``; ``SMALL=1`` shrinks everything for a CPU dry run, ``POP``/``BATCH`` set the
+population and batch, ``PRECISIONS`` the precisions compared. Needs Fashion-MNIST
 findable (``LOTTERY_KIT_DATA``). Usage: ``python benchmarks/gpu_session.py gen,precision,memory``.
 """
 
@@ -28,7 +29,8 @@ from lottery_kit.population import apply_shared
 
 SMALL = os.environ.get("SMALL") == "1"
 OUT = os.environ.get("OUT", ".")
-POP, BATCH = (16, 64) if SMALL else (128, 1024)
+POP = int(os.environ.get("POP", 16 if SMALL else 128))
+BATCH = int(os.environ.get("BATCH", 64 if SMALL else 1024))
 
 
 def emit(record: dict) -> None:
@@ -72,11 +74,12 @@ def phase_precision(generations: int = 20 if SMALL else int(os.environ.get("PREC
     x = jax.random.normal(jax.random.key(1), (BATCH, 28, 28, 1))
     with jax.default_matmul_precision("highest"):
         ref = jax.jit(lambda p, x: jax.vmap(net.apply, in_axes=(0, None))(p, x))(params, x)
-    for precision in ("float32", "tf32", "bf16"):
+    for precision in os.environ.get("PRECISIONS", "float32,tf32,bf16").split(","):
         fwd = jax.jit(lambda p, x, pr=precision: apply_shared(net, p, x, "vmap", None, pr))
         t, _ = bench.timed(fwd, params, x, reps=20)
         err = float(jnp.abs(fwd(params, x) - ref).max())
-        task = lk.make_task("fmnist", batch_size=BATCH, precision=precision)
+        # the vmapped population on every device, so that only the precision differs (the CPU kernel is float32 only)
+        task = lk.make_task("fmnist", batch_size=BATCH, precision=precision, population_backend="vmap")
         trainer = lk.ESTrainer("SNES", popsize=POP, generations=generations, eval_every=generations // 4,
                                progress=False, mean_decay=1e-4)
         keys = jax.random.split(jax.random.key(7), 2)
