@@ -17,7 +17,8 @@ def test_bench_json_has_every_figure():
             "speedup"} <= set(r["es_generation"])
     assert r["es_generation"]["popsize"] == 64
     assert {"task", "popsize", "steps", "env_steps_per_second"} <= set(r["control_rollout"])
-    assert r["seed_vmap_speedup"] > 0
+    assert r["seed_vmap_speedup"] > 0 and r["seed_vmap"][0]["n_rollouts"] == 8   # the control task's default
+    assert len(r["seed_vmap"][0]["ratios"]) == 1 and r["seed_vmap"][0]["speedup"] == r["seed_vmap_speedup"]
     assert r["adam_epoch"]["batch"] == 128 and r["adam_epoch"]["seconds_per_epoch"] > 0
     assert r["ppo_steps"]["env_steps_per_second"] > 0
     g = r["generation_vs_parts"]
