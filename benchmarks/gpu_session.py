@@ -4,7 +4,8 @@ Phases (argument 1, any of them comma-separated): ``gen`` (a paper-scale generat
 the round's scan, with and without barriers between the parts), ``precision`` (population forward per precision:
 speed, and test accuracy after a fixed number of generations), ``memory`` (a 5-seed paper-scale round with JAX
 capped to 11 GB, with and without chunking), ``profile`` (a trace and an HLO dump of the unbarriered generation),
-``round`` (a dense paper-scale F-MNIST round for 5 vmapped seeds, shortened to ``$ROUND_BUDGET_S``).
+``round`` (a dense paper-scale F-MNIST round for 5 vmapped seeds, shortened to ``$ROUND_BUDGET_S``; ``$SEEDS``,
+``$GENERATIONS``).
 Appends JSON lines to ``$OUT/gpu.jsonl``; ``SMALL=1`` shrinks everything for a CPU dry run, ``POP``/``BATCH`` set the
 population and batch, ``PRECISIONS`` the precisions compared. Needs Fashion-MNIST
 findable (``LOTTERY_KIT_DATA``). Usage: ``python benchmarks/gpu_session.py gen,precision,memory``.
@@ -106,8 +107,21 @@ def phase_memory_child(chunk: str):
                       "final_perf": np.asarray(metrics["final_perf"]).tolist()}))
 
 
+def device_total_bytes() -> int:
+    """The card's whole memory (what ``XLA_PYTHON_CLIENT_MEM_FRACTION`` is a share of): nvidia-smi's figure, else the
+    allocator's limit over the share it was given (JAX's default 0.75)."""
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=memory.total", "--format=csv,noheader,nounits"],
+                             capture_output=True, text=True, timeout=30)
+        return int(out.stdout.split()[0]) * 2**20
+    except (OSError, ValueError, IndexError, subprocess.SubprocessError):
+        limit = (jax.devices()[0].memory_stats() or {}).get("bytes_limit") or 0
+        return int(limit / float(os.environ.get("XLA_PYTHON_CLIENT_MEM_FRACTION", "0.75")))
+
+
 def phase_memory():
-    total = (jax.devices()[0].memory_stats() or {}).get("bytes_limit") or 0
+    """A 5-seed paper-scale round with JAX capped at exactly 11 GB (the paper's 2080Ti), chunked ("auto") or not."""
+    total = device_total_bytes()
     fraction = min(0.99, 11e9 / total) if total else 0.5
     for chunk in ("auto", "none"):
         env = os.environ | {"XLA_PYTHON_CLIENT_MEM_FRACTION": f"{fraction:.4f}", "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
@@ -138,21 +152,26 @@ def phase_profile():
 
 
 def phase_round():
-    """The paper's dense F-MNIST round for 5 vmapped seeds (4000 generations, evaluated every 100), or as many
-    generations as fit ``$ROUND_BUDGET_S`` at the measured speed."""
+    """The paper's dense F-MNIST round for ``$SEEDS`` (5) vmapped seeds (4000 generations, evaluated every 100), or
+    ``$GENERATIONS``, or as many generations as fit ``$ROUND_BUDGET_S`` at the measured speed."""
     budget = float(os.environ.get("ROUND_BUDGET_S", "240"))
-    probe = bench.generation_vs_parts(POP, BATCH, generations=10, seeds=5, reps=1)
-    per_gen = probe["generation_seconds"] * 5
-    gens = 40 if SMALL else int(min(4000, max(100, (budget - 40) / per_gen)) // 100 * 100)
+    seeds = int(os.environ.get("SEEDS", "5"))
+    if "GENERATIONS" in os.environ:
+        gens = int(os.environ["GENERATIONS"])
+    elif SMALL:
+        gens = 40
+    else:
+        per_gen = bench.generation_vs_parts(POP, BATCH, generations=10, seeds=seeds, reps=1)["generation_seconds"] * seeds
+        gens = int(min(4000, max(100, (budget - 40) / per_gen)) // 100 * 100)
     task = lk.make_task("fmnist", batch_size=BATCH)
     trainer = lk.ESTrainer("SNES", popsize=POP, generations=gens, eval_every=min(100, gens // 2), progress=False,
                            mean_decay=1e-4)
-    keys = jnp.stack([jax.random.key(s) for s in range(5)])
+    keys = jnp.stack([jax.random.key(s) for s in range(seeds)])
     init = task.init_params_batch(keys)
     start = time.perf_counter()
     _, metrics = trainer(task, init, jax.vmap(masks.dense_mask)(init), keys, init)
     jax.block_until_ready(metrics)
-    emit({"phase": "round", "seeds": 5, "popsize": POP, "batch": BATCH, "generations": gens,
+    emit({"phase": "round", "seeds": seeds, "popsize": POP, "batch": BATCH, "generations": gens,
           "wall_seconds": time.perf_counter() - start, "test_accuracy": np.asarray(metrics["final_perf"]).tolist(),
           "best_test_accuracy": np.asarray(metrics["best_perf"]).tolist(),
           "val_curve_seed0": np.asarray(metrics["val_curve"][0]).tolist()})
