@@ -26,7 +26,7 @@ import numpy as np
 import lottery_kit as lk
 from lottery_kit import bench, masks
 from lottery_kit.networks import VisionCNN
-from lottery_kit.population import apply_shared
+from lottery_kit.population import apply_shared, device_memory_bytes
 
 SMALL = os.environ.get("SMALL") == "1"
 OUT = os.environ.get("OUT", ".")
@@ -115,8 +115,7 @@ def device_total_bytes() -> int:
                              capture_output=True, text=True, timeout=30)
         return int(out.stdout.split()[0]) * 2**20
     except (OSError, ValueError, IndexError, subprocess.SubprocessError):
-        limit = (jax.devices()[0].memory_stats() or {}).get("bytes_limit") or 0
-        return int(limit / float(os.environ.get("XLA_PYTHON_CLIENT_MEM_FRACTION", "0.75")))
+        return int((device_memory_bytes() or 0) / float(os.environ.get("XLA_PYTHON_CLIENT_MEM_FRACTION", "0.75")))
 
 
 def phase_memory():
@@ -161,7 +160,8 @@ def phase_round():
     elif SMALL:
         gens = 40
     else:
-        per_gen = bench.generation_vs_parts(POP, BATCH, generations=10, seeds=seeds, reps=1)["generation_seconds"] * seeds
+        probe = bench.generation_vs_parts(POP, BATCH, generations=10, seeds=seeds, reps=1)
+        per_gen = probe["generation_seconds"] * seeds
         gens = int(min(4000, max(100, (budget - 40) / per_gen)) // 100 * 100)
     task = lk.make_task("fmnist", batch_size=BATCH)
     trainer = lk.ESTrainer("SNES", popsize=POP, generations=gens, eval_every=min(100, gens // 2), progress=False,

@@ -151,12 +151,13 @@ def seed_vmap_speedup(seeds: int = 4, popsize: int = 100, generations: int = 20,
         for name in (list(ways) if rep % 2 else list(ways)[::-1]):
             start = time.perf_counter()
             jax.block_until_ready(ways[name]())
-            seconds[name].append(time.perf_counter() - start)
-    ratios = [s / v for s, v in zip(seconds["sequential"][1:], seconds["vmapped"][1:])]
+            if rep:
+                seconds[name].append(time.perf_counter() - start)
+    ratios = [s / v for s, v in zip(seconds["sequential"], seconds["vmapped"])]
     return {"task": "CartPole-v1", "seeds": seeds, "popsize": popsize, "n_rollouts": n_rollouts,
             "generations": generations, "eval_every": eval_every,
-            "sequential_seconds": statistics.median(seconds["sequential"][1:]),
-            "vmapped_seconds": statistics.median(seconds["vmapped"][1:]),
+            "sequential_seconds": statistics.median(seconds["sequential"]),
+            "vmapped_seconds": statistics.median(seconds["vmapped"]),
             "speedup": statistics.median(ratios), "ratios": ratios}
 
 

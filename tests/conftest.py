@@ -2,7 +2,8 @@ import os
 
 # Accelerators: reductions in a fixed order, so that bit-for-bit comparisons (a resumed run against an uninterrupted
 # one) hold there as on CPU. Set before JAX starts its backends; CPU builds ignore the flag.
-os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_gpu_deterministic_ops=true".strip()
+if "--xla_gpu_deterministic_ops" not in os.environ.get("XLA_FLAGS", ""):   # test workers inherit it from the parent
+    os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} --xla_gpu_deterministic_ops=true".strip()
 
 import jax  # noqa: E402
 import pytest  # noqa: E402

@@ -67,21 +67,17 @@ def test_vmapped_cnn_precision_and_chunks_against_float32(precision, atol):
     with float32:
         want = [_reference(net, params, x) for x in xs]
     with jax.default_matmul_precision("default"):   # the device's own arithmetic for "tf32" (conftest sets float32)
-        _check_precision_and_chunks(net, params, xs, want, precision, atol)
-
-
-def _check_precision_and_chunks(net, params, xs, want, precision, atol):
-    whole = population.apply_shared(net, params, xs[0], "vmap", None, precision)
-    assert whole.dtype == jnp.float32 and whole.shape == (5, 9, 10)
-    np.testing.assert_allclose(whole, want[0], atol=atol)
-    for chunk in (1, 2, "auto"):  # 2: two full chunks and a padded one
-        np.testing.assert_allclose(population.apply_shared(net, params, xs[0], "vmap", chunk, precision), want[0],
-                                   atol=atol)
-    # vmapped over seeds with their own batches: each seed as when alone, chunks and all
-    seeds_params = jax.tree_util.tree_map(lambda a: jnp.stack([a, a[::-1]]), params)
-    got = jax.jit(jax.vmap(lambda p, x: population.apply_shared(net, p, x, "vmap", 2, precision)))(seeds_params, xs)
-    np.testing.assert_allclose(got[0], want[0], atol=atol)
-    np.testing.assert_allclose(got[1], want[1][::-1], atol=atol)
+        whole = population.apply_shared(net, params, xs[0], "vmap", None, precision)
+        assert whole.dtype == jnp.float32 and whole.shape == (5, 9, 10)
+        np.testing.assert_allclose(whole, want[0], atol=atol)
+        for chunk in (1, 2, "auto"):  # 2: two full chunks and a padded one
+            np.testing.assert_allclose(population.apply_shared(net, params, xs[0], "vmap", chunk, precision), want[0],
+                                       atol=atol)
+        # vmapped over seeds with their own batches: each seed as when alone, chunks and all
+        seeds_params = jax.tree_util.tree_map(lambda a: jnp.stack([a, a[::-1]]), params)
+        got = jax.jit(jax.vmap(lambda p, x: population.apply_shared(net, p, x, "vmap", 2, precision)))(seeds_params, xs)
+        np.testing.assert_allclose(got[0], want[0], atol=atol)
+        np.testing.assert_allclose(got[1], want[1][::-1], atol=atol)
 
 
 def test_auto_vision_chunk_fits_the_device_memory():
