@@ -85,7 +85,8 @@ def apply_preset(preset: str, task: str, params: dict, strategy: str = "SNES") -
 def build_trainer(strategy: str, family: str, params: dict, progress: bool | None = None):
     """The trainer for ``strategy`` from resolved ``params``.
 
-    Evolution strategies read ``popsize, generations, eval_every, mean_decay, sigma_convention, strategy_settings``;
+    Evolution strategies read ``popsize, generations, eval_every, mean_decay, sigma_convention, es_rules,
+    strategy_settings``;
     Adam reads ``epochs``, PPO ``total_steps``; both add ``trainer_settings`` (the trainer's own fields).
     """
     progress = default_progress() if progress is None else progress
@@ -94,7 +95,8 @@ def build_trainer(strategy: str, family: str, params: dict, progress: bool | Non
         return ESTrainer(strategy=strategy, popsize=params["popsize"], generations=params["generations"],
                          eval_every=params["eval_every"], settings=dict(params.get("strategy_settings") or {}),
                          sigma_convention=params.get("sigma_convention", "per_weight_std"),
-                         mean_decay=params.get("mean_decay", 0.0), progress=progress)
+                         mean_decay=params.get("mean_decay", 0.0), es_rules=params.get("es_rules", "paper"),
+                         progress=progress)
     length = "epochs" if strategy == "Adam" else "total_steps"
     settings = dict(params.get("trainer_settings") or {})
     valid = [f for f in cls.__dataclass_fields__ if f not in (length, "progress")]
@@ -134,7 +136,8 @@ def run_experiment(task: str, strategy: str, baseline: str, seeds, rounds: int, 
 def run_es_imp(task: str, strategy: str, baseline: str, seeds, rounds: int, keep_ratio: float,
                generations: int, popsize: int, eval_every: int, out_dir, *, mean_decay: float = 0.0,
                signal: str = "final", sigma_convention: str = "per_weight_std", strategy_settings: dict | None = None,
-               task_options: dict | None = None, progress: bool | None = None) -> pd.DataFrame:
+               es_rules: str = "paper", task_options: dict | None = None,
+               progress: bool | None = None) -> pd.DataFrame:
     """ES-IMP (the ``imp_es`` notebook): :func:`run_experiment` with an evolution strategy.
 
     ``progress``: None means :func:`lottery_kit.progress.default_progress` (off inside grid cells).
@@ -144,7 +147,7 @@ def run_es_imp(task: str, strategy: str, baseline: str, seeds, rounds: int, keep
     return run_experiment(task, strategy, baseline, seeds, rounds, keep_ratio, out_dir, signal=signal,
                           task_options=task_options, progress=progress, generations=generations, popsize=popsize,
                           eval_every=eval_every, mean_decay=mean_decay, sigma_convention=sigma_convention,
-                          strategy_settings=strategy_settings)
+                          strategy_settings=strategy_settings, es_rules=es_rules)
 
 
 def run_gd_imp(task: str, optimizer: str, baseline: str, seeds, rounds: int, keep_ratio: float, out_dir, *,

@@ -1,16 +1,40 @@
-"""Evolution strategies by evosax class name, with the paper's tuned settings as presets.
+"""Evolution strategies by evosax class name, with the paper's tuned settings as presets and the paper's rules.
 
-``make_strategy(name, popsize, num_dims, task)`` returns an :class:`ESSpec` (the evosax object and
-its params) plus the per-weight std read-out used by SNR pruning. Any distribution-based evosax
-algorithm works by its class name; the paper's five carry per-task presets (paper-notes):
-``Sep_CMA_ES``, ``SNES``, ``PGPE``, ``DiscoveredES`` (the paper's DES) and ``Open_ES``.
+``make_strategy(name, popsize, num_dims, task, ...)`` returns an :class:`ESSpec` (the evosax object and its params)
+plus the per-weight std read-out used by SNR pruning. Any distribution-based evosax algorithm works by its class
+name; the paper's five carry per-task presets (paper-notes): ``Sep_CMA_ES``, ``SNES``, ``PGPE``, ``DiscoveredES``
+(the paper's DES) and ``Open_ES``.
 
-Deviations forced by the current evosax API, documented here once:
-- SNES "temperature": the old evosax SNES used temperature-shaped recombination weights; we set
-  ``params.weights`` to the DES sigmoid weights at that temperature (same form).
-- PGPE and OpenAI-ES use Adam with the learning rate decayed by 0.999 per generation down to 0.001
-  (as in the paper). PGPE's σ is adapted by PGPE's own rule (std_lr 0.1), since evosax 0.3 has no σ decay;
-  OpenAI-ES's σ follows the paper's decay schedule (0.999 down to 0.01).
+The paper ran evosax 0.1.4; the kit installs evosax 0.3.2, which keeps the names but changed the rules. With
+``rules="paper"`` (the default; ``es_rules`` in trainers, notebooks and ``config.json``) the five run evosax 0.1.4's
+rules through thin subclasses in :mod:`lottery_kit.paper_es`, checked against states recorded from 0.1.4 itself
+(``tests/test_paper_es.py``). ``rules="evosax-0.3"`` runs evosax 0.3.2's, as the kit did before (the committed
+CPU-scale results set was produced so). The differences (n: search dimensions, λ: population, μ: elite size):
+
+=============  ================================================  ====================================================
+strategy       evosax 0.1.4 (the paper, ``"paper"``)             evosax 0.3.2 (``"evosax-0.3"``)
+=============  ================================================  ====================================================
+all five       ordinal ranks (stable argsort: tied members get   average ranks (``rankdata``): tied members share a
+               consecutive ranks)                                weight, the weights stop summing to one
+Sep-CMA-ES     ``c_mu = (n+2)/3 · c_mu_full`` (Ros & Hansen)     full CMA-ES's ``c_mu``: C adapts ~(n+2)/3 slower
+               weights ``log(μ+1) - log i`` over μ=⌊λ·elite⌋     ``log((λ+1)/2) - log i``; elite ratio ignored
+               ``mu_eff = 1/Σw²``; ``c_c = 4/(n+4)``;            ``mu_eff`` from the λ/2 weights; ``c_c`` and ``c_σ``
+               ``c_σ = (μ_eff+2)/(n+μ_eff+3)``                   from Hansen's tutorial (``n+μ_eff+5``)
+               stall test exponent ``2g``; no diagonal loading    ``2(g+1)``; C += 1e-8 on every ask
+SNES           temperature weights softmax(-T · centred rank)    no temperature; the kit's evosax-0.3 mode set DES's
+               (5th of 32 at T=12: 0.21 of the best's weight)    softmax(-20 · sigmoid(T · rank)) (0.83 of the best)
+PGPE           σ step ``+ std_lr · Δσ``, each pair's noise       ``- std_lr · Δσ``, noise and score aligned;
+               times another pair's score (sorted scores);       no σ decay
+               σ ← max(0.999 σ, 0.01) every generation
+               Adam β1 0.99; lr 0.999ᵗ floored at 0.001          (kit) optax Adam β1 0.9, same lr schedule
+OpenAI-ES      σ ← max(0.999 σ, 0.01) after every tell;          σ from ``std_schedule(g)``: one generation late;
+               Adam β1 0.99                                      (kit) optax Adam β1 0.9
+DES            ``σ' = sqrt(Σ w (x-m)² + 1e-6)``                  no 1e-6
+=============  ================================================  ====================================================
+
+Unchanged between the two: SNES's learning rates and updates; DES's weights and learning rates; OpenAI-ES's
+gradient; PGPE's mean gradient and its 20 % clip on σ's step; the mean decay (the kit shrinks the mean by
+``1 - mean_decay`` after every tell, as 0.1.4's ``mean_decay`` did).
 """
 
 from __future__ import annotations
@@ -25,10 +49,12 @@ from evosax.algorithms.distribution_based import distribution_based_algorithms
 from evosax.core.fitness_shaping import add_weight_decay
 from evosax.algorithms.distribution_based.discovered_es import get_weights as des_weights
 
+from .paper_es import PAPER_CLASSES, decayed_adam
 from .validate import ConfigError, choice
 
 PAPER_STRATEGIES = ("Sep_CMA_ES", "SNES", "PGPE", "DiscoveredES", "Open_ES")
 SIGMA_CONVENTIONS = ("per_weight_std", "original")
+ES_RULES = ("paper", "evosax-0.3")
 
 #: Paper settings by strategy, then by task (or family). Keys: std_init, elite_ratio, temperature, lr.
 PRESETS: dict[str, dict[str, dict[str, float]]] = {
@@ -100,41 +126,68 @@ class ESSpec:
         return jnp.broadcast_to(std, state.mean.shape)
 
 
-def _decayed_adam(lr: float):
-    schedule = optax.exponential_decay(lr, transition_steps=1, decay_rate=0.999, end_value=0.001)
-    return optax.adam(schedule)
+def _evosax03_adam(lr: float):
+    """The optimiser the kit gave PGPE and OpenAI-ES under ``es_rules="evosax-0.3"``: optax's Adam (β1 0.9)."""
+    return optax.adam(optax.exponential_decay(lr, transition_steps=1, decay_rate=0.999, end_value=0.001))
+
+
+#: Settings each strategy reads at construction, by rules (everything else must be a field of its evosax params).
+BUILD_SETTINGS = {
+    "paper": {"SNES": ("temperature",), "DiscoveredES": ("temperature",), "Sep_CMA_ES": ("elite_ratio",),
+              "PGPE": ("lr", "lr_decay", "lr_limit"), "Open_ES": ("lr", "lr_decay", "lr_limit")},
+    "evosax-0.3": {"SNES": ("temperature",), "DiscoveredES": ("temperature",), "Sep_CMA_ES": ("elite_ratio",),
+                   "PGPE": ("lr",), "Open_ES": ("lr", "std_init")},
+}
+
+
+def _scalar_fields(params) -> list[str]:
+    return [f for f in params.__dataclass_fields__ if jnp.ndim(getattr(params, f)) == 0]
 
 
 def make_strategy(name: str, popsize: int, num_dims: int, task_name: str = "", family: str = "",
                   overrides: dict | None = None, sigma_convention: str = "per_weight_std",
-                  l2_weight_decay: float = 0.0) -> ESSpec:
-    """Build the evosax algorithm ``name`` for a ``num_dims``-dimensional search space."""
+                  l2_weight_decay: float = 0.0, rules: str = "paper") -> ESSpec:
+    """Build the evosax algorithm ``name`` for a ``num_dims``-dimensional search space under ``rules``.
+
+    ``rules="paper"`` (default) gives the paper's five strategies evosax 0.1.4's update rules
+    (:mod:`lottery_kit.paper_es`); ``"evosax-0.3"`` keeps evosax 0.3.2's, as the kit ran them before. Other evosax
+    algorithms are the same under both. Settings are the preset's, then ``overrides``; each must be a setting the
+    strategy reads at construction or a scalar field of its evosax params, else it is refused.
+    """
     choice("strategy", name, strategy_names())
     choice("sigma convention", sigma_convention, SIGMA_CONVENTIONS)
-    settings = preset(name, task_name, family) | dict(overrides or {})
-    cls = strategy_classes()[name]
-    solution = jnp.zeros(num_dims)
-    kwargs = {}
-    if "lr" in settings and name in ("PGPE", "Open_ES"):
-        kwargs["optimizer"] = _decayed_adam(settings["lr"])
-    if name == "Open_ES":
-        kwargs["std_schedule"] = optax.exponential_decay(settings.get("std_init", 0.05), 1, 0.999, end_value=0.01)
+    choice("es_rules", rules, ES_RULES)
     if name in ("PGPE", "Open_ES") and popsize % 2:
         raise ConfigError(f"popsize={popsize} is out of range: {name} uses antithetic sampling, so it must be even")
+    settings = preset(name, task_name, family) | dict(overrides or {})
+    paper = rules == "paper" and name in PAPER_CLASSES
+    cls = PAPER_CLASSES[name] if paper else strategy_classes()[name]
+    kwargs = {}
+    if name in ("PGPE", "Open_ES") and "lr" in settings:
+        kwargs["optimizer"] = (decayed_adam(settings["lr"], settings.get("lr_decay", 0.999),
+                                            settings.get("lr_limit", 0.001)) if paper
+                               else _evosax03_adam(settings["lr"]))
+    if name == "Open_ES" and not paper:
+        kwargs["std_schedule"] = optax.exponential_decay(settings.get("std_init", 0.05), 1, 0.999, end_value=0.01)
     if l2_weight_decay:
         default_shaping = inspect.signature(cls.__init__).parameters["fitness_shaping_fn"].default
         kwargs["fitness_shaping_fn"] = add_weight_decay(default_shaping, l2_weight_decay)
-    es = cls(popsize, solution, **kwargs)
+    es = cls(popsize, jnp.zeros(num_dims), **kwargs)
     if "elite_ratio" in settings:
         es.elite_ratio = float(settings["elite_ratio"])
     if "temperature" in settings and hasattr(es, "temperature"):
         es.temperature = float(settings["temperature"])
     params = es.default_params
-    if "std_init" in settings and hasattr(params, "std_init"):
-        params = params.replace(std_init=jnp.asarray(settings["std_init"], jnp.float32))
-    if name == "SNES" and "temperature" in settings:
+    build = BUILD_SETTINGS[rules].get(name, ("elite_ratio",))
+    fields = _scalar_fields(params)
+    unknown = sorted(set(settings) - set(build) - set(fields))
+    if unknown:
+        raise ConfigError(f"{name} takes no strategy setting {', '.join(map(repr, unknown))} under es_rules={rules!r}; "
+                          f"its settings: {', '.join(sorted(set(build) | set(fields)))}")
+    params = params.replace(**{k: jnp.asarray(v, jnp.float32) for k, v in settings.items() if k in fields})
+    if name == "SNES" and not paper and "temperature" in settings:
         params = params.replace(weights=des_weights(popsize, float(settings["temperature"])))
     return ESSpec(name=name, es=es, params=params, sigma_convention=sigma_convention)
 
 
-__all__ = ["PAPER_STRATEGIES", "PRESETS", "ESSpec", "make_strategy", "strategy_names"]
+__all__ = ["ES_RULES", "PAPER_STRATEGIES", "PRESETS", "ESSpec", "make_strategy", "strategy_names"]

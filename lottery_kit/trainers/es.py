@@ -18,7 +18,7 @@ import numpy as np
 from .. import masks
 from ..progress import Progress, default_progress
 from ..pruning import RoundOutcome
-from ..strategies import SIGMA_CONVENTIONS, make_strategy, strategy_names
+from ..strategies import ES_RULES, SIGMA_CONVENTIONS, make_strategy, strategy_names
 from ..validate import ConfigError, choice, in_range
 
 DECAY_MODES = ("shrink", "l2")
@@ -30,7 +30,8 @@ class ESTrainer:
 
     ``mean_decay``: with ``decay_mode="shrink"`` (default, the original evosax behaviour) the ES mean
     is multiplied by ``1 - mean_decay`` after every generation; with ``"l2"`` it becomes evosax's
-    ``add_weight_decay`` L2 penalty in fitness shaping.
+    ``add_weight_decay`` L2 penalty in fitness shaping. ``es_rules``: ``"paper"`` (default) runs the paper's five
+    strategies with evosax 0.1.4's update rules, ``"evosax-0.3"`` with evosax 0.3.2's (:mod:`lottery_kit.strategies`).
     """
 
     strategy: str = "SNES"
@@ -41,6 +42,7 @@ class ESTrainer:
     sigma_convention: str = "per_weight_std"
     mean_decay: float = 0.0
     decay_mode: str = "shrink"
+    es_rules: str = "paper"
     progress: bool | None = None   # None: on, unless $LOTTERY_KIT_PROGRESS=0 (see default_progress)
 
     families: ClassVar[tuple[str, ...]] = ("vision", "gymnax", "minatar", "brax")
@@ -52,6 +54,7 @@ class ESTrainer:
         choice("strategy", self.strategy, strategy_names())
         choice("sigma convention", self.sigma_convention, SIGMA_CONVENTIONS)
         choice("decay mode", self.decay_mode, DECAY_MODES)
+        choice("es_rules", self.es_rules, ES_RULES)
         in_range("popsize", self.popsize, low=2, why="an ES needs at least two members")
         in_range("generations", self.generations, low=1)
         in_range("eval_every", self.eval_every, low=1, high=self.generations, why="at most generations")
@@ -61,7 +64,7 @@ class ESTrainer:
 
     def config(self) -> dict:
         return {k: getattr(self, k) for k in ("strategy", "popsize", "generations", "eval_every", "settings",
-                                              "sigma_convention", "mean_decay", "decay_mode")}
+                                              "sigma_convention", "mean_decay", "decay_mode", "es_rules")}
 
     def __call__(self, task, init, mask, keys, dense_init, desc: str = ""):
         """Train stacked (over seeds) ``init``/``mask``; return (RoundOutcome, metrics), both stacked."""
@@ -97,7 +100,8 @@ class ESTrainer:
     def strategy_for(self, task, num_dims: int):
         """The evosax algorithm with this trainer's settings for a ``num_dims``-dimensional search space."""
         return make_strategy(self.strategy, self.popsize, num_dims, task.name, task.family, self.settings,
-                             self.sigma_convention, self.mean_decay if self.decay_mode == "l2" else 0.0)
+                             self.sigma_convention, self.mean_decay if self.decay_mode == "l2" else 0.0,
+                             rules=self.es_rules)
 
     def generation(self, task, spec, unravel) -> Generation:
         return Generation(task, spec, unravel, shrink=1.0 - self.mean_decay if self.decay_mode == "shrink" else 1.0)
