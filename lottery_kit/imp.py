@@ -3,7 +3,8 @@
 A trainer is any callable ``trainer(task, init, mask, keys, dense_init, desc=...) -> (RoundOutcome, metrics)``
 working on seed-stacked pytrees, where ``metrics`` holds at least ``final_perf`` and ``best_perf`` per
 seed, and which offers ``config() -> dict`` (recorded with the results). The trainers in
-:mod:`lottery_kit.trainers` (evolution strategies, masked Adam, masked PPO) are interchangeable here.
+:mod:`lottery_kit.trainers` (evolution strategies, masked Adam, masked PPO) are interchangeable here. Each row
+also carries the round's search-distribution diagnostics (:mod:`lottery_kit.diagnostics`; NaN without one).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from . import masks
+from .diagnostics import COLUMNS as DIAGNOSTICS, search_distribution
 from .pruning import PRUNERS, RoundOutcome, get_pruner
 from .store import ARTIFACT_KEYS, RunStore
 from .validate import ConfigError, choice, in_range, non_empty
@@ -104,7 +106,8 @@ def _run_rounds(task, trainer, pruner, baseline, seeds, rounds, keep_ratio, sign
         if not np.all(kept == n_keep):
             raise AssertionError(f"round {r}: kept {kept.tolist()} weights, expected exactly {n_keep}")
         outcome, metrics = trainer(task, init, mask, seed_keys(seeds, 1, r), dense_init, desc=f"round {r}/{rounds}")
-        rows = _rows(task, label, baseline, seeds, r, n_keep, n_prunable, metrics)
+        diagnostics = search_distribution(outcome, masks.target_kept(n_prunable, keep_ratio, r + 1), signal)
+        rows = _rows(task, label, baseline, seeds, r, n_keep, n_prunable, metrics | diagnostics)
         if store is not None:
             store.save_round(r, seeds, {k: getattr(outcome, k) for k in ARTIFACT_KEYS}, rows)
         collected.append(rows)
@@ -123,7 +126,7 @@ def _rows(task, label, baseline, seeds, round_, n_keep, n_prunable, metrics) -> 
         "task": task.name, "strategy": label, "baseline": baseline, "seed": list(seeds), "round": round_,
         "sparsity": 1.0 - remaining, "weights_remaining": remaining, "kept_weights": n_keep,
         "final_perf": np.asarray(metrics["final_perf"], float), "best_perf": np.asarray(metrics["best_perf"], float),
-        "best_val": np.asarray(metrics.get("best_val", np.nan), float) * np.ones(len(seeds)),
+        **{c: np.asarray(metrics.get(c, np.nan), float) * np.ones(len(seeds)) for c in ("best_val", *DIAGNOSTICS)},
     })
 
 

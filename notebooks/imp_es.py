@@ -33,6 +33,7 @@ generations = 100
 popsize = 32
 eval_every = 25
 mean_decay = 0.0
+es_rules = "paper"           # "paper": evosax 0.1.4's update rules, as the paper ran them; "evosax-0.3": evosax 0.3.2's
 signal = "final"             # prune by the final ES mean or by the best (validation) mean
 task_options = {}            # e.g. {"n_rollouts": 8} or {"batch_size": 1024}; unset ones come from the preset
 preset = "small"             # "small": the values above, few rollouts / small batches; "paper": the paper's scale
@@ -42,11 +43,11 @@ out_dir = "runs/imp_es"
 import matplotlib.pyplot as plt
 
 import lottery_kit as lk
-from lottery_kit import experiment, plots
+from lottery_kit import diagnostics, experiment, plots
 
 params = experiment.apply_preset(preset, task, dict(
     rounds=rounds, keep_ratio=keep_ratio, generations=generations, popsize=popsize,
-    eval_every=eval_every, mean_decay=mean_decay, task_options=task_options))
+    eval_every=eval_every, mean_decay=mean_decay, es_rules=es_rules, task_options=task_options))
 params
 
 # %%
@@ -61,3 +62,12 @@ results
 ax = plots.imp_plot(results, perf="best_perf", title=f"{task} · {strategy} · {baseline}")
 plots.save(ax, f"{out_dir}/imp_plot.png")
 plt.show()
+
+# %% [markdown]
+# **Could the rules differ here?** SNR pruning ranks by |μ|/σ, magnitude pruning by |μ|. Per round: σ's coefficient
+# of variation over the kept weights, the mean's travel from θ0, and the share of the next round's kept weights that
+# both rules would keep (`lottery_kit.diagnostics`). Near 1, σ has barely adapted and the two keep the same weights.
+
+# %%
+print(diagnostics.same_weights_note(results) or "SNR and magnitude pruning keep different weights in every round.")
+results.groupby("round")[["weights_remaining", *diagnostics.COLUMNS]].mean()

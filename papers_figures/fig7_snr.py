@@ -24,6 +24,10 @@
 # 3. **Pruning threshold**: the cut of each round (the smallest score kept for the next round), relative to round 1's.
 # 4. **Per-layer statistics** of magnitude tickets, ES (SNES) against GD (Adam) on Fashion-MNIST: the kept fraction
 #    of each layer, and the mean |W| and mean W of its kept weights after training.
+# 5. **Can the rules differ at all?** (`lottery_kit.diagnostics`) Per round of the SNR runs: the share of the next
+#    round's kept weights that SNR and magnitude pruning would both keep, σ's coefficient of variation, and SNR's
+#    normalised gain against that agreement. Where the agreement is near 1, σ has barely adapted and the two rules
+#    keep the same weights, so their comparison cannot come out either way.
 
 # %% tags=["parameters"]
 results_dir = "results"
@@ -42,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 import lottery_kit as lk
-from lottery_kit import analysis, plots
+from lottery_kit import analysis, diagnostics, plots
 from lottery_kit.analysis import dynamics
 from lottery_kit.grid import cell_path
 
@@ -71,6 +75,14 @@ dyn = pd.DataFrame(rows)
 dyn.pivot_table(index="round", columns=["task", "rule"], values="spearman").round(3)
 
 # %%
+diag = pd.concat([diagnostics.of_run(cell_path(root / g, baseline="sig2noise")) for g in dynamics_grids],
+                 ignore_index=True)
+diag_by_round = diag.groupby(["task", "round"])[["weights_remaining", *diagnostics.COLUMNS]].mean().reset_index()
+note = diagnostics.same_weights_note(diag)
+print(note or "SNR and magnitude pruning keep different weights in every round.")
+diag_by_round.pivot_table(index="round", columns="task", values=["snr_magnitude_agreement", "sigma_cv"]).round(3)
+
+# %%
 layers = []
 for method, grid in (("ES", "fmnist_es"), ("GD", "fmnist_adam")):
     run = cell_path(root / grid, baseline="final-ticket")
@@ -84,7 +96,7 @@ layer_table = layers.groupby(["round", "layer", "method"])[["kept_fraction", "me
 layer_table
 
 # %%
-fig, axes = plt.subplots(2, 3, figsize=(16, 8))
+fig, axes = plt.subplots(3, 3, figsize=(16, 12))
 ax = axes[0, 0]
 for task, part in gain.groupby("task"):
     ax.plot(100 * part["weights_remaining"], part["normalised_gain"], marker="o", ms=3, label=task)
@@ -106,6 +118,25 @@ for ax, column, title in zip(axes[1], ("kept_fraction", "mean_abs", "mean"),
     table.plot.bar(ax=ax, color={"ES": "red", "GD": "green"}, legend=ax is axes[1, 0])
     ax.set_title(f"{title} (F-MNIST)")
     ax.set_xlabel("layer, round")
+for ax, column, title in ((axes[2, 0], "snr_magnitude_agreement", "share of kept weights both rules keep"),
+                          (axes[2, 1], "sigma_cv", "σ's coefficient of variation")):
+    for task, part in diag_by_round.groupby("task"):
+        ax.plot(100 * part["weights_remaining"], part[column], marker="o", ms=3, label=task)
+    plots.percent_axis(ax, 100 * diag_by_round["weights_remaining"])
+    ax.set_title(title)
+    ax.legend(frameon=False, fontsize=7)
+axes[2, 0].axhline(diagnostics.SAME_WEIGHTS, color="grey", lw=0.8, ls=":")
+# Round r's tickets come from round r-1's outcome, whose agreement row r-1 holds.
+chosen_by = diag_by_round[["task", "round", "snr_magnitude_agreement"]].assign(round=lambda d: d["round"] + 1)
+paired = gain.merge(chosen_by, on=["task", "round"])
+ax = axes[2, 2]
+for task, part in paired.groupby("task"):
+    ax.scatter(part["snr_magnitude_agreement"], part["normalised_gain"], s=14, label=task)
+ax.axhline(0, color="grey", lw=0.8)
+ax.set_xlabel("agreement of SNR and magnitude (previous round's outcome)")
+ax.set_ylabel("normalised gain of SNR")
+ax.set_title("SNR's gain against the rules' agreement")
+ax.legend(frameon=False, fontsize=7)
 for ax in axes.ravel():
     ax.spines[["top", "right"]].set_visible(False)
 Path(figure_dir).mkdir(exist_ok=True)
