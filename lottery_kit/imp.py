@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import masks
+from . import guard, masks
 from .diagnostics import COLUMNS as DIAGNOSTICS, search_distribution
 from .pruning import PRUNERS, RoundOutcome, get_pruner
 from .store import ARTIFACT_KEYS, RunStore
-from .validate import ConfigError, choice, in_range, non_empty
+from .validate import ConfigError, choice, non_empty, number
 
 SIGNALS = ("final", "best")
 
@@ -40,8 +40,8 @@ def check_seeds(seeds) -> list:
 
 def check_schedule(seeds, rounds: int, keep_ratio: float):
     seeds = check_seeds(seeds)
-    in_range("rounds", rounds, low=1, why="round 1 is the dense network")
-    in_range("keep_ratio", keep_ratio, low=0.0, high=1.0, low_open=True, high_open=True,
+    number("rounds", rounds, integer=True, low=1, why="round 1 is the dense network")
+    number("keep_ratio", keep_ratio, low=0.0, high=1.0, low_open=True, high_open=True,
              why="the fraction of remaining weights kept each round")
     return seeds
 
@@ -61,13 +61,16 @@ def run_imp(task, trainer, baseline: str, *, seeds, rounds: int = 20, keep_ratio
     label = trainer_config.get("strategy", type(trainer).__name__)
     run_config = {"task": task.name, "baseline": baseline, "seeds": list(seeds), "rounds": rounds,
                   "keep_ratio": keep_ratio, "signal": signal, "trainer": trainer_config, **(config or {})}
+    run_store = RunStore(out_dir) if out_dir is not None else None   # an out_dir that is a file is refused here
+    if hasattr(trainer, "preflight"):
+        trainer.preflight(task, len(seeds))   # e.g. a population that cannot fit, refused before any compile
     dense_init = task.init_params_batch(seed_keys(seeds, 0))
     n_prunable = masks.num_prunable(jax.tree_util.tree_map(lambda a: a[0], dense_init))
     check_keeps_weights(n_prunable, rounds, keep_ratio)
     if out_dir is None:
         return _run_rounds(task, trainer, pruner, baseline, seeds, rounds, keep_ratio, signal, label, dense_init,
                            n_prunable, None, progress)
-    with RunStore(out_dir).working() as store:
+    with run_store.working() as store:
         store.claim(run_config)
         if store.done_rounds():
             store.write_results()  # rebuilt from the rounds' rows: heals a damaged or missing results table
@@ -106,6 +109,7 @@ def _run_rounds(task, trainer, pruner, baseline, seeds, rounds, keep_ratio, sign
         if not np.all(kept == n_keep):
             raise AssertionError(f"round {r}: kept {kept.tolist()} weights, expected exactly {n_keep}")
         outcome, metrics = trainer(task, init, mask, seed_keys(seeds, 1, r), dense_init, desc=f"round {r}/{rounds}")
+        guard.check(metrics, r, seeds, getattr(trainer, "step_unit", "step"))   # before anything of round r is stored
         diagnostics = search_distribution(outcome, masks.target_kept(n_prunable, keep_ratio, r + 1), signal)
         rows = _rows(task, label, baseline, seeds, r, n_keep, n_prunable, metrics | diagnostics)
         if store is not None:

@@ -170,6 +170,10 @@ class RunStore:
 
     def __init__(self, out_dir):
         self.root = Path(out_dir)
+        for path in (self.root, *self.root.parents):
+            if path.exists() and not path.is_dir():
+                raise ConfigError(f"out_dir={str(self.root)!r} cannot be a run directory: {path} is a file, not a "
+                                  "directory; choose another out_dir")
 
     @contextmanager
     def working(self):

@@ -50,7 +50,7 @@ from evosax.core.fitness_shaping import add_weight_decay
 from evosax.algorithms.distribution_based.discovered_es import get_weights as des_weights
 
 from .paper_es import PAPER_CLASSES, decayed_adam
-from .validate import ConfigError, choice
+from .validate import ConfigError, check_settings, choice
 
 PAPER_STRATEGIES = ("Sep_CMA_ES", "SNES", "PGPE", "DiscoveredES", "Open_ES")
 SIGMA_CONVENTIONS = ("per_weight_std", "original")
@@ -144,6 +144,11 @@ def _scalar_fields(params) -> list[str]:
     return [f for f in params.__dataclass_fields__ if jnp.ndim(getattr(params, f)) == 0]
 
 
+def check_popsize(name: str, popsize: int) -> None:
+    if name in ("PGPE", "Open_ES") and popsize % 2:
+        raise ConfigError(f"popsize={popsize} is out of range: {name} uses antithetic sampling, so it must be even")
+
+
 def make_strategy(name: str, popsize: int, num_dims: int, task_name: str = "", family: str = "",
                   overrides: dict | None = None, sigma_convention: str = "per_weight_std",
                   l2_weight_decay: float = 0.0, rules: str = "paper") -> ESSpec:
@@ -157,8 +162,7 @@ def make_strategy(name: str, popsize: int, num_dims: int, task_name: str = "", f
     choice("strategy", name, strategy_names())
     choice("sigma convention", sigma_convention, SIGMA_CONVENTIONS)
     choice("es_rules", rules, ES_RULES)
-    if name in ("PGPE", "Open_ES") and popsize % 2:
-        raise ConfigError(f"popsize={popsize} is out of range: {name} uses antithetic sampling, so it must be even")
+    check_popsize(name, popsize)
     settings = preset(name, task_name, family) | dict(overrides or {})
     paper = rules == "paper" and name in PAPER_CLASSES
     cls = PAPER_CLASSES[name] if paper else strategy_classes()[name]
@@ -184,6 +188,7 @@ def make_strategy(name: str, popsize: int, num_dims: int, task_name: str = "", f
     if unknown:
         raise ConfigError(f"{name} takes no strategy setting {', '.join(map(repr, unknown))} under es_rules={rules!r}; "
                           f"its settings: {', '.join(sorted(set(build) | set(fields)))}")
+    check_settings(f"{name} setting", settings, {f: float(getattr(params, f)) for f in fields})
     params = params.replace(**{k: jnp.asarray(v, jnp.float32) for k, v in settings.items() if k in fields})
     if name == "SNES" and not paper and "temperature" in settings:
         params = params.replace(weights=des_weights(popsize, float(settings["temperature"])))

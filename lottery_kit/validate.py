@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import numbers
 from collections.abc import Iterable
 
 
@@ -18,7 +21,9 @@ def choice(kind: str, value: str, valid: Iterable[str]) -> str:
 
 
 def in_range(name: str, value, *, low=None, high=None, low_open=False, high_open=False, why: str = ""):
-    """Check ``low <= value <= high`` (or open ends) and name the parameter when it is not."""
+    """Check ``low <= value <= high`` (or open ends) and name the parameter when it is not (NaN never lies in it)."""
+    if isinstance(value, float) and math.isnan(value):
+        raise ConfigError(f"{name}={value!r} is not a number")
     bad = (
         (low is not None and (value <= low if low_open else value < low))
         or (high is not None and (value >= high if high_open else value > high))
@@ -36,3 +41,54 @@ def non_empty(name: str, values) -> list:
     if not values:
         raise ConfigError(f"{name} is empty: give at least one value")
     return values
+
+
+def number(name: str, value, *, integer: bool = False, **bounds):
+    """Check that ``value`` is a finite real number (an integer where ``integer``), then :func:`in_range`."""
+    kind = "an integer" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ConfigError(f"{name}={value!r} is not {kind}")
+    if integer and not isinstance(value, numbers.Integral):
+        raise ConfigError(f"{name}={value!r} is not an integer")
+    if not math.isfinite(value):
+        raise ConfigError(f"{name}={value!r} is not a finite number")
+    return in_range(name, value, **bounds)
+
+
+#: Ranges of numeric settings by name, wherever they appear (task options, trainer and strategy settings).
+RANGES: dict[str, dict] = {
+    **{n: dict(integer=True, low=1) for n in ("batch_size", "n_rollouts", "n_eval_episodes", "max_steps",
+                                              "episode_length", "val_size", "epochs", "total_steps", "num_envs",
+                                              "num_minibatches", "update_epochs", "num_steps", "unroll_length",
+                                              "num_evals", "n_evals", "action_repeat", "num_updates_per_batch",
+                                              "generations", "eval_every")},
+    "popsize": dict(integer=True, low=2, why="an ES needs at least two members"),
+    "std_init": dict(low=0.0, high=1e3, low_open=True, why="the search distribution's initial std"),
+    **{n: dict(low=0.0, low_open=True) for n in ("lr", "learning_rate", "lr_std_init", "lr_std", "std_lr")},
+    **{n: dict(low=0.0, high=1.0, low_open=True) for n in ("elite_ratio", "lr_decay", "std_decay")},
+    **{n: dict(low=0.0) for n in ("lr_limit", "std_limit", "temperature", "std_max_change", "entropy_coef",
+                                  "entropy_cost", "value_coef", "final_learning_rate")},
+    **{n: dict(low=0.0, high=1.0) for n in ("gamma", "gae_lambda", "discounting")},
+    "warmup_fraction": dict(low=0.0, high=1.0, high_open=True),
+    **{n: dict(low=0.0, low_open=True) for n in ("clip_eps", "max_grad_norm", "reward_scaling")},
+}
+
+
+def check_settings(where: str, settings: dict, defaults: dict | None = None) -> None:
+    """Check every numeric entry of ``settings``: by :data:`RANGES` where its name is there, else finite and of its
+    default's kind (an integer default asks for an integer). ``where`` names the group in messages."""
+    for name, value in settings.items():
+        default = (defaults or {}).get(name)
+        if name in RANGES:
+            if value is None and default is None:
+                continue
+            number(f"{where} {name}" if where else name, value, **RANGES[name])
+        elif isinstance(default, numbers.Real) and not isinstance(default, bool):
+            number(f"{where} {name}" if where else name, value,
+                   integer=isinstance(default, numbers.Integral))
+
+
+def check_fields(obj) -> None:
+    """:func:`check_settings` on a dataclass's numeric fields, against their defaults."""
+    fields = {f.name: f.default for f in dataclasses.fields(obj) if f.default is not dataclasses.MISSING}
+    check_settings("", {name: getattr(obj, name) for name in fields}, fields)

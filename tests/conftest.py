@@ -32,3 +32,21 @@ def cartpole():
 @pytest.fixture
 def keys():
     return jax.random.split(jax.random.key(0), 2)
+
+
+@pytest.fixture(scope="session")
+def nan_when_sparse():
+    """``make(task, kept_below)``: ``task`` whose training fitness is NaN for members with fewer than ``kept_below``
+    nonzero kernel weights (a dense round trains normally, a pruned one turns NaN)."""
+    import dataclasses
+
+    import jax.numpy as jnp
+
+    def make(task, kept_below: int):
+        def fitness(pop, key, data, fit_state):
+            values, fit_state = task.fitness(pop, key, data, fit_state)
+            nonzero = sum(jnp.sum(leaf != 0, axis=tuple(range(1, leaf.ndim)))
+                          for path, leaf in jax.tree_util.tree_leaves_with_path(pop) if path[-1].key == "kernel")
+            return jnp.where(nonzero < kept_below, jnp.nan, values), fit_state
+        return dataclasses.replace(task, fitness=fitness)
+    return make

@@ -12,6 +12,7 @@ import re
 import shutil
 from pathlib import Path
 
+import jax
 import pytest
 
 import lottery_kit as lk
@@ -223,7 +224,43 @@ CASES = {
     45: lambda tmp_path, **_: _busy_grid(tmp_path),
     46: lambda **_: lk.make_task("kmnist"),
     47: lambda tmp_path, **_: _bad_idx(tmp_path),
+    48: lambda **_: lk.run_es_imp(**(ES | {"strategy_settings": {"std_init": -1.0}, "out_dir": "x"})),
+    49: lambda **_: lk.run_es_imp(**(ES | {"strategy_settings": {"std_init": 0.0}, "out_dir": "x"})),
+    50: lambda **_: lk.run_es_imp(**(ES | {"strategy_settings": {"std_init": 1e38}, "out_dir": "x"})),
+    51: lambda **_: lk.run_es_imp(**(ES | {"strategy_settings": {"sigma0": 0.1}, "out_dir": "x"})),
+    52: lambda **_: lk.make_task("digits", batch_size=0),
+    53: lambda **_: lk.run_es_imp(**(ES | {"task_options": {"n_rollouts": 0}, "out_dir": "x"})),
+    54: lambda **_: lk.run_es_imp(**(ES | {"keep_ratio": float("nan"), "out_dir": "x"})),
+    55: lambda **_: lk.run_es_imp(**(ES | {"rounds": 1.5, "out_dir": "x"})),
+    56: lambda tmp_path, **_: lk.run_es_imp(**(ES | {"out_dir": _a_file(tmp_path)})),
+    57: lambda **_: lk.run_es_imp(**(ES | {"popsize": 10**9, "out_dir": "x"})),
+    58: lambda **_: lk.run_es_imp(**(ES | {"task": "digits", "task_options": {}, "popsize": 200000, "out_dir": "x"})),
+    59: lambda **_: lk.run_es_imp(**(ES | {"es_rules": "evosax-0.1", "out_dir": "x"})),
+    60: lambda tmp_path, nan_when_sparse, **_: _nan_in_round_2(tmp_path, nan_when_sparse),
+    61: lambda **_: lk.run_gd_imp(**(GD | {"trainer_settings": {"learning_rate": float("nan")}, "out_dir": "x"})),
+    62: lambda **_: lk.run_gd_imp(**(GD | {"task": "Pendulum-v1", "optimizer": "PPO",
+                                         "trainer_settings": {"gamma": 1.5}, "out_dir": "x"})),
 }
+#: Rows met only once a round has trained (a full disk when the round is written; the numerical guard); every other
+#: row is refused before any round program is compiled.
+CAUGHT_WHILE_TRAINING = {31, 60}
+
+
+def _a_file(tmp_path):
+    path = tmp_path / "results.txt"
+    path.write_text("not a run directory")
+    return path
+
+
+def _nan_in_round_2(tmp_path, nan_when_sparse):
+    task = lk.make_task("CartPole-v1", n_rollouts=1, n_eval_episodes=2)
+    trainer = lk.ESTrainer("SNES", popsize=4, generations=2, eval_every=1, progress=False)
+    out = tmp_path / "nan"
+    try:
+        lk.run_imp(nan_when_sparse(task, kept_below=4480), trainer, "final-ticket", seeds=[0], rounds=2,
+                   keep_ratio=0.5, out_dir=out, progress=False)
+    finally:
+        assert store.RunStore(out).last_done_round() == 1   # round 1 stays stored
 
 
 def _in_use(finished, tmp_path):
@@ -242,13 +279,21 @@ def test_every_row_has_a_case_and_every_case_a_row():
 
 
 @pytest.mark.parametrize("number", sorted(CASES))
-def test_readme_row(number, finished, tmp_path, monkeypatch):
+def test_readme_row(number, finished, tmp_path, monkeypatch, nan_when_sparse):
     what, message = readme_rows()[number]
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("LOTTERY_KIT_OFFLINE", "1")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    with pytest.raises(Exception) as caught:
-        CASES[number](finished=finished, tmp_path=tmp_path, monkeypatch=monkeypatch)
+    compiled = []
+    listener = lambda event, _, **kw: compiled.append(kw.get("fun_name")) if "backend_compile" in event else None  # noqa: E731
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        with pytest.raises(Exception) as caught:
+            CASES[number](finished=finished, tmp_path=tmp_path, monkeypatch=monkeypatch,
+                          nan_when_sparse=nan_when_sparse)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    assert ("jit(run)" in compiled) == (number in CAUGHT_WHILE_TRAINING), f"row {number}: round programs compiled"
     pattern = ".*".join(re.escape(part) for part in message.split("…"))
     assert re.search(pattern, str(caught.value), re.S), f"row {number} ({what}):\n  {caught.value}"
     assert not (tmp_path / "x").exists()  # refused before anything was written

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 
-from ..validate import ConfigError, choice
+from ..validate import ConfigError, check_settings, choice
 from .base import Task
 from .control import GYMNAX_TASKS, MINATAR, make_gymnax_task
 from .vision import VISION_TASKS, make_vision_task
@@ -51,6 +51,8 @@ def make_task(name: str, **options) -> Task:
     if unknown:
         raise ConfigError(f"task {name!r} ({family}) takes no option {', '.join(map(repr, unknown))}; "
                           f"its options: {', '.join(valid)}")
+    defaults = {p.name: p.default for p in inspect.signature(_constructor(family)).parameters.values()}
+    check_settings("task option", options, defaults)
     return _constructor(family)(name, **options)
 
 

@@ -61,6 +61,7 @@ class Task:
     loss: Callable | None = None
     default_popsize: int = 64
     env: ControlEnv | None = None
+    rows_per_member: int = 1   # input rows each member evaluates per generation: the batch, or the rollouts
 
     def init_params(self, key) -> PyTree:
         """Fresh network parameters (a flax ``{"params": ...}`` tree)."""

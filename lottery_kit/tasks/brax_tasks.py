@@ -112,4 +112,4 @@ def make_brax_task(name: str, n_rollouts: int = 8, n_eval_episodes: int = 64, ep
                          stochastic_head=stochastic)
     return Task(name=name, family="brax", network=network, input_shape=(obs_size,), data=None, fitness=fitness,
                 evaluate=evaluate, score_name="mean return", init_fit_state=init_fit_state, default_popsize=256,
-                env=control)
+                env=control, rows_per_member=n_rollouts)

@@ -94,4 +94,5 @@ def make_gymnax_task(name: str, n_rollouts: int = 8, n_eval_episodes: int = 32, 
                          to_env_action=(lambda a: a) if discrete else (lambda a: jnp.clip(a, space.low, space.high)))
     return Task(name=name, family="minatar" if name in MINATAR else "gymnax", network=network,
                 input_shape=obs_shape, data=None, fitness=fitness, evaluate=evaluate,
-                score_name="mean return", default_popsize=100 if name not in MINATAR else 256, env=control)
+                score_name="mean return", default_popsize=100 if name not in MINATAR else 256, env=control,
+                rows_per_member=n_rollouts)

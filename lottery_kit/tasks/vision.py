@@ -68,4 +68,5 @@ def make_vision_task(name: str, batch_size: int = 1024, data_dir=None, val_size:
         return -jnp.take_along_axis(logp, yb[:, None], axis=-1).mean()
 
     return Task(name=name, family="vision", network=network, input_shape=(28, 28, 1), data=data,
-                fitness=fitness, evaluate=evaluate, score_name="test accuracy", loss=loss, default_popsize=128)
+                fitness=fitness, evaluate=evaluate, score_name="test accuracy", loss=loss, default_popsize=128,
+                rows_per_member=batch_size)

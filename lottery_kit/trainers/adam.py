@@ -15,11 +15,11 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .. import masks
+from .. import guard, masks
 from ..cnn_training import training_apply
 from ..progress import Progress, default_progress
 from ..pruning import RoundOutcome
-from ..validate import ConfigError, in_range
+from ..validate import ConfigError, check_fields, in_range
 from .seeds import over_seeds
 
 
@@ -35,8 +35,10 @@ class AdamTrainer:
     name: ClassVar[str] = "Adam"
     families: ClassVar[tuple[str, ...]] = ("vision",)
     search_distribution: ClassVar[bool] = False
+    step_unit: ClassVar[str] = "epoch"
 
     def __post_init__(self):
+        check_fields(self)
         if self.progress is None:
             object.__setattr__(self, "progress", default_progress())
         in_range("learning_rate", self.learning_rate, low=0.0, low_open=True)
@@ -83,17 +85,18 @@ class AdamTrainer:
 
             def epoch(carry, xs):
                 i, k = xs
-                p, opt_state, best_p, best_val = carry
+                p, opt_state, best_p, best_val, failure = carry
                 order = jax.random.permutation(k, x.shape[0])[: steps_per_epoch * batch]
                 (p, opt_state), losses = jax.lax.scan(step, (p, opt_state), order.reshape(steps_per_epoch, batch))
                 val = task.evaluate(p, None, data, None, "val")
                 better = val > best_val
                 best_p = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), p, best_p)
                 Progress.report(progress, token, i + 1)
-                return (p, opt_state, best_p, jnp.maximum(val, best_val)), (val, losses.mean())
+                failure = guard.first(*failure, jnp.where(jnp.isfinite(losses).all(), 0, 6), i)
+                return (p, opt_state, best_p, jnp.maximum(val, best_val), failure), (val, losses.mean())
 
-            carry0 = (params, optimizer.init(params), params, jnp.array(-jnp.inf))
-            (p, opt_state, best_p, best_val), (val_curve, loss_curve) = jax.lax.scan(
+            carry0 = (params, optimizer.init(params), params, jnp.array(-jnp.inf), (jnp.array(0), jnp.array(0)))
+            (p, opt_state, best_p, best_val, failure), (val_curve, loss_curve) = jax.lax.scan(
                 epoch, carry0, (jnp.arange(epochs), jax.random.split(key, epochs)))
             adam = opt_state[0]
             metrics = {
@@ -103,6 +106,8 @@ class AdamTrainer:
                 "val_curve": val_curve,
                 "train_loss_curve": loss_curve,
                 "adam_moments": {"mu": adam.mu, "nu": adam.nu},
+                "failure": failure[0],
+                "failure_at": failure[1],
             }
             return p, best_p, metrics
 

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from .. import masks
 from ..progress import default_progress
 from ..pruning import RoundOutcome
-from ..validate import ConfigError, in_range
+from ..validate import ConfigError, check_fields, in_range
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ class BraxPPOTrainer:
         "num_envs", "batch_size")
 
     def __post_init__(self):
+        check_fields(self)
         if self.progress is None:
             object.__setattr__(self, "progress", default_progress())
         object.__setattr__(self, "value_hidden", tuple(int(h) for h in self.value_hidden))

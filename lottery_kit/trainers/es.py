@@ -15,11 +15,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import masks
+from .. import guard, masks
 from ..progress import Progress, default_progress
 from ..pruning import RoundOutcome
-from ..strategies import ES_RULES, SIGMA_CONVENTIONS, make_strategy, strategy_names
-from ..validate import ConfigError, choice, in_range
+from ..strategies import ES_RULES, SIGMA_CONVENTIONS, check_popsize, make_strategy, strategy_names
+from ..memory import check_es_fits
+from ..validate import ConfigError, choice, number
 
 DECAY_MODES = ("shrink", "l2")
 
@@ -43,10 +44,12 @@ class ESTrainer:
     mean_decay: float = 0.0
     decay_mode: str = "shrink"
     es_rules: str = "paper"
+    numerical_guard: bool = True   # lottery_kit.guard: stop on non-finite or degenerate numbers (bench measures it)
     progress: bool | None = None   # None: on, unless $LOTTERY_KIT_PROGRESS=0 (see default_progress)
 
     families: ClassVar[tuple[str, ...]] = ("vision", "gymnax", "minatar", "brax")
     search_distribution: ClassVar[bool] = True
+    step_unit: ClassVar[str] = "generation"
 
     def __post_init__(self):
         if self.progress is None:
@@ -55,12 +58,20 @@ class ESTrainer:
         choice("sigma convention", self.sigma_convention, SIGMA_CONVENTIONS)
         choice("decay mode", self.decay_mode, DECAY_MODES)
         choice("es_rules", self.es_rules, ES_RULES)
-        in_range("popsize", self.popsize, low=2, why="an ES needs at least two members")
-        in_range("generations", self.generations, low=1)
-        in_range("eval_every", self.eval_every, low=1, high=self.generations, why="at most generations")
+        number("popsize", self.popsize, integer=True, low=2, why="an ES needs at least two members")
+        number("generations", self.generations, integer=True, low=1)
+        number("eval_every", self.eval_every, integer=True, low=1, high=self.generations, why="at most generations")
         if self.generations % self.eval_every:
             raise ConfigError(f"generations={self.generations} must be a multiple of eval_every={self.eval_every}")
-        in_range("mean_decay", self.mean_decay, low=0.0, high=1.0, high_open=True)
+        number("mean_decay", self.mean_decay, low=0.0, high=1.0, high_open=True)
+        # Names and ranges of the strategy settings, on a small stand-in population (nothing is compiled).
+        check_popsize(self.strategy, self.popsize)
+        make_strategy(self.strategy, 2, 2, overrides=self.settings,
+                      sigma_convention=self.sigma_convention, rules=self.es_rules)
+
+    def preflight(self, task, n_seeds: int) -> None:
+        """Before the first compile: refuse a population that cannot fit the device's memory (:mod:`..memory`)."""
+        check_es_fits(task, self.popsize, n_seeds)
 
     def config(self) -> dict:
         return {k: getattr(self, k) for k in ("strategy", "popsize", "generations", "eval_every", "settings",
@@ -107,7 +118,7 @@ class ESTrainer:
         return Generation(task, spec, unravel, shrink=1.0 - self.mean_decay if self.decay_mode == "shrink" else 1.0)
 
     def _build_run(self, task, spec, unravel, n_blocks):
-        eval_every, progress = self.eval_every, self.progress
+        eval_every, progress, guarded = self.eval_every, self.progress, self.numerical_guard
         step = self.generation(task, spec, unravel)
 
         def run(key, x0, source, args):
@@ -121,19 +132,22 @@ class ESTrainer:
 
             def block(carry, xs):
                 i, k = xs
-                state, fs, best_x, best_val = carry
+                state, fs, best_x, best_val, failure = carry
                 k_gen, k_val = jax.random.split(k)
                 (state, fs), (fit_mean, fit_max) = jax.lax.scan(
                     lambda c, kg: step(c, kg, source, data), (state, fs), jax.random.split(k_gen, eval_every))
+                if guarded:
+                    code, offset = guard.es_failure(fit_mean, state.mean, spec.per_weight_std(state))
+                    failure = guard.first(*failure, code, i * eval_every + offset)
                 val = task.evaluate(as_single(state.mean), k_val, data, fs, "val")
                 better = val > best_val
                 best_x = jnp.where(better, state.mean, best_x)
                 best_val = jnp.where(better, val, best_val)
                 Progress.report(progress, token, (i + 1) * eval_every)
-                return (state, fs, best_x, best_val), (val, fit_mean.mean(), fit_max.max())
+                return (state, fs, best_x, best_val, failure), (val, fit_mean.mean(), fit_max.max())
 
-            carry0 = (state, task.init_fit_state(), x0, jnp.array(-jnp.inf))
-            (state, fs, best_x, best_val), (val_curve, fit_curve, fit_max) = jax.lax.scan(
+            carry0 = (state, task.init_fit_state(), x0, jnp.array(-jnp.inf), (jnp.array(0), jnp.array(0)))
+            (state, fs, best_x, best_val, failure), (val_curve, fit_curve, fit_max) = jax.lax.scan(
                 block, carry0, (jnp.arange(n_blocks), jax.random.split(k_run, n_blocks)))
             metrics = {
                 "final_perf": task.evaluate(as_single(state.mean), k_test, data, fs, "test"),
@@ -142,6 +156,8 @@ class ESTrainer:
                 "val_curve": val_curve,
                 "train_fitness_curve": fit_curve,
                 "train_fitness_max": fit_max,
+                "failure": failure[0],
+                "failure_at": failure[1],
             }
             return state.mean, spec.per_weight_std(state), best_x, metrics
 

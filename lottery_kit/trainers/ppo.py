@@ -17,11 +17,11 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from .. import masks
+from .. import guard, masks
 from ..networks import MLP
 from ..progress import Progress, default_progress
 from ..pruning import RoundOutcome
-from ..validate import ConfigError, in_range
+from ..validate import ConfigError, check_fields, in_range
 from .seeds import over_seeds
 
 
@@ -51,8 +51,10 @@ class PPOTrainer:
     name: ClassVar[str] = "PPO"
     families: ClassVar[tuple[str, ...]] = ("gymnax", "minatar")
     search_distribution: ClassVar[bool] = False
+    step_unit: ClassVar[str] = "update"
 
     def __post_init__(self):
+        check_fields(self)
         if self.progress is None:
             object.__setattr__(self, "progress", default_progress())
         object.__setattr__(self, "critic_hidden", tuple(int(h) for h in self.critic_hidden))
@@ -200,7 +202,7 @@ class PPOTrainer:
 
             def block(carry, xs):
                 i, k = xs
-                params, opt_state, obs, state, ep_return, best_actor, best_val = carry
+                params, opt_state, obs, state, ep_return, best_actor, best_val, failure = carry
                 (params, opt_state, obs, state, ep_return), (returns, episodes) = jax.lax.scan(
                     update, (params, opt_state, obs, state, ep_return), jax.random.split(k, per_eval))
                 val = task.evaluate(params["actor"], jax.random.fold_in(k_val, i), None, None, "val")
@@ -208,11 +210,14 @@ class PPOTrainer:
                 best_actor = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), params["actor"], best_actor)
                 Progress.report(progress, token, (i + 1) * per_eval)
                 mean_return = returns.sum() / jnp.maximum(episodes.sum(), 1.0)  # of the episodes that ended
-                return (params, opt_state, obs, state, ep_return, best_actor, jnp.maximum(val, best_val)), (val,
-                                                                                                      mean_return)
+                finite = jnp.all(jnp.array([jnp.isfinite(a).all() for a in jax.tree_util.tree_leaves(params)]))
+                failure = guard.first(*failure, jnp.where(finite, 0, 7), (i + 1) * per_eval - 1)
+                return (params, opt_state, obs, state, ep_return, best_actor, jnp.maximum(val, best_val),
+                        failure), (val, mean_return)
 
-            carry0 = (params, optimizer.init(params), obs, state, jnp.zeros(n_envs), actor_params, jnp.array(-jnp.inf))
-            (params, opt_state, *_, best_actor, best_val), (val_curve, return_curve) = jax.lax.scan(
+            carry0 = (params, optimizer.init(params), obs, state, jnp.zeros(n_envs), actor_params, jnp.array(-jnp.inf),
+                      (jnp.array(0), jnp.array(0)))
+            (params, opt_state, *_, best_actor, best_val, failure), (val_curve, return_curve) = jax.lax.scan(
                 block, carry0, (jnp.arange(self.n_evals), jax.random.split(k_train, self.n_evals)))
             metrics = {
                 "final_perf": task.evaluate(params["actor"], k_test, None, None, "test"),
@@ -221,6 +226,8 @@ class PPOTrainer:
                 "val_curve": val_curve,
                 "train_return_curve": return_curve,
                 "adam_moments": {"mu": opt_state[1][0].mu["actor"], "nu": opt_state[1][0].nu["actor"]},
+                "failure": failure[0],
+                "failure_at": failure[1],
             }
             return params["actor"], best_actor, metrics
 
