@@ -19,10 +19,12 @@ $(STAMP): pyproject.toml constraints.txt
 setup: $(STAMP)
 
 # Debian packages the tests use, installed when missing and we may (root with apt-get); otherwise a note:
-# Fashion-MNIST, and slurm-wlm + munge for the one-node Slurm cluster of tests/test_cluster.py.
+# Fashion-MNIST, slurm-wlm + munge for the one-node Slurm cluster of tests/test_cluster.py, and Chromium for the
+# real-browser check of tests/test_jupyterlab.py.
 data:
 	@missing=""; test -d /usr/share/datasets/fashion-mnist || missing="dataset-fashion-mnist"; \
 	command -v slurmd >/dev/null || missing="$$missing slurm-wlm"; command -v munged >/dev/null || missing="$$missing munge"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	test -z "$$missing" || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing) >/dev/null \
 	  || echo "note: not installed: $$missing (apt-get install $$missing); the tests that need them skip"; }

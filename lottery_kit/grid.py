@@ -179,16 +179,18 @@ def default_workers() -> int:
 
 
 def _dask_client(dask: str, workers: int, profile: dict | None):
+    """A Dask client and the cluster this grid started for it (None for an existing scheduler's)."""
     from distributed import Client, LocalCluster
 
     if profile:
         cluster = make_jobqueue_cluster(profile)
         cluster.scale(jobs=int(profile.get("jobs", workers)))
-        return Client(cluster)
+        return Client(cluster), cluster
     if dask == "local":
-        return Client(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None))
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        return Client(cluster), cluster
     try:
-        return Client(dask, timeout="10s")
+        return Client(dask, timeout="10s"), None
     except (OSError, TimeoutError) as err:
         raise ConnectionError(f"cannot reach the Dask scheduler at {dask!r} within 10 s: {err}") from err
 
@@ -268,7 +270,7 @@ def _execute(todo, notebook: str, env: dict, workers: int, dask: str | None, pro
         return
     from distributed import as_completed as dask_completed
 
-    client = _dask_client(dask or "local", workers, profile)
+    client, cluster = _dask_client(dask or "local", workers, profile)
     try:
         futures = {client.submit(run_cell, notebook, str(d), p, env, pure=False, key=f"cell-{n}"): (n, d, p)
                    for n, d, p in todo}
@@ -284,6 +286,8 @@ def _execute(todo, notebook: str, env: dict, workers: int, dask: str | None, pro
                 yield name, status
     finally:
         client.close()
+        if cluster is not None:   # its worker processes end with the grid, not with the Python process
+            cluster.close()
 
 
 # ---------------------------------------------------------------- collecting

@@ -65,8 +65,9 @@ def check_es_fits(task, popsize: int, n_seeds: int, memory: int | None = None) -
                           "at once")
     if whole > usable:
         warnings.warn(f"popsize={popsize} with {n_seeds} seed(s) fits only in member chunks: all members at once "
-                      f"would need about {_gb(whole)} of the device's {_gb(memory)}; population_chunk='auto' rolls "
-                      "them out in chunks", stacklevel=2)
+                      f"would need about {_gb(whole)} of the device's {_gb(memory)}. population_chunk='auto' (the "
+                      "default) chunks control rollouts, and the vision forward pass on accelerators; the CPU vision "
+                      "kernel runs all members at once, so there lower popsize or batch_size", stacklevel=2)
 
 
 __all__ = ["available_bytes", "check_es_fits", "es_generation_bytes"]

@@ -104,3 +104,21 @@ def test_weight_scores_are_what_the_rules_rank_by(trained):
     art = {"final_mean": trained[0], "final_std": jax.tree_util.tree_map(lambda a: jnp.full_like(a, 0.5), trained[0])}
     np.testing.assert_allclose(dynamics.weight_scores(art, "sig2noise"), 2 * jnp.abs(dynamics.flat(trained[0])))
     np.testing.assert_allclose(dynamics.weight_scores(art, "final-ticket"), jnp.abs(dynamics.flat(trained[0])))
+
+
+def test_paired_difference_pairs_by_seed_with_bootstrap_ci_and_wilcoxon():
+    import pandas as pd
+
+    from lottery_kit.analysis import paired_difference
+
+    rows = []
+    for seed, (snr, mag) in enumerate([(5.0, 4.0), (7.0, 5.0), (3.0, 0.0), (9.0, 5.0), (6.0, 1.0)]):
+        rows += [{"task": "t", "round": 2, "seed": seed, "baseline": "sig2noise", "best_perf": snr,
+                  "weights_remaining": 0.5},
+                 {"task": "t", "round": 2, "seed": seed, "baseline": "final-ticket", "best_perf": mag,
+                  "weights_remaining": 0.5}]
+    out = paired_difference(pd.DataFrame(rows)).iloc[0]
+    assert out["seeds"] == 5 and out["mean_difference"] == 3.0            # differences 1, 2, 3, 4, 5
+    assert 1.0 <= out["ci_low"] < 3.0 < out["ci_high"] <= 5.0
+    assert out["wilcoxon_p"] == 0.0625                                     # exact: all five positive, 2 / 2**5
+    assert out["normalised_difference"] == 3.0 / 9.0                       # joint range 0 .. 9

@@ -91,9 +91,17 @@ def test_wrong_type_is_reported_for_its_cell(echo_nb, tmp_path):
 
 
 def test_local_dask_cluster(echo_nb, tmp_path):
+    import psutil
+
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
     status = lk.run_grid(echo_nb, tmp_path / "g", {"x": [1, 2, 3]}, dask="local", workers=2, progress=False)
     assert (status["state"] == "done").all()
     assert sorted(lk.collect(tmp_path / "g")["value"]) == [2, 4, 6]
+    # The grid's local cluster ends with the grid: none of its worker processes outlive it (multiprocessing's one
+    # resource tracker lives as long as this process, whoever started it).
+    left = [p for p in psutil.Process().children(recursive=True) if p.pid not in before and p.is_running()
+            and p.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(p.cmdline())]
+    assert not left, [p.cmdline() for p in left]
 
 
 def test_unreachable_scheduler_is_a_clear_error(echo_nb, tmp_path):
