@@ -147,10 +147,9 @@ def guard_cost(popsize: int = 32, generations: int = 40, eval_every: int = 10, r
     for guarded in (True, False):
         trainer = ESTrainer("SNES", popsize=popsize, generations=generations, eval_every=eval_every,
                             numerical_guard=guarded, progress=False)
-        keys, run, x0, source, _ = _dense_round(task, trainer, 1)
-        program = jax.jit(run)
-        ways["guarded" if guarded else "unguarded"] = (lambda p=program, k=keys, x=x0, s=source:
-                                                       p(k, x, s, (task.data, jnp.int32(0))))
+        keys, run, x0, source, _, params = _dense_round(task, trainer, 1)
+        ways["guarded" if guarded else "unguarded"] = (lambda p=run, k=keys, x=x0, s=source, q=params:
+                                                       p(k, x, s, (task.data, jnp.int32(0), q)))
     seconds, ratios = paired_times(ways, reps)
     return {"task": task.name, "popsize": popsize, "generations": generations, "eval_every": eval_every,
             "guarded_seconds": statistics.median(seconds["guarded"]),
@@ -181,9 +180,9 @@ def seed_vmap_speedup(seeds: int = 4, popsize: int = 100, generations: int = 20,
     single = jax.jit(run)
     batched = jax.jit(jax.vmap(run, in_axes=(0, 0, None, None)))
     token = jnp.int32(0)
-    seconds, ratios = paired_times({"sequential": lambda: [single(keys[i], x0[i], idx, (None, token))
+    seconds, ratios = paired_times({"sequential": lambda: [single(keys[i], x0[i], idx, (None, token, spec.params))
                                                           for i in range(seeds)],
-                                    "vmapped": lambda: batched(keys, x0, idx, (None, token))}, reps)
+                                    "vmapped": lambda: batched(keys, x0, idx, (None, token, spec.params))}, reps)
     return {"task": "CartPole-v1", "seeds": seeds, "popsize": popsize, "n_rollouts": n_rollouts,
             "generations": generations, "eval_every": eval_every,
             "sequential_seconds": statistics.median(seconds["sequential"]),
@@ -231,7 +230,8 @@ def ppo_steps(task_name: str = "Pendulum-v1", total_steps: int = 200_000, reps: 
 
 
 def _dense_round(task, trainer, seeds: int):
-    """Dense θ0 and mask for ``seeds`` seeds, and the trainer's round program with its inputs."""
+    """Keys for ``seeds`` seeds and the trainer's jitted round program with its inputs for the dense round:
+    ``(keys, run, x0, source, unravel, params)``."""
     keys = jax.random.split(jax.random.key(0), seeds)
     init = task.init_params_batch(keys)
     return (keys, *trainer.round_program(task, init, jax.vmap(masks.dense_mask)(init)))
@@ -248,7 +248,7 @@ def generation_vs_parts(popsize: int = 64, batch: int = 256, generations: int = 
 
     task = _vision_task(batch_size=batch, precision=precision)
     trainer = ESTrainer(strategy, popsize=popsize, generations=generations, eval_every=generations, progress=False)
-    keys, _, x0, source, unravel = _dense_round(task, trainer, seeds)
+    keys, _, x0, source, unravel, _ = _dense_round(task, trainer, seeds)
     spec = trainer.strategy_for(task, x0.shape[1])
     gen = trainer.generation(task, spec, unravel)
     states = jax.vmap(lambda k, x: spec.es.init(k, x, spec.params))(keys, x0)
@@ -291,9 +291,9 @@ def paper_run_minutes(seeds: int = 1, generations: int = 10, reps: int = 2, stra
     task = _vision_task(batch_size=p["batch"], precision=precision)
     trainer = ESTrainer(strategy, popsize=p["popsize"], generations=p["generations"], eval_every=p["eval_every"],
                         progress=False)
-    keys, run, x0, source, unravel = _dense_round(task, trainer, seeds)
+    keys, run, x0, source, unravel, params = _dense_round(task, trainer, seeds)
     start = time.perf_counter()
-    jax.jit(run).lower(keys, x0, source, (task.data, jnp.int32(0))).compile()
+    run.lower(keys, x0, source, (task.data, jnp.int32(0), params)).compile()
     compile_s = time.perf_counter() - start
     gen = generation_vs_parts(p["popsize"], p["batch"], generations, seeds, reps, strategy, precision)
     params = jax.vmap(unravel)(x0)

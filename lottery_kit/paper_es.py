@@ -6,6 +6,11 @@ algorithm and overrides only what differs, so that one generation equals evosax 
 (``tests/test_paper_es.py`` checks this against states recorded from evosax 0.1.4 itself).
 :mod:`lottery_kit.strategies` documents the differences in one table.
 
+Every dimension-dependent setting lives in the params (Sep-CMA-ES's ``num_dims`` too) and no update mixes one
+dimension's state into another's except through those settings and norms, so a search over all N weights with the
+pruned ones held at zero (``ESTrainer``'s masked search: one executable for every IMP round) behaves exactly as the
+search over the k kept weights, given params made for k.
+
 Common to all five: 0.1.4 ranks members with a stable ``argsort`` (ordinal ranks: tied members get distinct,
 consecutive ranks, earlier index first). 0.3.2 uses ``rankdata``'s average ranks, so tied members share one
 weight and the weights no longer sum to one; ties are common on control tasks (many CartPole members score 500).
@@ -17,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import optax
 from evosax.algorithms.distribution_based import PGPE, SNES, DiscoveredES, Open_ES, Sep_CMA_ES
+from evosax.algorithms.distribution_based import cma_es as _cma_es
 from evosax.algorithms.distribution_based import open_es as _open_es
 from evosax.algorithms.distribution_based import pgpe as _pgpe
 from flax import struct
@@ -70,6 +76,11 @@ class PaperSNES(SNES):
         return params
 
 
+@struct.dataclass
+class SepCMAParams(_cma_es.Params):
+    num_dims: float   # the search's dimension, a parameter so that one executable serves every IMP round
+
+
 class PaperSepCMAES(Sep_CMA_ES):
     """Sep-CMA-ES with 0.1.4's learning rates, elite weights, stall test and sampling.
 
@@ -97,7 +108,9 @@ class PaperSepCMAES(Sep_CMA_ES):
         c_mu_full = 2 / mu_eff / ((n_sq + jnp.sqrt(2)) ** 2) + (1 - 1 / mu_eff) * jnp.minimum(
             1, (2 * mu_eff - 1) / ((n_sq + 2) ** 2 + mu_eff))
         c_std = (mu_eff + 2) / (n + mu_eff + 3)
-        return super()._default_params.replace(
+        base = super()._default_params
+        base = SepCMAParams(**{f: getattr(base, f) for f in base.__dataclass_fields__}, num_dims=float(n))
+        return base.replace(
             std_min=0.0, std_max=jnp.inf, weights=weights, mu_eff=mu_eff, c_mean=1.0, c_std=c_std,
             d_std=1 + 2 * jnp.maximum(0, jnp.sqrt((mu_eff - 1) / (n + 1)) - 1) + c_std, c_c=4 / (n + 4), c_1=c_1,
             c_mu=(n + 2) / 3 * c_mu_full, chi_n=jnp.sqrt(n) * (1.0 - 1.0 / (4.0 * n) + 1.0 / (21.0 * n_sq ** 2)))
@@ -110,7 +123,7 @@ class PaperSepCMAES(Sep_CMA_ES):
     def h_std(self, norm_p_std, generation_counter, params):
         # 0.3.2 passes g + 1 and raises to 2 · (g + 2); 0.1.4 raises to 2 · (g + 1).
         left = norm_p_std / jnp.sqrt(1 - (1 - params.c_std) ** (2 * generation_counter))
-        return left < (1.4 + 2 / (self.num_dims + 1)) * params.chi_n
+        return left < (1.4 + 2 / (params.num_dims + 1)) * params.chi_n
 
 
 @struct.dataclass

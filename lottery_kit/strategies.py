@@ -183,7 +183,7 @@ def make_strategy(name: str, popsize: int, num_dims: int, task_name: str = "", f
         es.temperature = float(settings["temperature"])
     params = es.default_params
     build = BUILD_SETTINGS[rules].get(name, ("elite_ratio",))
-    fields = _scalar_fields(params)
+    fields = [f for f in _scalar_fields(params) if f != "num_dims"]   # the search's dimension is not a setting
     unknown = sorted(set(settings) - set(build) - set(fields))
     if unknown:
         raise ConfigError(f"{name} takes no strategy setting {', '.join(map(repr, unknown))} under es_rules={rules!r}; "

@@ -7,6 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import lottery_kit as lk
 from lottery_kit import ConfigError, ESTrainer, masks
 from lottery_kit.pruning import PRUNERS
 
@@ -96,3 +97,52 @@ def test_snr_pruning_after_real_training_differs_from_magnitude(digits, keys):
     a, b = (np.asarray(masks.flat_prunable(m)[0]) for m in (snr, mag))
     assert a.sum() == b.sum() == 5000 and (a != b).sum() > 0
     assert jnp.all(outcome.final_std["params"]["Dense_0"]["kernel"] > 0)
+
+
+@pytest.mark.parametrize("strategy", ["SNES", "Sep_CMA_ES", "PGPE", "DiscoveredES", "Open_ES"])
+def test_masked_search_equals_the_search_over_the_kept_weights(strategy):
+    """The masked layout (all N weights, pruned ones held at zero, settings made for k) evolves the kept weights
+    exactly as the k-dimensional search does when both see the same population, and pruned entries stay 0."""
+    from dataclasses import replace
+
+    import jax.numpy as jnp
+
+    from lottery_kit.strategies import make_strategy
+    from lottery_kit.trainers.es import Generation
+
+    n, pop = 30, 8
+    mask = jnp.asarray(np.random.default_rng(0).permutation(n) < 17)
+    idx = jnp.flatnonzero(mask)
+    target = jax.random.normal(jax.random.key(1), (idx.size,))
+    x0 = jnp.where(mask, 0.1 * jax.random.normal(jax.random.key(2), (n,)), 0.0)
+    spec_k = make_strategy(strategy, pop, idx.size)
+    spec_n = replace(make_strategy(strategy, pop, n), params=spec_k.params)
+    state_k = spec_k.es.init(jax.random.key(3), x0[idx], spec_k.params)
+    state_n = spec_n.es.init(jax.random.key(3), x0, spec_k.params)
+    kept = Generation(None, spec_k, None, shrink=0.999)
+    masked = Generation(None, spec_n, None, shrink=0.999, keep=(mask, state_n))
+    for g, key in enumerate(jax.random.split(jax.random.key(4), 25)):
+        x_k, state_k = kept.ask(key, state_k)
+        x_n, state_n = masked.ask(key, state_n)
+        assert np.all(np.asarray(x_n)[:, ~np.asarray(mask)] == 0)
+        x_n = jnp.zeros((pop, n)).at[:, idx].set(x_k)     # the same population in both layouts
+        fitness = -jnp.sum((x_k - target) ** 2, axis=1)
+        state_k = kept.tell(key, x_k, fitness, state_k)
+        state_n = masked.tell(key, x_n, fitness, state_n)
+        np.testing.assert_allclose(state_n.mean[idx], state_k.mean, rtol=1e-5, atol=1e-7, err_msg=f"gen {g}")
+        np.testing.assert_allclose(spec_n.per_weight_std(state_n)[idx], spec_k.per_weight_std(state_k), rtol=1e-5,
+                                   err_msg=f"gen {g}")
+        assert np.all(np.asarray(state_n.mean)[~np.asarray(mask)] == 0)
+
+
+def test_masked_search_compiles_one_round_program_per_run(cartpole):
+    compiled = []
+    listener = lambda event, _, **kw: compiled.append(kw.get("fun_name")) if "backend_compile" in event else None  # noqa: E731
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    try:
+        trainer = ESTrainer("SNES", popsize=8, generations=4, eval_every=2, progress=False)
+        rows = lk.run_imp(cartpole, trainer, "sig2noise", seeds=[0, 1], rounds=3, keep_ratio=0.5, progress=False)
+    finally:
+        jax.monitoring.unregister_event_duration_listener(listener)
+    assert sorted(rows["kept_weights"].unique()) == [1120, 2240, 4480]
+    assert compiled.count("jit(run)") == 1

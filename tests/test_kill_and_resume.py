@@ -9,6 +9,7 @@ one not yet replaced). The points are drawn with a seed (``$LOTTERY_KIT_FAULT_SE
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -27,10 +28,11 @@ from lottery_kit.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
 ROUNDS = 6
+GENERATIONS = 100   # half a round lasts well over the kill window even with nothing left to compile
 RUN = f"""
 import sys
 import lottery_kit as lk
-lk.run_es_imp("CartPole-v1", "SNES", "sig2noise", [0, 1], {ROUNDS}, 0.6, 40, 8, 4, sys.argv[1],
+lk.run_es_imp("CartPole-v1", "SNES", "sig2noise", [0, 1], {ROUNDS}, 0.6, {GENERATIONS}, 8, 4, sys.argv[1],
               task_options={{"n_rollouts": 1, "n_eval_episodes": 2}}, progress=True)
 """
 WRITE_POINTS = ("artifact", "rows", "done", "write:seed_1.msgpack", "write:rows.parquet", "write:DONE",
@@ -47,8 +49,8 @@ def _start(out: Path, crash_at: str | None, cache: Path) -> subprocess.Popen:
 
 
 def _kill_when_training(proc: subprocess.Popen, round_: int, rng: random.Random) -> bool:
-    """Kill ``proc`` while it trains ``round_``: once its progress bar for "round r/R" shows the first 4 of the
-    40 generations done, within the next 0.2 s (the round takes longer than that)."""
+    """Kill ``proc`` while it trains ``round_``: once its progress bar for "round r/R" shows some but at most half of
+    the generations done, within the next 0.2 s (the other half takes longer than that)."""
     seen = bytearray()
 
     def read():
@@ -60,7 +62,8 @@ def _kill_when_training(proc: subprocess.Popen, round_: int, rng: random.Random)
 
     def training():
         at = seen.find(marker)
-        return at >= 0 and b"| 4/40" in seen[at:]
+        counts = re.findall(rb"\| (\d+)/%d " % GENERATIONS, bytes(seen[at:])) if at >= 0 else []
+        return any(0 < int(n) <= GENERATIONS // 2 for n in counts)
 
     while proc.poll() is None and not training():
         time.sleep(0.005)

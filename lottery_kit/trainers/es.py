@@ -1,14 +1,23 @@
 """One IMP round of evolution: ``lax.scan`` over generations, ``vmap`` over seeds, one jit per shape.
 
-The search space is the unmasked weights only: each seed's kept positions are gathered once into a
-``k``-dimensional vector (``k`` is identical across seeds because pruning counts are exact); every
-generation scatters the population back into zero-filled parameter vectors and unravels them once,
-so pruned weights are exactly zero in every evaluated network.
+The search space is the unmasked weights only, in one of two layouts:
+
+- **masked** (the paper's five strategies under ``es_rules="paper"``): the search vector has all N weights, the
+  pruned ones held at exactly zero (the population is masked after every ask, and the pruned entries of the ES state
+  are reset after every tell), and the strategy's dimension-dependent settings are made for the k kept weights and
+  passed as an argument. Every round of a run has the same shapes, so one executable serves them all. The kept
+  entries evolve exactly as a k-dimensional search would (``tests/test_es.py`` checks it against one), but the
+  random numbers are drawn over N entries, so a pruned round's stream differs from the gathered layout's;
+- **gathered** (everything else): each seed's kept positions are gathered once into a ``k``-dimensional vector
+  (``k`` is identical across seeds because pruning counts are exact), and every round compiles for its own k.
+
+Each generation expands the population into zero-filled parameter vectors and unravels them once, so pruned
+weights are exactly zero in every evaluated network.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import ClassVar
 
 import jax
@@ -18,6 +27,7 @@ import numpy as np
 from .. import guard, masks
 from ..progress import Progress, default_progress
 from ..pruning import RoundOutcome
+from ..paper_es import PAPER_CLASSES
 from ..strategies import ES_RULES, SIGMA_CONVENTIONS, check_popsize, make_strategy, strategy_names
 from ..memory import check_es_fits
 from ..validate import ConfigError, choice, number
@@ -46,6 +56,7 @@ class ESTrainer:
     es_rules: str = "paper"
     numerical_guard: bool = True   # lottery_kit.guard: stop on non-finite or degenerate numbers (bench measures it)
     progress: bool | None = None   # None: on, unless $LOTTERY_KIT_PROGRESS=0 (see default_progress)
+    _programs: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # masked: task -> program
 
     families: ClassVar[tuple[str, ...]] = ("vision", "gymnax", "minatar", "brax")
     search_distribution: ClassVar[bool] = True
@@ -77,11 +88,16 @@ class ESTrainer:
         return {k: getattr(self, k) for k in ("strategy", "popsize", "generations", "eval_every", "settings",
                                               "sigma_convention", "mean_decay", "decay_mode", "es_rules")}
 
+    @property
+    def masked_search(self) -> bool:
+        """Whether rounds search all N weights with the pruned ones held at zero (one executable per run)."""
+        return self.es_rules == "paper" and self.strategy in PAPER_CLASSES
+
     def __call__(self, task, init, mask, keys, dense_init, desc: str = ""):
         """Train stacked (over seeds) ``init``/``mask``; return (RoundOutcome, metrics), both stacked."""
-        run, x0, source, unravel = self.round_program(task, init, mask)
+        run, x0, source, unravel, params = self.round_program(task, init, mask)
         with Progress(self.progress, self.generations, desc, unit="gen") as bar:
-            out = jax.block_until_ready(jax.jit(run)(keys, x0, source, (task.data, bar.token)))
+            out = jax.block_until_ready(run(keys, x0, source, (task.data, bar.token, params)))
         final_x, std_x, best_x, metrics = out
 
         def to_tree(x):
@@ -92,21 +108,32 @@ class ESTrainer:
         return outcome, metrics
 
     def round_program(self, task, init, mask):
-        """The round as one function of ``(keys, x0, source, (data, progress_token))`` vmapped over seeds, with its
-        inputs: each seed's kept θ0 ``x0`` (seeds, k), the ``source`` expansion index, and ``unravel``."""
+        """The round as one jitted function of ``(keys, x0, source, (data, progress_token, params))`` vmapped over
+        seeds, with its inputs: each seed's θ0 ``x0`` ((seeds, N) masked, or (seeds, k) gathered), its ``source``
+        (the boolean mask, or the expansion index), ``unravel``, and the strategy's params made for the k kept
+        weights. Masked search returns the same program for every round of a task (one compile per run)."""
         _, unravel = masks.ravel(jax.tree_util.tree_map(lambda a: a[0], init))
         flat_init = jax.vmap(lambda p: masks.ravel(p)[0])(init)
         flat_mask = np.asarray(jax.vmap(lambda m: masks.ravel(m)[0])(mask)).astype(bool)
         counts = flat_mask.sum(axis=1)
         if len(set(counts.tolist())) != 1:
             raise ValueError(f"seeds keep different numbers of weights {counts}; IMP counts must be exact")
+        params = self.strategy_for(task, int(counts[0])).params
+        n_blocks = self.generations // self.eval_every
+        if self.masked_search:
+            if id(task) not in self._programs:   # the N-dimensional strategy and its program, once per task
+                spec = self.strategy_for(task, flat_mask.shape[1])
+                run = jax.vmap(self._build_run(task, spec, unravel, n_blocks, masked=True),
+                               in_axes=(0, 0, 0, None))
+                self._programs[id(task)] = (task, jax.jit(run))   # holding the task keeps its id unique
+            source = jnp.asarray(flat_mask)
+            return self._programs[id(task)][1], jnp.where(source, flat_init, 0.0), source, unravel, params
         idx = jnp.asarray(np.stack([np.flatnonzero(m) for m in flat_mask]))
         x0 = jnp.take_along_axis(flat_init, idx, axis=1)
         source = jnp.asarray(expansion_index(flat_mask))
         spec = self.strategy_for(task, int(counts[0]))
-        run = jax.vmap(self._build_run(task, spec, unravel, self.generations // self.eval_every),
-                       in_axes=(0, 0, 0, None))
-        return run, x0, source, unravel
+        run = jax.vmap(self._build_run(task, spec, unravel, n_blocks), in_axes=(0, 0, 0, None))
+        return jax.jit(run), x0, source, unravel, params
 
     def strategy_for(self, task, num_dims: int):
         """The evosax algorithm with this trainer's settings for a ``num_dims``-dimensional search space."""
@@ -114,21 +141,23 @@ class ESTrainer:
                              self.sigma_convention, self.mean_decay if self.decay_mode == "l2" else 0.0,
                              rules=self.es_rules)
 
-    def generation(self, task, spec, unravel) -> Generation:
-        return Generation(task, spec, unravel, shrink=1.0 - self.mean_decay if self.decay_mode == "shrink" else 1.0)
+    def generation(self, task, spec, unravel, keep=None) -> Generation:
+        return Generation(task, spec, unravel, shrink=1.0 - self.mean_decay if self.decay_mode == "shrink" else 1.0,
+                          keep=keep)
 
-    def _build_run(self, task, spec, unravel, n_blocks):
+    def _build_run(self, task, spec, unravel, n_blocks, masked: bool = False):
         eval_every, progress, guarded = self.eval_every, self.progress, self.numerical_guard
-        step = self.generation(task, spec, unravel)
 
         def run(key, x0, source, args):
-            data, token = args
+            data, token, params = args
+            spec_k = replace(spec, params=params)   # the settings made for the k kept weights
 
             def as_single(x):
                 return unravel(expand(x, source))
 
             k_init, k_run, k_test = jax.random.split(key, 3)
-            state = spec.es.init(k_init, x0, spec.params)
+            state = spec_k.es.init(k_init, x0, params)
+            step = self.generation(task, spec_k, unravel, keep=(source, state) if masked else None)
 
             def block(carry, xs):
                 i, k = xs
@@ -137,7 +166,7 @@ class ESTrainer:
                 (state, fs), (fit_mean, fit_max) = jax.lax.scan(
                     lambda c, kg: step(c, kg, source, data), (state, fs), jax.random.split(k_gen, eval_every))
                 if guarded:
-                    code, offset = guard.es_failure(fit_mean, state.mean, spec.per_weight_std(state))
+                    code, offset = guard.es_failure(fit_mean, state.mean, spec_k.per_weight_std(state))
                     failure = guard.first(*failure, code, i * eval_every + offset)
                 val = task.evaluate(as_single(state.mean), k_val, data, fs, "val")
                 better = val > best_val
@@ -159,7 +188,7 @@ class ESTrainer:
                 "failure": failure[0],
                 "failure_at": failure[1],
             }
-            return state.mean, spec.per_weight_std(state), best_x, metrics
+            return state.mean, spec_k.per_weight_std(state), best_x, metrics
 
         return run
 
@@ -172,6 +201,10 @@ class Generation:
     ``barriers`` (the default) each part's outputs pass through ``lax.optimization_barrier``, so that XLA
     compiles the parts as it compiles them alone instead of fusing the population's expansion into the
     network's first layer (``lottery-kit bench`` reports the fused generation against the sum of its parts).
+
+    ``keep`` (masked search): ``(mask, first_state)``; the population's pruned entries are zeroed after every ask
+    and the pruned entries of every per-weight state vector are reset to ``first_state``'s after every tell, so
+    they stay inert (mean 0, σ its initial value) and never reach the kept ones.
     """
 
     task: object
@@ -179,9 +212,11 @@ class Generation:
     unravel: object
     shrink: float = 1.0
     barriers: bool = True
+    keep: tuple | None = None
 
     def ask(self, key, state):
-        return self.spec.es.ask(key, state, self.spec.params)
+        pop, state = self.spec.es.ask(key, state, self.spec.params)
+        return (pop, state) if self.keep is None else (jnp.where(self.keep[0], pop, 0.0), state)
 
     def expand(self, pop, source):
         """(pop, k) kept vectors -> a population parameter tree, pruned entries exactly zero."""
@@ -192,7 +227,13 @@ class Generation:
 
     def tell(self, key, pop, fitness, state):
         state, _ = self.spec.es.tell(key, pop, -fitness, state, self.spec.params)   # evosax minimises
-        return state if self.shrink == 1.0 else state.replace(mean=state.mean * self.shrink)
+        if self.shrink != 1.0:
+            state = state.replace(mean=state.mean * self.shrink)
+        if self.keep is not None:
+            mask, first = self.keep
+            state = jax.tree_util.tree_map(
+                lambda new, old: jnp.where(mask, new, old) if new.shape == mask.shape else new, state, first)
+        return state
 
     def _barrier(self, value):
         return jax.lax.optimization_barrier(value) if self.barriers else value
@@ -217,6 +258,9 @@ def expansion_index(flat_mask: np.ndarray) -> np.ndarray:
 
 
 def expand(x, source):
-    """Kept vector(s) ``x[..., k]`` -> full vector(s) with exact zeros at pruned positions (a gather)."""
+    """Search vector(s) -> full vector(s) with exact zeros at pruned positions: ``source`` is the boolean mask
+    (masked search, ``x[..., N]``) or the expansion index (gathered search, ``x[..., k]``; a gather)."""
+    if source.dtype == jnp.bool_:
+        return jnp.where(source, x, jnp.zeros((), x.dtype))
     padded = jnp.concatenate([x, jnp.zeros(x.shape[:-1] + (1,), x.dtype)], axis=-1)
     return jnp.take(padded, source, axis=-1)
