@@ -16,7 +16,6 @@ Trainers without a search distribution (gradient descent) give NaN for all four.
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 import jax
@@ -33,15 +32,26 @@ COLUMNS = ("sigma_cv", "sigma_q95_q05", "mean_travel", "snr_magnitude_agreement"
 SAME_WEIGHTS = 0.95
 
 
-def agreement(scores_a, scores_b, mask, n_keep: int):
+def _top(scores, kept, n_keep):
+    """The ``n_keep`` largest of the kept entries, ties by position, as ``masks.global_topk_mask`` keeps them, with
+    ``n_keep`` traced (one compile for every round)."""
+    s = jnp.where(kept, scores.astype(jnp.float32), -jnp.inf)
+    s = jnp.where(jnp.isnan(s), -jnp.finfo(jnp.float32).max, s)
+    order = jnp.argsort(-s, stable=True)
+    ranks = jnp.zeros(s.shape, jnp.int32).at[order].set(jnp.arange(s.shape[0], dtype=jnp.int32))
+    return (ranks < n_keep) & kept
+
+
+def agreement(scores_a, scores_b, mask, n_keep):
     """Share of the ``n_keep`` entries that both scores keep (global top-k among ``mask``'s kept entries)."""
-    keep_a, _ = masks.flat_prunable(masks.global_topk_mask(scores_a, mask, n_keep))
-    keep_b, _ = masks.flat_prunable(masks.global_topk_mask(scores_b, mask, n_keep))
-    return jnp.sum(keep_a & keep_b) / n_keep
+    kept, _ = masks.flat_prunable(mask)
+    a, _ = masks.flat_prunable(scores_a)
+    b, _ = masks.flat_prunable(scores_b)
+    return jnp.sum(_top(a, kept, n_keep) & _top(b, kept, n_keep)) / n_keep
 
 
-@partial(jax.jit, static_argnames=("n_keep",))
-def _stats(mask, mean, std, init, n_keep: int):
+@jax.jit
+def _stats(mask, mean, std, init, n_keep):
     """The four diagnostics of one network; ``init`` None leaves the travel NaN (slimmed artifacts keep no θ0)."""
     kept, _ = masks.flat_prunable(mask)
     sd, _ = masks.flat_prunable(std)

@@ -4,7 +4,8 @@
 # the round artifacts the analyses read (papers_figures/scripts/slim.py). Finished cells are skipped, so it resumes.
 # At the paper's scale: PRESET=paper OUT=runs/paper papers_figures/regenerate.sh (with --profile in EXTRA for a cluster;
 # fmnist_transfer.yaml's source_dir entries then point at OUT). GRIDS="cartpole_ppo pendulum_ppo" makes only those.
-# To check that a set reproduces: OUT=/tmp/regen GRIDS=... papers_figures/regenerate.sh, then
+# ES_RULES=evosax-0.3 runs the imp_es grids under evosax 0.3.2's rules, as the committed set was made (default: the
+# paper's rules). To check that a set reproduces: OUT=/tmp/regen GRIDS=... papers_figures/regenerate.sh, then
 # .venv/bin/python papers_figures/scripts/compare_sets.py papers_figures/results /tmp/regen
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,8 +14,9 @@ EXTRA=${EXTRA:-}
 preset=(); [ -n "${PRESET:-}" ] && preset=(-p "preset=$PRESET")
 run() {  # notebook grid
   [ -z "${GRIDS:-}" ] || [[ " $GRIDS " == *" $2 "* ]] || return 0
+  rules=(); [ "$1" = imp_es ] && [ -n "${ES_RULES:-}" ] && rules=(-p "es_rules=$ES_RULES")
   .venv/bin/lottery-kit grid "notebooks/$1.ipynb" --grid "papers_figures/grids/$2.yaml" --out "$OUT/$2" \
-    --workers 1 --quiet "${preset[@]}" $EXTRA
+    --workers 1 --quiet "${preset[@]}" "${rules[@]}" $EXTRA
 }
 run imp_es fmnist_es
 run imp_gd fmnist_adam

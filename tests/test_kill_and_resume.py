@@ -28,7 +28,7 @@ from lottery_kit.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
 ROUNDS = 6
-GENERATIONS = 100   # half a round lasts well over the kill window even with nothing left to compile
+GENERATIONS = 60   # half a round lasts well over the kill window even with nothing left to compile
 RUN = f"""
 import sys
 import lottery_kit as lk
