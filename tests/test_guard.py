@@ -1,6 +1,5 @@
 """The numerical guard: a round that turns NaN stops with a clear error, and the run stays resumable."""
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest

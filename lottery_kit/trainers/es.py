@@ -118,7 +118,8 @@ class ESTrainer:
         counts = flat_mask.sum(axis=1)
         if len(set(counts.tolist())) != 1:
             raise ValueError(f"seeds keep different numbers of weights {counts}; IMP counts must be exact")
-        params = self.strategy_for(task, int(counts[0])).params
+        spec_k = self.strategy_for(task, int(counts[0]))   # the settings for the k kept weights
+        params = spec_k.params
         n_blocks = self.generations // self.eval_every
         if self.masked_search:
             if id(task) not in self._programs:   # the N-dimensional strategy and its program, once per task
@@ -131,8 +132,7 @@ class ESTrainer:
         idx = jnp.asarray(np.stack([np.flatnonzero(m) for m in flat_mask]))
         x0 = jnp.take_along_axis(flat_init, idx, axis=1)
         source = jnp.asarray(expansion_index(flat_mask))
-        spec = self.strategy_for(task, int(counts[0]))
-        run = jax.vmap(self._build_run(task, spec, unravel, n_blocks), in_axes=(0, 0, 0, None))
+        run = jax.vmap(self._build_run(task, spec_k, unravel, n_blocks), in_axes=(0, 0, 0, None))
         return jax.jit(run), x0, source, unravel, params
 
     def strategy_for(self, task, num_dims: int):
