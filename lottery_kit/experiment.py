@@ -14,9 +14,9 @@ import pandas as pd
 
 from .imp import check_schedule, run_imp
 from .progress import default_progress
-from .pruning import PRUNERS
+from .pruning import BASELINES, Distribution, check_needs, get_baseline
 from .tasks import TASKS, make_task, task_family
-from .trainers import GRADIENT_TRAINERS, ESTrainer, check_baseline, trainer_class
+from .trainers import GRADIENT_TRAINERS, ESTrainer, trainer_class
 from .validate import ConfigError, choice
 
 PRESETS = ("small", "paper")
@@ -54,6 +54,19 @@ GD_NETWORK = {
 }
 
 
+def load_plugins(modules) -> None:
+    """Import the named modules (the notebooks' ``plugins`` parameter): each registers its own scores,
+    distributions, weights policies, baselines, tasks or evolution strategies (README, "Extending lottery-kit")."""
+    import importlib
+
+    for name in modules or ():
+        try:
+            importlib.import_module(name)
+        except ImportError as err:
+            raise ConfigError(f"plugin {name!r} cannot be imported ({err}); put its directory on PYTHONPATH or "
+                              "install it") from err
+
+
 def is_gradient(strategy: str) -> bool:
     return strategy in GRADIENT_TRAINERS
 
@@ -82,21 +95,23 @@ def apply_preset(preset: str, task: str, params: dict, strategy: str = "SNES") -
                      "trainer_settings": GD_SMALL_SETTINGS.get(key, {}) | settings}
 
 
-def build_trainer(strategy: str, family: str, params: dict, progress: bool | None = None):
+def build_trainer(strategy: str, family: str, params: dict, progress: bool | None = None, baseline: str | None = None):
     """The trainer for ``strategy`` from resolved ``params``.
 
     Evolution strategies read ``popsize, generations, eval_every, mean_decay, sigma_convention, es_rules,
-    strategy_settings``;
-    Adam reads ``epochs``, PPO ``total_steps``; both add ``trainer_settings`` (the trainer's own fields).
+    strategy_settings``; Adam reads ``epochs``, PPO ``total_steps``; both add ``trainer_settings`` (the trainer's
+    own fields). All read ``rewind_step``. A ``baseline`` whose score reads gradient-descent iterates turns on the
+    trainer's ``iterate_statistics``.
     """
     progress = default_progress() if progress is None else progress
     cls = trainer_class(strategy, family)
+    rewind = {"rewind_step": params["rewind_step"]} if params.get("rewind_step") else {}
     if cls is ESTrainer:
         return ESTrainer(strategy=strategy, popsize=params["popsize"], generations=params["generations"],
                          eval_every=params["eval_every"], settings=dict(params.get("strategy_settings") or {}),
                          sigma_convention=params.get("sigma_convention", "per_weight_std"),
                          mean_decay=params.get("mean_decay", 0.0), es_rules=params.get("es_rules", "paper"),
-                         progress=progress)
+                         progress=progress, **rewind)
     length = "epochs" if strategy == "Adam" else "total_steps"
     settings = dict(params.get("trainer_settings") or {})
     valid = [f for f in cls.__dataclass_fields__ if f not in (length, "progress")]
@@ -104,39 +119,49 @@ def build_trainer(strategy: str, family: str, params: dict, progress: bool | Non
     if unknown:
         raise ConfigError(f"{cls.__name__} takes no trainer setting {', '.join(map(repr, unknown))} ({length} and "
                           f"progress are parameters of their own); its settings: {', '.join(valid)}")
-    return cls(**{length: params[length]}, **settings, progress=progress)
+    if baseline and "iterates" in get_baseline(baseline).needs and "iterate_statistics" in valid:
+        settings["iterate_statistics"] = True
+    if rewind and "rewind_step" not in valid:
+        raise ConfigError(f"{cls.__name__} has no late rewinding (rewind_step); use rewind_step=0 with it")
+    return cls(**{length: params[length]}, **settings, **rewind, progress=progress)
 
 
-def validate(task, baseline, seeds, rounds, keep_ratio):
-    """Check names and the schedule before any work (no data is loaded, nothing compiled).
+def validate(task, baseline, seeds, rounds, keep_ratio, distribution="global", erk_power=1.0, min_per_layer=0):
+    """Check names, the schedule and the sparsity distribution before any work (no data loaded, nothing compiled);
+    return ``(seeds, the checked distribution)``.
 
     Training settings are checked when the trainer is built (:func:`build_trainer`).
     """
     choice("task", task, TASKS)
-    choice("baseline", baseline, PRUNERS)
-    return check_schedule(seeds, rounds, keep_ratio)
+    choice("baseline", baseline, BASELINES)
+    return check_schedule(seeds, rounds, keep_ratio), Distribution(distribution, erk_power, min_per_layer)
 
 
 def run_experiment(task: str, strategy: str, baseline: str, seeds, rounds: int, keep_ratio: float, out_dir, *,
                    signal: str = "final", task_options: dict | None = None, progress: bool | None = None,
+                   distribution: str = "global", erk_power: float = 1.0, min_per_layer: int = 0,
                    **training) -> pd.DataFrame:
     """Run IMP with any trainer and write ``{out_dir}/results.parquet`` (plus per-round artifacts); resumes.
 
-    ``training`` holds the trainer's settings as :func:`build_trainer` reads them. Every name, range and
-    combination (optimiser and task, baseline and trainer) is checked before anything is loaded or compiled.
+    ``training`` holds the trainer's settings as :func:`build_trainer` reads them. ``distribution`` spreads the
+    kept weights over the kernels (``global``, ``layerwise``, ``erk``; :mod:`lottery_kit.pruning.distributions`).
+    Every name, range and combination (optimiser and task, baseline and trainer) is checked before anything is
+    loaded or compiled.
     """
-    seeds = validate(task, baseline, seeds, rounds, keep_ratio)
-    trainer = build_trainer(strategy, task_family(task), training, progress)
-    check_baseline(baseline, trainer)
+    seeds, spread = validate(task, baseline, seeds, rounds, keep_ratio, distribution, erk_power, min_per_layer)
+    trainer = build_trainer(strategy, task_family(task), training, progress, baseline)
+    check_needs(baseline, trainer, None)
     the_task = make_task(task, **dict(task_options or {}))
     return run_imp(the_task, trainer, baseline, seeds=seeds, rounds=rounds, keep_ratio=keep_ratio, signal=signal,
-                   out_dir=out_dir, config={"task_options": dict(task_options or {})}, progress=trainer.progress)
+                   distribution=spread, out_dir=out_dir, config={"task_options": dict(task_options or {})},
+                   progress=trainer.progress)
 
 
 def run_es_imp(task: str, strategy: str, baseline: str, seeds, rounds: int, keep_ratio: float,
                generations: int, popsize: int, eval_every: int, out_dir, *, mean_decay: float = 0.0,
                signal: str = "final", sigma_convention: str = "per_weight_std", strategy_settings: dict | None = None,
-               es_rules: str = "paper", task_options: dict | None = None,
+               es_rules: str = "paper", task_options: dict | None = None, distribution: str = "global",
+               erk_power: float = 1.0, min_per_layer: int = 0, rewind_step: int = 0,
                progress: bool | None = None) -> pd.DataFrame:
     """ES-IMP (the ``imp_es`` notebook): :func:`run_experiment` with an evolution strategy.
 
@@ -147,12 +172,15 @@ def run_es_imp(task: str, strategy: str, baseline: str, seeds, rounds: int, keep
     return run_experiment(task, strategy, baseline, seeds, rounds, keep_ratio, out_dir, signal=signal,
                           task_options=task_options, progress=progress, generations=generations, popsize=popsize,
                           eval_every=eval_every, mean_decay=mean_decay, sigma_convention=sigma_convention,
-                          strategy_settings=strategy_settings, es_rules=es_rules)
+                          strategy_settings=strategy_settings, es_rules=es_rules, distribution=distribution,
+                          erk_power=erk_power, min_per_layer=min_per_layer, rewind_step=rewind_step)
 
 
 def run_gd_imp(task: str, optimizer: str, baseline: str, seeds, rounds: int, keep_ratio: float, out_dir, *,
                epochs: int = 2, total_steps: int = 1_750_000, trainer_settings: dict | None = None,
-               task_options: dict | None = None, signal: str = "final", progress: bool | None = None) -> pd.DataFrame:
+               task_options: dict | None = None, signal: str = "final", distribution: str = "global",
+               erk_power: float = 1.0, min_per_layer: int = 0, rewind_step: int = 0,
+               progress: bool | None = None) -> pd.DataFrame:
     """Gradient-descent IMP (the ``imp_gd`` notebook): masked Adam (vision) or masked PPO (control).
 
     ``epochs`` is Adam's length of a round, ``total_steps`` PPO's (environment steps).
@@ -160,4 +188,5 @@ def run_gd_imp(task: str, optimizer: str, baseline: str, seeds, rounds: int, kee
     choice("optimizer", optimizer, GRADIENT_TRAINERS)
     return run_experiment(task, optimizer, baseline, seeds, rounds, keep_ratio, out_dir, signal=signal,
                           task_options=task_options, progress=progress, epochs=epochs, total_steps=total_steps,
-                          trainer_settings=trainer_settings)
+                          trainer_settings=trainer_settings, distribution=distribution, erk_power=erk_power,
+                          min_per_layer=min_per_layer, rewind_step=rewind_step)

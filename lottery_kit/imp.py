@@ -1,14 +1,15 @@
 """The iterative-magnitude-pruning driver. It knows no optimiser: the trainer is an argument.
 
-A trainer is any callable ``trainer(task, init, mask, keys, dense_init, desc=...) -> (RoundOutcome, metrics)``
-working on seed-stacked pytrees, where ``metrics`` holds at least ``final_perf`` and ``best_perf`` per
-seed, and which offers ``config() -> dict`` (recorded with the results). The trainers in
-:mod:`lottery_kit.trainers` (evolution strategies, masked Adam, masked PPO) are interchangeable here. Each row
-also carries the round's search-distribution diagnostics (:mod:`lottery_kit.diagnostics`; NaN without one).
+A trainer follows :class:`lottery_kit.trainers.Trainer` (any optimiser: evolution strategies, masked Adam, masked
+PPO): it trains seed-stacked ``(init, mask)`` for one round and returns a :class:`RoundOutcome` with its metrics.
+Pruning is a baseline (score × weights policy, :mod:`lottery_kit.pruning`) under a sparsity distribution; the rewind
+point is the trainer's ``rewind_step``. Each row also carries the round's search-distribution diagnostics
+(:mod:`lottery_kit.diagnostics`; NaN without one).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import partial
 
 import jax
@@ -19,8 +20,9 @@ from tqdm.auto import tqdm
 
 from . import guard, masks
 from .diagnostics import COLUMNS as DIAGNOSTICS, search_distribution
-from .pruning import PRUNERS, RoundOutcome, get_pruner
-from .store import ARTIFACT_KEYS, RunStore
+from .pruning import BASELINES, Baseline, RoundOutcome, Distribution, check_needs, get_baseline
+from .pruning.distributions import kernel_shapes
+from .store import ARTIFACT_KEYS, OPTIONAL_ARTIFACT_KEYS, RunStore
 from .validate import ConfigError, choice, non_empty, number
 
 SIGNALS = ("final", "best")
@@ -46,36 +48,111 @@ def check_schedule(seeds, rounds: int, keep_ratio: float):
     return seeds
 
 
+@dataclass(frozen=True, eq=False)
+class RunPlan:
+    """One IMP run, fixed before its first round: what trains, how it prunes, and its schedule."""
+
+    task: object
+    trainer: object
+    baseline: str
+    seeds: tuple
+    rounds: int
+    keep_ratio: float
+    signal: str
+    distribution: Distribution
+    dense_init: dict            # θ0 of every seed (stacked)
+    progress: bool = True
+    rule: Baseline = field(init=False)
+    n_prunable: int = field(init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "rule", get_baseline(self.baseline))
+        object.__setattr__(self, "n_prunable", masks.num_prunable(self.one(self.dense_init)))
+
+    @staticmethod
+    def one(tree):
+        return jax.tree_util.tree_map(lambda a: a[0], tree)
+
+    @property
+    def label(self) -> str:
+        return self.trainer.config().get("strategy", type(self.trainer).__name__)
+
+    @property
+    def rewind_step(self) -> int:
+        return int(getattr(self.trainer, "rewind_step", 0))
+
+    def n_keep(self, round_: int) -> int:
+        return masks.target_kept(self.n_prunable, self.keep_ratio, round_)
+
+    def layer_counts(self, mask, n_keep: int):
+        """Per-kernel counts of the next mask (None: global), the same for every seed."""
+        if self.distribution.is_global:
+            return None
+        shapes = kernel_shapes(self.one(self.dense_init))
+        if self.rule.from_dense:
+            return self.distribution.layer_counts(shapes, [int(np.prod(s)) for s in shapes], n_keep)
+        kept = {tuple(kernel_counts(mask, i)) for i in range(len(self.seeds))}
+        if len(kept) != 1:
+            raise AssertionError(f"seeds keep different per-kernel counts {sorted(kept)} under {self.distribution.name}")
+        return self.distribution.layer_counts(shapes, kept.pop(), n_keep)
+
+    def prune(self, round_: int, outcome, n_keep: int):
+        """The next round's (init, mask) for every seed, with its exact counts checked. Under late rewinding,
+        round 1's outcome is pruned as if it had started from its weights after ``rewind_step`` steps."""
+        if round_ == 1 and self.rewind_step:
+            outcome = outcome.replace(init=outcome.rewind, rewind_point=outcome.rewind)
+        counts = self.layer_counts(outcome.mask, n_keep)
+        rule = partial(self.rule, task=self.task, signal=self.signal, counts=counts,
+                       min_per_layer=self.distribution.min_per_layer)
+        init, mask = jax.vmap(rule, in_axes=(0, 0, None))(seed_keys(self.seeds, 2, round_), outcome, n_keep)
+        for i in range(len(self.seeds) if counts is not None else 0):
+            if tuple(kernel_counts(mask, i)) != counts:
+                raise AssertionError(f"seed {self.seeds[i]} kept {kernel_counts(mask, i)} per kernel, not {counts}")
+        return init, mask
+
+    def config(self) -> dict:
+        """The run's identity as ``config.json`` records it (non-default distributions only, so that runs made
+        before distributions existed keep their identity)."""
+        distribution = {} if self.distribution == Distribution() else self.distribution.config()
+        return {"task": self.task.name, "baseline": self.baseline, "seeds": list(self.seeds), "rounds": self.rounds,
+                "keep_ratio": self.keep_ratio, "signal": self.signal, **distribution,
+                "trainer": self.trainer.config()}
+
+
+def kernel_counts(mask, seed_index: int) -> list[int]:
+    """Kept weights per kernel of one seed of a stacked mask."""
+    pr = jax.tree_util.tree_leaves(masks.prunable_tree(mask))
+    return [int(np.asarray(m[seed_index]).sum()) for m, p in zip(jax.tree_util.tree_leaves(mask), pr) if p]
+
+
 def run_imp(task, trainer, baseline: str, *, seeds, rounds: int = 20, keep_ratio: float = 0.8,
-            signal: str = "final", out_dir=None, config: dict | None = None, progress: bool = True) -> pd.DataFrame:
+            signal: str = "final", distribution: Distribution | None = None, out_dir=None, config: dict | None = None,
+            progress: bool = True) -> pd.DataFrame:
     """Run IMP for all ``seeds`` at once and return one row per (seed, round).
 
     Round 1 trains the dense network; round r keeps exactly ``round(N * keep_ratio**(r-1))`` of the N
-    kernel weights. With ``out_dir`` every round is stored atomically and a rerun resumes after the
-    last finished round (the directory must belong to the same configuration).
+    kernel weights, spread over the kernels by ``distribution`` (default: global, the paper's). With ``out_dir`` every
+    round is stored atomically and a rerun resumes after the last finished round (the directory must belong to the
+    same configuration).
     """
-    pruner = get_pruner(baseline)
+    get_baseline(baseline)
     choice("signal", signal, SIGNALS)
     seeds = check_schedule(seeds, rounds, keep_ratio)
-    trainer_config = trainer.config()
-    label = trainer_config.get("strategy", type(trainer).__name__)
-    run_config = {"task": task.name, "baseline": baseline, "seeds": list(seeds), "rounds": rounds,
-                  "keep_ratio": keep_ratio, "signal": signal, "trainer": trainer_config, **(config or {})}
+    check_needs(baseline, trainer, task)
     run_store = RunStore(out_dir) if out_dir is not None else None   # an out_dir that is a file is refused here
     if hasattr(trainer, "preflight"):
         trainer.preflight(task, len(seeds))   # e.g. a population that cannot fit, refused before any compile
-    dense_init = task.init_params_batch(seed_keys(seeds, 0))
-    n_prunable = masks.num_prunable(jax.tree_util.tree_map(lambda a: a[0], dense_init))
-    check_keeps_weights(n_prunable, rounds, keep_ratio)
+    plan = RunPlan(task, trainer, baseline, tuple(seeds), rounds, keep_ratio, signal, distribution or Distribution(),
+                   task.init_params_batch(seed_keys(seeds, 0)), progress)
+    check_keeps_weights(plan.n_prunable, rounds, keep_ratio)
+    plan.distribution.check_schedule(plan.one(plan.dense_init), plan.n_keep(rounds))
     if out_dir is None:
-        return _run_rounds(task, trainer, pruner, baseline, seeds, rounds, keep_ratio, signal, label, dense_init,
-                           n_prunable, None, progress)
+        return _run_rounds(plan, None)
     with run_store.working() as store:
-        store.claim(run_config)
+        store.claim(plan.config() | (config or {}))
         if store.done_rounds():
             store.write_results()  # rebuilt from the rounds' rows: heals a damaged or missing results table
-        return _run_rounds(task, trainer, pruner, baseline, seeds, rounds, keep_ratio, signal, label, dense_init,
-                           n_prunable, store, progress)
+        return _run_rounds(plan, store)
 
 
 def check_keeps_weights(n_prunable: int, rounds: int, keep_ratio: float) -> None:
@@ -89,42 +166,50 @@ def check_keeps_weights(n_prunable: int, rounds: int, keep_ratio: float) -> None
                       "keep_ratio")
 
 
-def _run_rounds(task, trainer, pruner, baseline, seeds, rounds, keep_ratio, signal, label, dense_init, n_prunable,
-                store, progress) -> pd.DataFrame:
-    prune = jax.vmap(partial(_prune_one, pruner, task=task, signal=signal), in_axes=(0, 0, None))
+def _run_rounds(plan: RunPlan, store) -> pd.DataFrame:
     collected = []
     start = store.last_done_round() + 1 if store is not None else 1
-    if start > rounds:
+    if start > plan.rounds:
         return store.rows()
     if start > 1:
-        outcome = _load_outcome(store, seeds, start - 1, dense_init)
-        init, mask = prune(seed_keys(seeds, 2, start - 1), outcome, masks.target_kept(n_prunable, keep_ratio, start))
+        rewind_point = plan.dense_init if not plan.rewind_step else stacked_artifact(store, plan.seeds, 1, "rewind")
+        outcome = load_outcome(store, plan.seeds, start - 1, rewind_point)
+        init, mask = plan.prune(start - 1, outcome, plan.n_keep(start))
     else:
-        init, mask = dense_init, jax.vmap(masks.dense_mask)(dense_init)
+        rewind_point = plan.dense_init
+        init, mask = plan.dense_init, jax.vmap(masks.dense_mask)(plan.dense_init)
 
-    for r in tqdm(range(start, rounds + 1), desc=f"IMP {task.name} {baseline}", unit="round",
-                  initial=start - 1, total=rounds, disable=not progress):
-        n_keep = masks.target_kept(n_prunable, keep_ratio, r)
+    for r in tqdm(range(start, plan.rounds + 1), desc=f"IMP {plan.task.name} {plan.baseline}", unit="round",
+                  initial=start - 1, total=plan.rounds, disable=not plan.progress):
+        n_keep = plan.n_keep(r)
         kept = np.asarray(jax.vmap(masks.kept_count)(mask))
         if not np.all(kept == n_keep):
             raise AssertionError(f"round {r}: kept {kept.tolist()} weights, expected exactly {n_keep}")
-        outcome, metrics = trainer(task, init, mask, seed_keys(seeds, 1, r), dense_init, desc=f"round {r}/{rounds}")
-        guard.check(metrics, r, seeds, getattr(trainer, "step_unit", "step"))   # before anything of round r is stored
-        diagnostics = search_distribution(outcome, masks.target_kept(n_prunable, keep_ratio, r + 1), signal)
-        rows = _rows(task, label, baseline, seeds, r, n_keep, n_prunable, metrics | diagnostics)
+        outcome, metrics = plan.trainer(plan.task, init, mask, seed_keys(plan.seeds, 1, r), rewind_point,
+                                        desc=f"round {r}/{plan.rounds}")
+        guard.check(metrics, r, plan.seeds, getattr(plan.trainer, "step_unit", "step"))  # before round r is stored
+        if r == 1 and plan.rewind_step:     # late rewinding: every later round restarts from round 1's θ_k
+            rewind_point = outcome.rewind
+        elif r > 1:
+            outcome = outcome.replace(rewind=None)    # only round 1's is ever read
+        diagnostics = search_distribution(outcome, plan.n_keep(r + 1), plan.signal)
+        rows = round_rows(plan.task, plan.label, plan.baseline, plan.seeds, r, n_keep, plan.n_prunable,
+                          metrics | diagnostics)
         if store is not None:
-            store.save_round(r, seeds, {k: getattr(outcome, k) for k in ARTIFACT_KEYS}, rows)
+            store.save_round(r, plan.seeds, artifacts(outcome), rows)
         collected.append(rows)
-        if r < rounds:
-            init, mask = prune(seed_keys(seeds, 2, r), outcome, masks.target_kept(n_prunable, keep_ratio, r + 1))
+        if r < plan.rounds:
+            init, mask = plan.prune(r, outcome, plan.n_keep(r + 1))
     return store.rows() if store is not None else pd.concat(collected, ignore_index=True)
 
 
-def _prune_one(pruner, key, outcome, n_keep, *, task, signal):
-    return pruner(key, outcome, n_keep, task, signal=signal)
+def artifacts(outcome: RoundOutcome) -> dict:
+    """What a round stores of its outcome (:mod:`lottery_kit.store`)."""
+    return {k: getattr(outcome, k) for k in ARTIFACT_KEYS + OPTIONAL_ARTIFACT_KEYS}
 
 
-def _rows(task, label, baseline, seeds, round_, n_keep, n_prunable, metrics) -> pd.DataFrame:
+def round_rows(task, label, baseline, seeds, round_, n_keep, n_prunable, metrics) -> pd.DataFrame:
+    """One results row per seed of a round: the schedule, the scores and (where present) the diagnostics."""
     remaining = n_keep / n_prunable
     return pd.DataFrame({
         "task": task.name, "strategy": label, "baseline": baseline, "seed": list(seeds), "round": round_,
@@ -134,10 +219,20 @@ def _rows(task, label, baseline, seeds, round_, n_keep, n_prunable, metrics) -> 
     })
 
 
-def _load_outcome(store, seeds, round_, dense_init) -> RoundOutcome:
+def _stack(trees):
+    return None if any(t is None for t in trees) else jax.tree_util.tree_map(lambda *a: jnp.stack(a), *trees)
+
+
+def stacked_artifact(store, seeds, round_: int, key: str):
+    """One stored artifact of a round, stacked over seeds (None where the round has none)."""
+    return _stack([store.load_round(s, round_).get(key) for s in seeds])
+
+
+def load_outcome(store, seeds, round_, rewind_point) -> RoundOutcome:
+    """A stored round's outcome, stacked over seeds, with the run's ``rewind_point``."""
     loaded = [store.load_round(s, round_) for s in seeds]
-    stacked = {k: jax.tree_util.tree_map(lambda *a: jnp.stack(a), *[d[k] for d in loaded]) for k in ARTIFACT_KEYS}
-    return RoundOutcome(dense_init=dense_init, **stacked)
+    return RoundOutcome(rewind_point=rewind_point,
+                        **{k: _stack([d.get(k) for d in loaded]) for k in ARTIFACT_KEYS + OPTIONAL_ARTIFACT_KEYS})
 
 
-__all__ = ["PRUNERS", "run_imp", "seed_keys"]
+__all__ = ["BASELINES", "RunPlan", "load_outcome", "round_rows", "run_imp", "seed_keys"]

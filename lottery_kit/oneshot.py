@@ -10,11 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import jax
+import numpy as np
 
 from . import locks, masks
-from .imp import _load_outcome, _rows, check_seeds, run_imp, seed_keys
-from .pruning import get_pruner
-from .store import ARTIFACT_KEYS, RunStore
+from .imp import artifacts, check_seeds, load_outcome, round_rows, run_imp, seed_keys
+from .pruning import Distribution, check_needs, get_baseline
+from .pruning.distributions import kernel_shapes
+from .store import RunStore
 from .validate import ConfigError, in_range
 
 
@@ -23,38 +25,45 @@ def dense_run(task, trainer, seeds, dense_dir, progress=True):
     dense_dir = Path(dense_dir)
     with locks.exclusive(dense_dir / ".dense.lock", wait=True):
         run_imp(task, trainer, "final-ticket", seeds=seeds, rounds=1, out_dir=dense_dir, progress=progress)
-    dense_init = task.init_params_batch(seed_keys(seeds, 0))
-    return _load_outcome(RunStore(dense_dir), seeds, 1, dense_init)
+    return load_outcome(RunStore(dense_dir), seeds, 1, task.init_params_batch(seed_keys(seeds, 0)))
 
 
 def run_oneshot(task, trainer, baseline: str, *, seeds, sparsity: float, dense_dir, out_dir, signal="final",
-                config: dict | None = None, progress=True):
-    """Prune the shared dense run once to ``sparsity`` with ``baseline``, train, and store one round."""
+                distribution: Distribution | None = None, config: dict | None = None, progress=True):
+    """Prune the shared dense run once to ``sparsity`` with ``baseline`` (its kept weights spread over the kernels by
+    ``distribution``, default global), train, and store one round."""
+    distribution = distribution or Distribution()
     in_range("sparsity", sparsity, low=0.0, high=1.0, high_open=True, why="the fraction of kernel weights pruned")
-    pruner = get_pruner(baseline)
+    rule = get_baseline(baseline)
+    check_needs(baseline, trainer, task)
     seeds = check_seeds(seeds)
     n_prunable = masks.num_prunable(task.init_params(jax.random.key(0)))
     if round(n_prunable * (1.0 - sparsity)) < 1:
         raise ConfigError(f"sparsity={sparsity} prunes every one of the {n_prunable} kernel weights; the largest "
                           f"sparsity that keeps one is {1 - 0.5 / n_prunable:.6f}")
+    distribution.check_schedule(task.init_params(jax.random.key(0)), int(round(n_prunable * (1.0 - sparsity))))
     with RunStore(out_dir).working() as store:
         store.claim({"task": task.name, "baseline": baseline, "seeds": list(seeds), "sparsity": sparsity,
                      "signal": signal, "dense_dir": str(Path(dense_dir).resolve()), "trainer": trainer.config(),
-                     **(config or {})})
+                     **({} if distribution == Distribution() else distribution.config()), **(config or {})})
         if store.last_done_round() < 1:
-            _train_oneshot(task, trainer, pruner, baseline, seeds, sparsity, dense_dir, store, signal, progress)
+            _train_oneshot(task, trainer, rule, baseline, seeds, sparsity, dense_dir, store, signal, distribution,
+                           progress)
         return store.rows()
 
 
-def _train_oneshot(task, trainer, pruner, baseline, seeds, sparsity, dense_dir, store, signal, progress):
+def _train_oneshot(task, trainer, rule, baseline, seeds, sparsity, dense_dir, store, signal, distribution, progress):
     dense = dense_run(task, trainer, seeds, dense_dir, progress)
     n_prunable = masks.num_prunable(jax.tree_util.tree_map(lambda a: a[0], dense.init))
     n_keep = int(round(n_prunable * (1.0 - sparsity)))
-    init, mask = jax.vmap(lambda k, o: pruner(k, o, n_keep, task, signal=signal))(seed_keys(seeds, 3), dense)
-    outcome, metrics = trainer(task, init, mask, seed_keys(seeds, 4), dense.dense_init, desc=f"sparsity {sparsity:g}")
-    rows = _rows(task, trainer.config().get("strategy", type(trainer).__name__), baseline, seeds, 1, n_keep,
+    shapes = kernel_shapes(jax.tree_util.tree_map(lambda a: a[0], dense.init))
+    counts = distribution.layer_counts(shapes, [int(np.prod(s)) for s in shapes], n_keep)   # from the dense net
+    init, mask = jax.vmap(lambda k, o: rule(k, o, n_keep, task, signal=signal, counts=counts,
+                                            min_per_layer=distribution.min_per_layer))(seed_keys(seeds, 3), dense)
+    outcome, metrics = trainer(task, init, mask, seed_keys(seeds, 4), dense.rewind_point, desc=f"sparsity {sparsity:g}")
+    rows = round_rows(task, trainer.config().get("strategy", type(trainer).__name__), baseline, seeds, 1, n_keep,
                  n_prunable, metrics)
-    store.save_round(1, seeds, {k: getattr(outcome, k) for k in ARTIFACT_KEYS}, rows.assign(target_sparsity=sparsity))
+    store.save_round(1, seeds, artifacts(outcome), rows.assign(target_sparsity=sparsity))
 
 
 __all__ = ["dense_run", "run_oneshot"]

@@ -38,6 +38,9 @@ from . import locks
 from .validate import ConfigError
 
 ARTIFACT_KEYS = ("init", "mask", "final_mean", "final_std", "best_mean")
+#: Stored only where a run has them: the weights after ``rewind_step`` steps (late rewinding) and a
+#: gradient-descent trainer's iterate statistics (the ``iterate-snr`` score).
+OPTIONAL_ARTIFACT_KEYS = ("rewind", "iterate_mean", "iterate_std")
 #: Config keys that may change between invocations of the same run (extending a run is allowed).
 NON_IDENTITY_KEYS = ("rounds", "out_dir", "progress")
 VERSIONED_PACKAGES = ("lottery-kit", "jax", "jaxlib", "flax", "optax", "evosax", "gymnax", "brax", "numpy", "pandas")
@@ -224,7 +227,8 @@ class RunStore:
         d = self.round_dir(round_)
         files = []
         for i, seed in enumerate(seeds):
-            one = {k: jax.tree_util.tree_map(lambda a: np.asarray(a[i]), artifacts[k]) for k in ARTIFACT_KEYS}
+            one = {k: jax.tree_util.tree_map(lambda a: np.asarray(a[i]), artifacts.get(k))
+                   for k in ARTIFACT_KEYS + OPTIONAL_ARTIFACT_KEYS if k in ARTIFACT_KEYS or artifacts.get(k) is not None}
             atomic_write_bytes(d / f"seed_{seed}.msgpack", serialization.msgpack_serialize(one))
             files.append(f"seed_{seed}.msgpack")
             crash_point("artifact", round_)
@@ -274,7 +278,8 @@ class RunStore:
 
 
 def load_round(out_dir, seed: int, round: int) -> dict:  # noqa: A002  (public name fixed by the API)
-    """Artifacts of one seed and round: keys ``init, mask, final_mean, final_std, best_mean`` (flax trees)."""
+    """Artifacts of one seed and round: keys ``init, mask, final_mean, final_std, best_mean`` (flax trees), and
+    ``rewind``, ``iterate_mean``, ``iterate_std`` where the run has them."""
     return RunStore(out_dir).load_round(seed, round)
 
 

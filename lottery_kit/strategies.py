@@ -91,9 +91,22 @@ PRESETS: dict[str, dict[str, dict[str, float]]] = {
 }
 
 
+#: Evolution strategies registered with :func:`register_strategy`, by name.
+CUSTOM_STRATEGIES: dict[str, type] = {}
+
+
+def register_strategy(name: str, cls: type, presets: dict | None = None) -> None:
+    """Add an evolution strategy: an evosax distribution-based class (``cls(population_size, solution)`` with
+    ``default_params``, pure ``init``/``ask``/``tell``, a state with ``mean`` and ``std``; subclassing one of evosax's
+    is the short way). ``presets``: its settings by task name or family, as :data:`PRESETS`."""
+    CUSTOM_STRATEGIES[name] = cls
+    if presets:
+        PRESETS[name] = dict(presets)
+
+
 def strategy_classes() -> dict[str, type]:
-    """Every distribution-based evosax algorithm, by class name."""
-    return {cls.__name__: cls for cls in distribution_based_algorithms.values()}
+    """Every distribution-based evosax algorithm, by class name, and the registered ones."""
+    return {cls.__name__: cls for cls in distribution_based_algorithms.values()} | CUSTOM_STRATEGIES
 
 
 def strategy_names() -> list[str]:
@@ -195,4 +208,5 @@ def make_strategy(name: str, popsize: int, num_dims: int, task_name: str = "", f
     return ESSpec(name=name, es=es, params=params, sigma_convention=sigma_convention)
 
 
-__all__ = ["ES_RULES", "PAPER_STRATEGIES", "PRESETS", "ESSpec", "make_strategy", "strategy_names"]
+__all__ = ["ES_RULES", "PAPER_STRATEGIES", "PRESETS", "ESSpec", "make_strategy", "register_strategy",
+           "strategy_names"]

@@ -24,8 +24,8 @@ from tqdm.auto import tqdm
 
 from . import masks
 from .experiment import build_trainer
-from .imp import _rows, seed_keys
-from .store import ARTIFACT_KEYS, RunStore, load_config
+from .imp import artifacts, round_rows, seed_keys
+from .store import RunStore, load_config
 from .tasks import make_task, task_family
 from .validate import ConfigError
 
@@ -129,10 +129,10 @@ def _train_tickets(store, source, chosen, seeds, task, trainer, ticket, n_prunab
         kept = np.asarray(jax.vmap(masks.kept_count)(mask))
         outcome, metrics = trainer(task, init, mask, seed_keys(seeds, TRAIN_STREAM, r), fresh,
                                    desc=f"source round {r}")
-        rows = _rows(task, label, "transfer", seeds, r, int(kept[0]), n_prunable, metrics).assign(
+        rows = round_rows(task, label, "transfer", seeds, r, int(kept[0]), n_prunable, metrics).assign(
             source_task=source["task"], source_strategy=source["trainer"]["strategy"],
             source_baseline=source["baseline"])
-        store.save_round(r, seeds, {k: getattr(outcome, k) for k in ARTIFACT_KEYS}, rows)
+        store.save_round(r, seeds, artifacts(outcome), rows)
 
 
 __all__ = ["choose_rounds", "embed", "finished_run", "run_transfer"]

@@ -25,7 +25,7 @@
 # %% tags=["parameters"]
 task = "CartPole-v1"         # mnist, fmnist, kmnist, digits, CartPole-v1, Acrobot-v1, Pendulum-v1, MinAtar, Brax names
 strategy = "SNES"            # any distribution-based evosax class: Sep_CMA_ES, SNES, PGPE, DiscoveredES, Open_ES, ...
-baseline = "sig2noise"       # final-ticket, sig2noise, random-reinit, mask-reinit, snip, grasp, *_permute
+baseline = "sig2noise"       # final-ticket, sig2noise, random-reinit, mask-reinit, snip, grasp, *_permute (lk.BASELINES)
 seeds = [0, 1]
 rounds = 5
 keep_ratio = 0.3             # the paper keeps 0.8 per round over 20 rounds: see preset
@@ -36,6 +36,11 @@ mean_decay = 0.0
 es_rules = "paper"           # "paper": evosax 0.1.4's update rules, as the paper ran them; "evosax-0.3": evosax 0.3.2's
 signal = "final"             # prune by the final ES mean or by the best (validation) mean
 task_options = {}            # e.g. {"n_rollouts": 8} or {"batch_size": 1024}; unset ones come from the preset
+distribution = "global"      # how the kept weights spread over the kernels: "global" (the paper's), "layerwise", "erk"
+erk_power = 1.0              # ERK's power scale (distribution="erk")
+min_per_layer = 0            # every kernel keeps at least this many weights (or all it has left)
+rewind_step = 0              # late rewinding: rewind to round 1's weights after this many steps (0: θ0, the paper's)
+plugins = []                 # modules to import first: they register your own scores, distributions, tasks, ES
 preset = "small"             # "small": the values above, few rollouts / small batches; "paper": the paper's scale
 out_dir = "runs/imp_es"
 
@@ -45,9 +50,11 @@ import matplotlib.pyplot as plt
 import lottery_kit as lk
 from lottery_kit import diagnostics, experiment, plots
 
+experiment.load_plugins(plugins)
 params = experiment.apply_preset(preset, task, dict(
     rounds=rounds, keep_ratio=keep_ratio, generations=generations, popsize=popsize,
-    eval_every=eval_every, mean_decay=mean_decay, es_rules=es_rules, task_options=task_options))
+    eval_every=eval_every, mean_decay=mean_decay, es_rules=es_rules, task_options=task_options,
+    distribution=distribution, erk_power=erk_power, min_per_layer=min_per_layer, rewind_step=rewind_step))
 params
 
 # %%

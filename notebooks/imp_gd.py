@@ -29,7 +29,7 @@
 # %% tags=["parameters"]
 task = "fmnist"              # vision (Adam): mnist, fmnist, kmnist, digits; control (PPO): CartPole-v1, Pendulum-v1, ...
 optimizer = "Adam"           # "Adam" (vision) or "PPO" (control)
-baseline = "final-ticket"    # final-ticket, random-reinit, mask-reinit, snip, grasp, *_permute (not sig2noise)
+baseline = "final-ticket"    # final-ticket, iterate-snr, random-reinit, mask-reinit, snip, grasp, *_permute
 seeds = [0, 1]
 rounds = 3
 keep_ratio = 0.3             # the paper keeps 0.8 per round over 20 rounds: see preset
@@ -38,6 +38,11 @@ total_steps = 300_000        # PPO: environment steps a round (the paper's Pendu
 trainer_settings = {}        # the trainer's own fields, e.g. {"learning_rate": 1e-3} or {"num_envs": 16}
 signal = "final"             # prune by the final weights or by the validation-best ones
 task_options = {}            # unset ones come from the preset (PPO also sets its network here)
+distribution = "global"      # how the kept weights spread over the kernels: "global" (the paper's), "layerwise", "erk"
+erk_power = 1.0              # ERK's power scale (distribution="erk")
+min_per_layer = 0            # every kernel keeps at least this many weights (or all it has left)
+rewind_step = 0              # late rewinding: rewind to round 1's weights after this many steps (0: θ0, the paper's)
+plugins = []                 # modules to import first: they register your own scores, distributions, tasks, ES
 preset = "small"             # "small": the values above; "paper": the paper's scale
 out_dir = "runs/imp_gd"
 
@@ -47,9 +52,11 @@ import matplotlib.pyplot as plt
 import lottery_kit as lk
 from lottery_kit import experiment, plots
 
+experiment.load_plugins(plugins)
 params = experiment.apply_preset(preset, task, dict(
     rounds=rounds, keep_ratio=keep_ratio, epochs=epochs, total_steps=total_steps,
-    trainer_settings=trainer_settings, task_options=task_options), strategy=optimizer)
+    trainer_settings=trainer_settings, task_options=task_options, distribution=distribution, erk_power=erk_power,
+    min_per_layer=min_per_layer, rewind_step=rewind_step), strategy=optimizer)
 params
 
 # %%

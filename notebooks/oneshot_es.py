@@ -39,6 +39,10 @@ popsize = 32
 eval_every = 25
 mean_decay = 0.0
 task_options = {}            # unset options come from the preset
+distribution = "global"      # how the kept weights spread over the kernels: "global" (the paper's), "layerwise", "erk"
+erk_power = 1.0              # ERK's power scale (distribution="erk")
+min_per_layer = 0            # every kernel keeps at least this many weights (or all it has left)
+plugins = []                 # modules to import first: they register your own scores, distributions, tasks, ES
 preset = "small"             # "small": the values above, few rollouts / small batches; "paper": the paper's scale
 dense_dir = "runs/oneshot_dense"   # shared by all cells (use an absolute path in grids)
 out_dir = "runs/oneshot"
@@ -50,14 +54,16 @@ import pandas as pd
 import lottery_kit as lk
 from lottery_kit import experiment, oneshot, plots
 
-lk.get_pruner(baseline)  # names and settings are checked before anything is loaded or compiled
+experiment.load_plugins(plugins)
+lk.get_baseline(baseline)  # names and settings are checked before anything is loaded or compiled
+spread = lk.Distribution(distribution, erk_power, min_per_layer)
 params = experiment.apply_preset(preset, task, dict(generations=generations, popsize=popsize, eval_every=eval_every,
                                                     mean_decay=mean_decay, task_options=task_options))
 trainer = lk.ESTrainer(strategy=strategy, popsize=params["popsize"], generations=params["generations"],
                        eval_every=params["eval_every"], mean_decay=params["mean_decay"])
 the_task = lk.make_task(task, **params["task_options"])
 results = oneshot.run_oneshot(the_task, trainer, baseline, seeds=seeds, sparsity=sparsity, dense_dir=dense_dir,
-                              out_dir=out_dir, config={"task_options": params["task_options"]})
+                              out_dir=out_dir, distribution=spread, config={"task_options": params["task_options"]})
 dense = lk.collect(dense_dir).assign(baseline="dense")
 results
 

@@ -189,7 +189,7 @@ CASES = {
     15: lambda **_: lk.make_task("digits", precision="fp16"),
     16: lambda **_: lk.make_task("digits", precision="bf16", population_backend="fast"),
     17: lambda **_: lk.make_task("fetch"),
-    18: lambda **_: lk.PRUNERS["snip"](None, None, 1, lk.make_task("CartPole-v1")),
+    18: lambda **_: lk.BASELINES["snip"](None, None, 1, lk.make_task("CartPole-v1")),
     19: lambda **_: lk.run_gd_imp(**(GD | {"task": "CartPole-v1", "out_dir": "x"})),
     20: lambda **_: lk.run_gd_imp(**(GD | {"optimizer": "PPO", "out_dir": "x"})),
     21: lambda **_: lk.run_gd_imp(**(GD | {"optimizer": "SNES", "out_dir": "x"})),
@@ -240,6 +240,11 @@ CASES = {
     61: lambda **_: lk.run_gd_imp(**(GD | {"trainer_settings": {"learning_rate": float("nan")}, "out_dir": "x"})),
     62: lambda **_: lk.run_gd_imp(**(GD | {"task": "Pendulum-v1", "optimizer": "PPO",
                                          "trainer_settings": {"gamma": 1.5}, "out_dir": "x"})),
+    63: lambda **_: lk.run_es_imp(**(ES | {"distribution": "erdos", "out_dir": "x"})),
+    64: lambda **_: lk.run_es_imp(**(ES | {"distribution": "erk", "erk_power": 0, "out_dir": "x"})),
+    65: lambda **_: lk.run_es_imp(**(ES | {"min_per_layer": 100, "rounds": 8, "out_dir": "x"})),
+    66: lambda **_: lk.run_es_imp(**(ES | {"rewind_step": 5, "out_dir": "x"})),
+    67: lambda **_: lk.register_baseline("x", "movement"),
 }
 #: Rows met only once a round has trained (a full disk when the round is written; the numerical guard); every other
 #: row is refused before any round program is compiled.

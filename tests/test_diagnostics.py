@@ -22,7 +22,7 @@ def outcome(std_fn, seeds=2):
     mean = jax.vmap(tree)(keys[1])
     std = jax.vmap(lambda k: jax.tree_util.tree_map(lambda a: std_fn(k, a.shape), tree(k)))(keys[2])
     mask = jax.vmap(masks.dense_mask)(init)
-    return RoundOutcome(init=init, mask=mask, final_mean=mean, final_std=std, best_mean=mean, dense_init=init)
+    return RoundOutcome(init=init, mask=mask, final_mean=mean, final_std=std, best_mean=mean, rewind_point=init)
 
 
 def test_uniform_sigma_makes_the_rules_agree_exactly():

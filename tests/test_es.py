@@ -9,7 +9,7 @@ import pytest
 
 import lottery_kit as lk
 from lottery_kit import ConfigError, ESTrainer, masks
-from lottery_kit.pruning import PRUNERS
+from lottery_kit.pruning import BASELINES
 
 
 def _sparse_start(task, keys, n_keep):
@@ -92,8 +92,8 @@ def test_snr_pruning_after_real_training_differs_from_magnitude(digits, keys):
     trainer = ESTrainer("SNES", popsize=16, generations=20, eval_every=10, progress=False)
     outcome, _ = trainer(digits, init, jax.vmap(masks.dense_mask)(init), keys[:1], init)
     one = jax.tree_util.tree_map(lambda a: a[0], outcome)
-    _, snr = PRUNERS["sig2noise"](jax.random.key(0), one, 5000, digits)
-    _, mag = PRUNERS["final-ticket"](jax.random.key(0), one, 5000, digits)
+    _, snr = BASELINES["sig2noise"](jax.random.key(0), one, 5000, digits)
+    _, mag = BASELINES["final-ticket"](jax.random.key(0), one, 5000, digits)
     a, b = (np.asarray(masks.flat_prunable(m)[0]) for m in (snr, mag))
     assert a.sum() == b.sum() == 5000 and (a != b).sum() > 0
     assert jnp.all(outcome.final_std["params"]["Dense_0"]["kernel"] > 0)

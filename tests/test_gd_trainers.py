@@ -133,7 +133,7 @@ def test_sig2noise_after_a_gradient_round_explains_itself(digits, keys):
                                                                        keys[:1], init)
     one = jax.tree_util.tree_map(lambda a: a[0], outcome)
     with pytest.raises(ConfigError, match="needs the per-weight std"):
-        lk.PRUNERS["sig2noise"](jax.random.key(0), one, 100, digits)
+        lk.BASELINES["sig2noise"](jax.random.key(0), one, 100, digits)
 
 
 def test_gd_imp_rounds_prune_exactly_and_store_like_es(tmp_path):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from lottery_kit import masks
-from lottery_kit.pruning import PRUNERS, RoundOutcome, snr_scores
+from lottery_kit.pruning import BASELINES, RoundOutcome, snr_scores
 
 
 def _fake_outcome(task, key, init, mask):
@@ -20,12 +20,13 @@ def _fake_outcome(task, key, init, mask):
                                  jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(init),
                                                               list(jax.random.split(k2, len(leaves)))))
     return RoundOutcome(init=init, mask=mask, final_mean=masks.apply(mean, mask), final_std=std,
-                        best_mean=masks.apply(mean, mask), dense_init=task.init_params(jax.random.key(7)))
+                        best_mean=masks.apply(mean, mask), rewind_point=task.init_params(jax.random.key(7)),
+                        iterate_mean=masks.apply(mean, mask), iterate_std=std)
 
 
-@pytest.mark.parametrize("baseline", sorted(PRUNERS))
+@pytest.mark.parametrize("baseline", sorted(BASELINES))
 def test_exact_counts_over_20_rounds(digits, baseline):
-    rule = PRUNERS[baseline]
+    rule = BASELINES[baseline]
     dense = digits.init_params(jax.random.key(7))
     n = masks.num_prunable(dense)
     assert n == 11240  # the paper's CNN: 200 + 3200 + 7840 kernel weights
@@ -47,21 +48,21 @@ def test_sig2noise_ranks_by_snr_not_magnitude(digits):
     dense = digits.init_params(jax.random.key(1))
     outcome = _fake_outcome(digits, jax.random.key(2), dense, masks.dense_mask(dense))
     n_keep = 3000
-    _, mask = PRUNERS["sig2noise"](jax.random.key(0), outcome, n_keep, digits)
+    _, mask = BASELINES["sig2noise"](jax.random.key(0), outcome, n_keep, digits)
     snr, _ = masks.flat_prunable(snr_scores(outcome.final_mean, outcome.final_std))
     kept, _ = masks.flat_prunable(mask)
     snr, kept = np.asarray(snr), np.asarray(kept)
     assert kept.sum() == n_keep
     assert snr[kept].min() >= snr[~kept].max()
-    _, mag_mask = PRUNERS["final-ticket"](jax.random.key(0), outcome, n_keep, digits)
+    _, mag_mask = BASELINES["final-ticket"](jax.random.key(0), outcome, n_keep, digits)
     assert not np.array_equal(np.asarray(masks.flat_prunable(mag_mask)[0]), kept)  # a different ranking
 
 
 def test_random_reinit_redraws_mask_and_weights(digits):
     dense = digits.init_params(jax.random.key(1))
     outcome = _fake_outcome(digits, jax.random.key(2), dense, masks.dense_mask(dense))
-    init_a, mask_a = PRUNERS["random-reinit"](jax.random.key(10), outcome, 5000, digits)
-    init_b, mask_b = PRUNERS["random-reinit"](jax.random.key(11), outcome, 5000, digits)
+    init_a, mask_a = BASELINES["random-reinit"](jax.random.key(10), outcome, 5000, digits)
+    init_b, mask_b = BASELINES["random-reinit"](jax.random.key(11), outcome, 5000, digits)
     fa, fb = np.asarray(masks.flat_prunable(mask_a)[0]), np.asarray(masks.flat_prunable(mask_b)[0])
     assert fa.sum() == fb.sum() == 5000 and not np.array_equal(fa, fb)
     wa = np.asarray(masks.flat_prunable(init_a)[0])
@@ -73,8 +74,8 @@ def test_random_reinit_redraws_mask_and_weights(digits):
 def test_permutations_keep_layerwise_multiset(digits, baseline):
     dense = digits.init_params(jax.random.key(1))
     outcome = _fake_outcome(digits, jax.random.key(2), dense, masks.dense_mask(dense))
-    _, ticket = PRUNERS["final-ticket"](jax.random.key(0), outcome, 4000, digits)
-    init, mask = PRUNERS[baseline](jax.random.key(3), outcome, 4000, digits)
+    _, ticket = BASELINES["final-ticket"](jax.random.key(0), outcome, 4000, digits)
+    init, mask = BASELINES[baseline](jax.random.key(3), outcome, 4000, digits)
     prunable = jax.tree_util.tree_leaves(masks.prunable_tree(dense))
     moved = False
     for p, w0, t, w, m in zip(prunable, *(jax.tree_util.tree_leaves(x) for x in (dense, ticket, init, mask))):
@@ -95,8 +96,8 @@ def test_grasp_keeps_the_smallest_scores(digits):
     dense = digits.init_params(jax.random.key(1))
     outcome = _fake_outcome(digits, jax.random.key(2), dense, masks.dense_mask(dense))
     key = jax.random.key(5)
-    _, mask = PRUNERS["grasp"](key, outcome, 2000, digits)
-    theta0 = outcome.dense_init  # the one-shot rules score the dense θ0 of round 1
+    _, mask = BASELINES["grasp"](key, outcome, 2000, digits)
+    theta0 = outcome.rewind_point  # the one-shot rules score the dense θ0 of round 1
     grad_fn = jax.grad(lambda p: digits.loss(p, key, digits.data))
     g = grad_fn(theta0)
     _, hg = jax.jvp(grad_fn, (theta0,), (g,))
@@ -111,4 +112,4 @@ def test_snip_needs_a_loss(cartpole):
     dense = cartpole.init_params(jax.random.key(1))
     outcome = _fake_outcome(cartpole, jax.random.key(2), dense, masks.dense_mask(dense))
     with pytest.raises(ConfigError, match="vision task"):
-        PRUNERS["snip"](jax.random.key(0), outcome, 100, cartpole)
+        BASELINES["snip"](jax.random.key(0), outcome, 100, cartpole)

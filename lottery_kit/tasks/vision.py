@@ -30,7 +30,7 @@ def _chunked_accuracy(network, params, x, y, chunk=1000):
 
 def make_vision_task(name: str, batch_size: int = 1024, data_dir=None, val_size: int | None = None,
                      population_backend: str | None = None, population_chunk="auto",
-                     precision: str = "float32") -> Task:
+                     precision: str = "float32", network=None) -> Task:
     """``mnist``/``fmnist``/``kmnist`` from real IDX files, or ``digits`` (scikit-learn, for tiny runs).
 
     ``population_backend``: "fast" (CPU kernel), "vmap" (flax vmapped over members), or None (by device).
@@ -51,7 +51,7 @@ def make_vision_task(name: str, batch_size: int = 1024, data_dir=None, val_size:
         images = load_idx_dataset(name, data_dir=data_dir, **({} if val_size is None else {"val_size": val_size}))
     data = {k: jnp.asarray(v) for k, v in images.__dict__.items()}
     batch_size = min(batch_size, images.x_train.shape[0])
-    network = VisionCNN(precision="highest")
+    network = VisionCNN(precision="highest") if network is None else network
 
     def fitness(pop_params, key, data, fit_state):
         xb, yb = _sample_batch(key, data["x_train"], data["y_train"], batch_size)

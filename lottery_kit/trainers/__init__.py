@@ -1,10 +1,9 @@
 """Trainers: interchangeable optimisers for one IMP round. The IMP driver takes any of them as an argument.
 
-A trainer is called as ``trainer(task, init, mask, keys, dense_init, desc="") -> (RoundOutcome, metrics)`` on
-seed-stacked pytrees (``metrics`` holds at least ``final_perf``, ``best_perf`` and ``best_val`` per seed), and
-offers ``config() -> dict`` with its ``strategy`` name. Class attributes say what it needs and gives:
-``families`` (the task families it trains) and ``search_distribution`` (whether its outcome carries a
-per-weight std, which ``sig2noise`` pruning needs).
+The contract is :class:`Trainer` (:mod:`.protocol`): ``trainer(task, init, mask, keys, rewind_point, desc="") ->
+(RoundOutcome, metrics)`` on seed-stacked pytrees, and ``config() -> dict`` with its ``strategy`` name. Class
+attributes say what it needs and gives: ``families`` (the task families it trains) and ``search_distribution``
+(whether its outcome carries a per-weight std, which ``sig2noise`` pruning needs).
 
 | strategy | trainer | task families | search distribution |
 |---|---|---|---|
@@ -21,12 +20,11 @@ from .adam import AdamTrainer
 from .brax_ppo import BraxPPOTrainer
 from .es import ESTrainer
 from .ppo import PPOTrainer
+from .protocol import Trainer
 
 #: Gradient-descent optimisers by name, each with its trainer class per task family.
 GRADIENT_TRAINERS = {"Adam": {"vision": AdamTrainer},
                      "PPO": {"gymnax": PPOTrainer, "minatar": PPOTrainer, "brax": BraxPPOTrainer}}
-#: Pruning rules that read the trainer's search distribution.
-NEEDS_SEARCH_DISTRIBUTION = ("sig2noise",)
 
 
 def trainer_names() -> list[str]:
@@ -55,14 +53,5 @@ def make_trainer(strategy: str, family: str, **settings):
     return cls(**settings)
 
 
-def check_baseline(baseline: str, trainer) -> None:
-    """Refuse a pruning rule that needs a search distribution for a trainer that has none (before any work)."""
-    if baseline in NEEDS_SEARCH_DISTRIBUTION and not trainer.search_distribution:
-        name = trainer.config()["strategy"]
-        raise ConfigError(f"baseline {baseline!r} ranks weights by the signal-to-noise ratio of an evolution "
-                          f"strategy's search distribution; {name} has none. With {name} use final-ticket "
-                          "(magnitude), random-reinit, mask-reinit, the *_permute controls, snip or grasp")
-
-
-__all__ = ["AdamTrainer", "BraxPPOTrainer", "ESTrainer", "GRADIENT_TRAINERS", "PPOTrainer", "check_baseline",
+__all__ = ["AdamTrainer", "BraxPPOTrainer", "ESTrainer", "GRADIENT_TRAINERS", "PPOTrainer", "Trainer",
            "make_trainer", "trainer_class", "trainer_names"]

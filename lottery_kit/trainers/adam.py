@@ -21,6 +21,7 @@ from ..progress import Progress, default_progress
 from ..pruning import RoundOutcome
 from ..validate import ConfigError, check_fields, in_range
 from .seeds import over_seeds
+from .snapshots import check_rewind_step, iterates_add, iterates_init, iterates_result, keep_at
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class AdamTrainer:
     learning_rate: float = 3e-4
     batch_size: int = 128
     epochs: int = 2
+    rewind_step: int = 0           # late rewinding: the rewind point is round 1's weights after this many steps
+    iterate_statistics: bool = False   # record the iterates' mean and std over the last epoch (iterate-snr)
     progress: bool | None = None   # None: on, unless $LOTTERY_KIT_PROGRESS=0
 
     name: ClassVar[str] = "Adam"
@@ -44,12 +47,20 @@ class AdamTrainer:
         in_range("learning_rate", self.learning_rate, low=0.0, low_open=True)
         in_range("batch_size", self.batch_size, low=1)
         in_range("epochs", self.epochs, low=1)
+        check_rewind_step(self.rewind_step, 10**12, "step")
+
+    def preflight(self, task, n_seeds: int) -> None:
+        """Before the first compile: ``rewind_step`` within a round's steps."""
+        steps = self.epochs * (int(task.data["x_train"].shape[0]) // self.batch_size) if task.data else 0
+        if task.data:
+            check_rewind_step(self.rewind_step, steps, "step")
 
     def config(self) -> dict:
+        extra = {k: getattr(self, k) for k in ("rewind_step", "iterate_statistics") if getattr(self, k)}
         return {"strategy": self.name, "learning_rate": self.learning_rate, "batch_size": self.batch_size,
-                "epochs": self.epochs}
+                "epochs": self.epochs, **extra}
 
-    def __call__(self, task, init, mask, keys, dense_init, desc: str = ""):
+    def __call__(self, task, init, mask, keys, rewind_point, desc: str = ""):
         """Train stacked (over seeds) ``init``/``mask``; return (RoundOutcome, metrics), both stacked."""
         if task.family not in self.families:
             raise ConfigError(f"Adam trains the vision tasks (a classifier with a loss); {task.name!r} is a "
@@ -58,16 +69,17 @@ class AdamTrainer:
         if self.batch_size > n_train:
             raise ConfigError(f"batch_size={self.batch_size} is out of range: {task.name} has only {n_train} "
                               "training images")
-        run = jax.jit(over_seeds(self._build_run(task, n_train // self.batch_size), in_axes=(0, 0, 0, None)))
+        run = jax.jit(over_seeds(self.build_run(task, n_train // self.batch_size), in_axes=(0, 0, 0, None)))
         with Progress(self.progress, self.epochs, desc, unit="epoch") as bar:
-            final, best, metrics = jax.block_until_ready(run(keys, init, mask, (task.data, bar.token)))
+            final, best, extras, metrics = jax.block_until_ready(run(keys, init, mask, (task.data, bar.token)))
         outcome = RoundOutcome(init=init, mask=mask, final_mean=final, final_std=None, best_mean=best,
-                               dense_init=dense_init)
+                               rewind_point=rewind_point, **extras)
         return outcome, metrics
 
-    def _build_run(self, task, steps_per_epoch: int):
+    def build_run(self, task, steps_per_epoch: int):
         apply, batch, epochs, progress = training_apply(task.network), self.batch_size, self.epochs, self.progress
         optimizer = optax.adam(self.learning_rate)
+        rewind_step, with_iterates = self.rewind_step, self.iterate_statistics
 
         def run(key, params, mask, args):
             data, token = args
@@ -77,27 +89,40 @@ class AdamTrainer:
                 logp = apply(p, x[idx])
                 return -jnp.take_along_axis(logp, y[idx][:, None], axis=-1).mean()
 
-            def step(carry, idx):
-                p, opt_state = carry
+            def step(carry, xs):
+                p, opt_state, snap, stats = carry
+                n, idx, last_epoch = xs
                 value, grads = jax.value_and_grad(loss)(p, idx)
                 updates, opt_state = optimizer.update(masks.apply(grads, mask), opt_state, p)
-                return (optax.apply_updates(p, masks.apply(updates, mask)), opt_state), value
+                p = optax.apply_updates(p, masks.apply(updates, mask))
+                snap = keep_at(n, rewind_step, p, snap) if rewind_step else snap
+                stats = iterates_add(stats, p, last_epoch) if with_iterates else stats
+                return (p, opt_state, snap, stats), value
 
             def epoch(carry, xs):
                 i, k = xs
-                p, opt_state, best_p, best_val, failure = carry
+                p, opt_state, snap, stats, best_p, best_val, failure = carry
                 order = jax.random.permutation(k, x.shape[0])[: steps_per_epoch * batch]
-                (p, opt_state), losses = jax.lax.scan(step, (p, opt_state), order.reshape(steps_per_epoch, batch))
+                n = i * steps_per_epoch + jnp.arange(1, steps_per_epoch + 1)
+                (p, opt_state, snap, stats), losses = jax.lax.scan(
+                    step, (p, opt_state, snap, stats),
+                    (n, order.reshape(steps_per_epoch, batch), jnp.full(steps_per_epoch, i == epochs - 1)))
                 val = task.evaluate(p, None, data, None, "val")
                 better = val > best_val
                 best_p = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), p, best_p)
                 Progress.report(progress, token, i + 1)
                 failure = guard.first(*failure, jnp.where(jnp.isfinite(losses).all(), 0, 6), i)
-                return (p, opt_state, best_p, jnp.maximum(val, best_val), failure), (val, losses.mean())
+                return (p, opt_state, snap, stats, best_p, jnp.maximum(val, best_val), failure), (val, losses.mean())
 
-            carry0 = (params, optimizer.init(params), params, jnp.array(-jnp.inf), (jnp.array(0), jnp.array(0)))
-            (p, opt_state, best_p, best_val, failure), (val_curve, loss_curve) = jax.lax.scan(
+            snap0 = params if rewind_step else None
+            stats0 = iterates_init(params) if with_iterates else None
+            carry0 = (params, optimizer.init(params), snap0, stats0, params, jnp.array(-jnp.inf),
+                      (jnp.array(0), jnp.array(0)))
+            (p, opt_state, snap, stats, best_p, best_val, failure), (val_curve, loss_curve) = jax.lax.scan(
                 epoch, carry0, (jnp.arange(epochs), jax.random.split(key, epochs)))
+            extras = {"rewind": snap}
+            if with_iterates:
+                extras["iterate_mean"], extras["iterate_std"] = iterates_result(stats)
             adam = opt_state[0]
             metrics = {
                 "final_perf": task.evaluate(p, None, data, None, "test"),
@@ -109,6 +134,6 @@ class AdamTrainer:
                 "failure": failure[0],
                 "failure_at": failure[1],
             }
-            return p, best_p, metrics
+            return p, best_p, extras, metrics
 
         return run

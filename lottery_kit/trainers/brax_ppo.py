@@ -82,7 +82,7 @@ class BraxPPOTrainer:
         return {"strategy": self.name, "total_steps": self.total_steps, **{k: getattr(self, k) for k in self.PPO_ARGS},
                 "value_hidden": self.value_hidden}
 
-    def __call__(self, task, init, mask, keys, dense_init, desc: str = ""):
+    def __call__(self, task, init, mask, keys, rewind_point, desc: str = ""):
         """Train stacked (over seeds) ``init``/``mask`` seed after seed; return (RoundOutcome, metrics), stacked."""
         if task.family not in self.families:
             raise ConfigError(f"Brax's PPO trains Brax tasks; {task.name!r} is a {task.family} task")
@@ -95,7 +95,7 @@ class BraxPPOTrainer:
             per_seed.append(self._train_one(task, one(init), one(mask), keys[i]))
         final, best, metrics = jax.tree_util.tree_map(lambda *a: jnp.stack(a), *per_seed)
         outcome = RoundOutcome(init=init, mask=mask, final_mean=final, final_std=None, best_mean=best,
-                               dense_init=dense_init)
+                               rewind_point=rewind_point)
         return outcome, metrics
 
     def _train_one(self, task, init, mask, key):

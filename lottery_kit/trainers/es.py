@@ -31,6 +31,7 @@ from ..paper_es import PAPER_CLASSES
 from ..strategies import ES_RULES, SIGMA_CONVENTIONS, check_popsize, make_strategy, strategy_names
 from ..memory import check_es_fits
 from ..validate import ConfigError, choice, number
+from .snapshots import check_rewind_step, keep_at
 
 DECAY_MODES = ("shrink", "l2")
 
@@ -54,6 +55,7 @@ class ESTrainer:
     mean_decay: float = 0.0
     decay_mode: str = "shrink"
     es_rules: str = "paper"
+    rewind_step: int = 0           # late rewinding: the rewind point is round 1's search mean after this many generations
     numerical_guard: bool = True   # lottery_kit.guard: stop on non-finite or degenerate numbers (bench measures it)
     progress: bool | None = None   # None: on, unless $LOTTERY_KIT_PROGRESS=0 (see default_progress)
     _programs: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # masked: task -> program
@@ -75,6 +77,7 @@ class ESTrainer:
         if self.generations % self.eval_every:
             raise ConfigError(f"generations={self.generations} must be a multiple of eval_every={self.eval_every}")
         number("mean_decay", self.mean_decay, low=0.0, high=1.0, high_open=True)
+        check_rewind_step(self.rewind_step, self.generations, "generation")
         # Names and ranges of the strategy settings, on a small stand-in population (nothing is compiled).
         check_popsize(self.strategy, self.popsize)
         make_strategy(self.strategy, 2, 2, overrides=self.settings,
@@ -85,26 +88,27 @@ class ESTrainer:
         check_es_fits(task, self.popsize, n_seeds)
 
     def config(self) -> dict:
+        extra = {"rewind_step": self.rewind_step} if self.rewind_step else {}
         return {k: getattr(self, k) for k in ("strategy", "popsize", "generations", "eval_every", "settings",
-                                              "sigma_convention", "mean_decay", "decay_mode", "es_rules")}
+                                              "sigma_convention", "mean_decay", "decay_mode", "es_rules")} | extra
 
     @property
     def masked_search(self) -> bool:
         """Whether rounds search all N weights with the pruned ones held at zero (one executable per run)."""
         return self.es_rules == "paper" and self.strategy in PAPER_CLASSES
 
-    def __call__(self, task, init, mask, keys, dense_init, desc: str = ""):
+    def __call__(self, task, init, mask, keys, rewind_point, desc: str = ""):
         """Train stacked (over seeds) ``init``/``mask``; return (RoundOutcome, metrics), both stacked."""
         run, x0, source, unravel, params = self.round_program(task, init, mask)
         with Progress(self.progress, self.generations, desc, unit="gen") as bar:
             out = jax.block_until_ready(run(keys, x0, source, (task.data, bar.token, params)))
-        final_x, std_x, best_x, metrics = out
+        final_x, std_x, best_x, rewind_x, metrics = out
 
         def to_tree(x):
-            return jax.vmap(unravel)(jax.vmap(expand)(x, source))
+            return None if x is None else jax.vmap(unravel)(jax.vmap(expand)(x, source))
 
         outcome = RoundOutcome(init=init, mask=mask, final_mean=to_tree(final_x), final_std=to_tree(std_x),
-                               best_mean=to_tree(best_x), dense_init=dense_init)
+                               best_mean=to_tree(best_x), rewind_point=rewind_point, rewind=to_tree(rewind_x))
         return outcome, metrics
 
     def round_program(self, task, init, mask):
@@ -124,7 +128,7 @@ class ESTrainer:
         if self.masked_search:
             if id(task) not in self._programs:   # the N-dimensional strategy and its program, once per task
                 spec = self.strategy_for(task, flat_mask.shape[1])
-                run = jax.vmap(self._build_run(task, spec, unravel, n_blocks, masked=True),
+                run = jax.vmap(self.build_run(task, spec, unravel, n_blocks, masked=True),
                                in_axes=(0, 0, 0, None))
                 self._programs[id(task)] = (task, jax.jit(run))   # holding the task keeps its id unique
             source = jnp.asarray(flat_mask)
@@ -132,7 +136,7 @@ class ESTrainer:
         idx = jnp.asarray(np.stack([np.flatnonzero(m) for m in flat_mask]))
         x0 = jnp.take_along_axis(flat_init, idx, axis=1)
         source = jnp.asarray(expansion_index(flat_mask))
-        run = jax.vmap(self._build_run(task, spec_k, unravel, n_blocks), in_axes=(0, 0, 0, None))
+        run = jax.vmap(self.build_run(task, spec_k, unravel, n_blocks), in_axes=(0, 0, 0, None))
         return jax.jit(run), x0, source, unravel, params
 
     def strategy_for(self, task, num_dims: int):
@@ -145,8 +149,8 @@ class ESTrainer:
         return Generation(task, spec, unravel, shrink=1.0 - self.mean_decay if self.decay_mode == "shrink" else 1.0,
                           keep=keep)
 
-    def _build_run(self, task, spec, unravel, n_blocks, masked: bool = False):
-        eval_every, progress, guarded = self.eval_every, self.progress, self.numerical_guard
+    def build_run(self, task, spec, unravel, n_blocks, masked: bool = False):
+        eval_every, progress, guarded, rewind_step = self.eval_every, self.progress, self.numerical_guard, self.rewind_step
 
         def run(key, x0, source, args):
             data, token, params = args
@@ -159,12 +163,18 @@ class ESTrainer:
             state = spec_k.es.init(k_init, x0, params)
             step = self.generation(task, spec_k, unravel, keep=(source, state) if masked else None)
 
+            def generation(carry, xs):
+                n, kg = xs
+                (state, fs), out = step(carry[:2], kg, source, data)
+                return (state, fs, keep_at(n, rewind_step, state.mean, carry[2]) if rewind_step else None), out
+
             def block(carry, xs):
                 i, k = xs
-                state, fs, best_x, best_val, failure = carry
+                state, fs, snap, best_x, best_val, failure = carry
                 k_gen, k_val = jax.random.split(k)
-                (state, fs), (fit_mean, fit_max) = jax.lax.scan(
-                    lambda c, kg: step(c, kg, source, data), (state, fs), jax.random.split(k_gen, eval_every))
+                (state, fs, snap), (fit_mean, fit_max) = jax.lax.scan(
+                    generation, (state, fs, snap),
+                    (i * eval_every + jnp.arange(1, eval_every + 1), jax.random.split(k_gen, eval_every)))
                 if guarded:
                     code, offset = guard.es_failure(fit_mean, state.mean, spec_k.per_weight_std(state))
                     failure = guard.first(*failure, code, i * eval_every + offset)
@@ -173,10 +183,11 @@ class ESTrainer:
                 best_x = jnp.where(better, state.mean, best_x)
                 best_val = jnp.where(better, val, best_val)
                 Progress.report(progress, token, (i + 1) * eval_every)
-                return (state, fs, best_x, best_val, failure), (val, fit_mean.mean(), fit_max.max())
+                return (state, fs, snap, best_x, best_val, failure), (val, fit_mean.mean(), fit_max.max())
 
-            carry0 = (state, task.init_fit_state(), x0, jnp.array(-jnp.inf), (jnp.array(0), jnp.array(0)))
-            (state, fs, best_x, best_val, failure), (val_curve, fit_curve, fit_max) = jax.lax.scan(
+            carry0 = (state, task.init_fit_state(), x0 if rewind_step else None, x0, jnp.array(-jnp.inf),
+                      (jnp.array(0), jnp.array(0)))
+            (state, fs, snap, best_x, best_val, failure), (val_curve, fit_curve, fit_max) = jax.lax.scan(
                 block, carry0, (jnp.arange(n_blocks), jax.random.split(k_run, n_blocks)))
             metrics = {
                 "final_perf": task.evaluate(as_single(state.mean), k_test, data, fs, "test"),
@@ -188,7 +199,7 @@ class ESTrainer:
                 "failure": failure[0],
                 "failure_at": failure[1],
             }
-            return state.mean, spec_k.per_weight_std(state), best_x, metrics
+            return state.mean, spec_k.per_weight_std(state), best_x, snap, metrics
 
         return run
 

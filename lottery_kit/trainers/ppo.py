@@ -23,6 +23,7 @@ from ..progress import Progress, default_progress
 from ..pruning import RoundOutcome
 from ..validate import ConfigError, check_fields, in_range
 from .seeds import over_seeds
+from .snapshots import check_rewind_step, iterates_add, iterates_init, iterates_result, keep_at
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,8 @@ class PPOTrainer:
     critic_hidden: tuple[int, ...] = (32, 32)
     critic_activation: str = "relu"
     n_evals: int = 10
+    rewind_step: int = 0               # late rewinding: the rewind point is round 1's actor after this many updates
+    iterate_statistics: bool = False   # record the actor iterates' mean and std over the last update block
     progress: bool | None = None
 
     name: ClassVar[str] = "PPO"
@@ -72,6 +75,7 @@ class PPOTrainer:
         for name in ("clip_eps", "entropy_coef", "value_coef", "max_grad_norm"):
             in_range(name, getattr(self, name), low=0.0)
         MLP(1, self.critic_hidden, activation=self.critic_activation)  # validates the activation name
+        check_rewind_step(self.rewind_step, self.n_evals * self.updates_per_eval, "update")
 
     @property
     def updates_per_eval(self) -> int:
@@ -81,29 +85,31 @@ class PPOTrainer:
         names = ("total_steps", "num_envs", "num_steps", "num_minibatches", "update_epochs", "learning_rate",
                  "final_learning_rate", "warmup_fraction", "clip_eps", "gae_lambda", "gamma", "entropy_coef",
                  "value_coef", "max_grad_norm", "critic_hidden", "critic_activation", "n_evals")
-        return {"strategy": self.name, **{k: getattr(self, k) for k in names}}
+        extra = {k: getattr(self, k) for k in ("rewind_step", "iterate_statistics") if getattr(self, k)}
+        return {"strategy": self.name, **{k: getattr(self, k) for k in names}, **extra}
 
-    def __call__(self, task, init, mask, keys, dense_init, desc: str = ""):
+    def __call__(self, task, init, mask, keys, rewind_point, desc: str = ""):
         """Train stacked (over seeds) ``init``/``mask``; return (RoundOutcome, metrics), both stacked."""
         if task.family not in self.families or task.env is None:
             raise ConfigError(f"this PPO trains gymnax control tasks; {task.name!r} is a {task.family} task"
                               + (" (Brax tasks use Brax's PPO: make_trainer('PPO', task))" if task.family == "brax"
                                  else ": use an evolution strategy or Adam there"))
-        run = jax.jit(over_seeds(self._build_run(task), in_axes=(0, 0, 0, None)))
+        run = jax.jit(over_seeds(self.build_run(task), in_axes=(0, 0, 0, None)))
         with Progress(self.progress, self.n_evals * self.updates_per_eval, desc, unit="update") as bar:
-            final, best, metrics = jax.block_until_ready(run(keys, init, mask, bar.token))
+            final, best, extras, metrics = jax.block_until_ready(run(keys, init, mask, bar.token))
         outcome = RoundOutcome(init=init, mask=mask, final_mean=final, final_std=None, best_mean=best,
-                               dense_init=dense_init)
+                               rewind_point=rewind_point, **extras)
         return outcome, metrics
 
     # ------------------------------------------------------------------ the jitted round
-    def _build_run(self, task):
+    def build_run(self, task):
         env = task.env
         actor = task.network
         critic = MLP(1, self.critic_hidden, activation=self.critic_activation)
         n_envs, n_steps, n_mb, progress = self.num_envs, self.num_steps, self.num_minibatches, self.progress
         n_updates, per_eval = self.n_evals * self.updates_per_eval, self.updates_per_eval
         gamma, lam, clip_eps = self.gamma, self.gae_lambda, self.clip_eps
+        rewind_step, with_iterates = self.rewind_step, self.iterate_statistics
         warmup = max(1, int(self.warmup_fraction * n_updates * self.update_epochs * n_mb))
         total_grad_steps = n_updates * self.update_epochs * n_mb
         schedule = optax.join_schedules(
@@ -184,8 +190,9 @@ class PPOTrainer:
                 updates, opt_state = optimizer.update(grads, opt_state, params)
                 return (optax.apply_updates(params, masks.apply(updates, full_mask)), opt_state), None
 
-            def update(carry, k):
-                params, opt_state, obs, state, ep_return = carry
+            def update(carry, xs):
+                params, opt_state, obs, state, ep_return, snap, stats = carry
+                n, last_block, k = xs
                 k_roll, k_epochs = jax.random.split(k)
                 (params, obs, state, ep_return), traj = jax.lax.scan(env_step, (params, obs, state, ep_return),
                                                                      jax.random.split(k_roll, n_steps))
@@ -198,13 +205,18 @@ class PPOTrainer:
 
                 (params, opt_state), _ = jax.lax.scan(epoch, (params, opt_state),
                                                       jax.random.split(k_epochs, self.update_epochs))
-                return (params, opt_state, obs, state, ep_return), (traj["finished_return"].sum(), traj["done"].sum())
+                snap = keep_at(n, rewind_step, params["actor"], snap) if rewind_step else snap
+                stats = iterates_add(stats, params["actor"], last_block) if with_iterates else stats
+                return ((params, opt_state, obs, state, ep_return, snap, stats),
+                        (traj["finished_return"].sum(), traj["done"].sum()))
 
             def block(carry, xs):
                 i, k = xs
-                params, opt_state, obs, state, ep_return, best_actor, best_val, failure = carry
-                (params, opt_state, obs, state, ep_return), (returns, episodes) = jax.lax.scan(
-                    update, (params, opt_state, obs, state, ep_return), jax.random.split(k, per_eval))
+                params, opt_state, obs, state, ep_return, snap, stats, best_actor, best_val, failure = carry
+                n = i * per_eval + jnp.arange(1, per_eval + 1)
+                (params, opt_state, obs, state, ep_return, snap, stats), (returns, episodes) = jax.lax.scan(
+                    update, (params, opt_state, obs, state, ep_return, snap, stats),
+                    (n, jnp.full(per_eval, i == self.n_evals - 1), jax.random.split(k, per_eval)))
                 val = task.evaluate(params["actor"], jax.random.fold_in(k_val, i), None, None, "val")
                 better = val > best_val
                 best_actor = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), params["actor"], best_actor)
@@ -212,13 +224,18 @@ class PPOTrainer:
                 mean_return = returns.sum() / jnp.maximum(episodes.sum(), 1.0)  # of the episodes that ended
                 finite = jnp.all(jnp.array([jnp.isfinite(a).all() for a in jax.tree_util.tree_leaves(params)]))
                 failure = guard.first(*failure, jnp.where(finite, 0, 7), (i + 1) * per_eval - 1)
-                return (params, opt_state, obs, state, ep_return, best_actor, jnp.maximum(val, best_val),
+                return (params, opt_state, obs, state, ep_return, snap, stats, best_actor, jnp.maximum(val, best_val),
                         failure), (val, mean_return)
 
-            carry0 = (params, optimizer.init(params), obs, state, jnp.zeros(n_envs), actor_params, jnp.array(-jnp.inf),
-                      (jnp.array(0), jnp.array(0)))
-            (params, opt_state, *_, best_actor, best_val, failure), (val_curve, return_curve) = jax.lax.scan(
-                block, carry0, (jnp.arange(self.n_evals), jax.random.split(k_train, self.n_evals)))
+            snap0 = actor_params if rewind_step else None
+            stats0 = iterates_init(actor_params) if with_iterates else None
+            carry0 = (params, optimizer.init(params), obs, state, jnp.zeros(n_envs), snap0, stats0, actor_params,
+                      jnp.array(-jnp.inf), (jnp.array(0), jnp.array(0)))
+            (params, opt_state, _, _, _, snap, stats, best_actor, best_val, failure), (val_curve, return_curve) = \
+                jax.lax.scan(block, carry0, (jnp.arange(self.n_evals), jax.random.split(k_train, self.n_evals)))
+            extras = {"rewind": snap}
+            if with_iterates:
+                extras["iterate_mean"], extras["iterate_std"] = iterates_result(stats)
             metrics = {
                 "final_perf": task.evaluate(params["actor"], k_test, None, None, "test"),
                 "best_perf": task.evaluate(best_actor, k_test, None, None, "test"),
@@ -229,6 +246,6 @@ class PPOTrainer:
                 "failure": failure[0],
                 "failure_at": failure[1],
             }
-            return params["actor"], best_actor, metrics
+            return params["actor"], best_actor, extras, metrics
 
         return run

@@ -1,0 +1,48 @@
+"""The README's "Extending lottery-kit" recipes, taken from the README itself, registered from outside the package
+and used by one IMP run of the imp_es notebook (through papermill, as a grid cell would)."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import papermill as pm
+
+import lottery_kit as lk
+from lottery_kit.pruning import apportion
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def recipes() -> str:
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Extending lottery-kit"):]
+    section = section[:section.index("\n## ", 5)]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 4, "the section's recipes: a score, a distribution, a network with its task, an ES"
+    return "\n".join(blocks)
+
+
+def test_the_readmes_recipes_run_one_imp_run_through_the_notebook(tmp_path, monkeypatch):
+    (tmp_path / "toy_extension.py").write_text(recipes())
+    monkeypatch.setenv("PYTHONPATH", f"{tmp_path}:{__import__('os').environ.get('PYTHONPATH', '')}")
+    out = tmp_path / "run"
+    pm.execute_notebook(str(ROOT / "notebooks" / "imp_es.ipynb"), str(tmp_path / "out.ipynb"),
+                        cwd=str(ROOT / "notebooks"), progress_bar=False, kernel_name="python3", parameters=dict(
+                            plugins=["toy_extension"], task="digits-mlp", strategy="SlowSigmaSNES",
+                            baseline="movement-ticket", distribution="fan-in", seeds=[0], rounds=2, keep_ratio=0.5,
+                            generations=4, popsize=8, eval_every=2, out_dir=str(out)))
+    rows = pd.read_parquet(out / "results.parquet")
+    assert rows["kept_weights"].tolist() == [25408, 12704]        # 784·32 + 32·10 kernel weights, then half
+    assert set(rows["strategy"]) == {"SlowSigmaSNES"} and set(rows["baseline"]) == {"movement-ticket"}
+    config = lk.load_config(out)["config"]
+    assert (config["task"], config["distribution"]) == ("digits-mlp", "fan-in")
+    mask = lk.load_round(out, 0, 2)["mask"]["params"]
+    counts = [int(np.asarray(mask[layer]["kernel"]).sum()) for layer in ("Dense_0", "Dense_1")]
+    fan_in = apportion(np.array([25088 / 784, 320 / 32]), [25088, 320], 12704)   # density ∝ 1 / fan-in
+    assert tuple(counts) == fan_in and sum(counts) == 12704
+    assert counts[1] == 320       # the small output layer has the larger density: it stays whole
+    init, first = lk.load_round(out, 0, 2)["init"], lk.load_round(out, 0, 1)["init"]
+    kept = np.asarray(mask["Dense_0"]["kernel"])
+    np.testing.assert_array_equal(np.asarray(init["params"]["Dense_0"]["kernel"])[kept],
+                                  np.asarray(first["params"]["Dense_0"]["kernel"])[kept])   # rewound to θ0
