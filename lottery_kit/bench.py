@@ -206,7 +206,7 @@ def seed_vmap_speedup(seeds: int = 4, popsize: int = 100, generations: int = 20,
     params = task.init_params(jax.random.key(0))
     flat, unravel = masks.ravel(params)
     spec = make_strategy("SNES", popsize, flat.size, task.name, task.family)
-    run = trainer._build_run(task, spec, unravel, generations // eval_every)
+    run = trainer.build_run(task, spec, unravel, generations // eval_every)
     idx = jnp.arange(flat.size, dtype=jnp.int32)  # dense: every position comes from the kept vector
     keys = jax.random.split(jax.random.key(1), seeds)
     x0 = jnp.stack([flat] * seeds)
@@ -233,18 +233,21 @@ def _vision_task(**options):
         return make_task("digits", **options)
 
 
-def adam_epoch(batch: int = 128, reps: int = 3):
-    """Seconds per masked-Adam epoch of the paper's CNN (one seed; validation scoring included)."""
+def adam_epoch(batch: int = 128, reps: int = 3, steps: int | None = None):
+    """Seconds per masked-Adam epoch of the paper's CNN (one seed; validation scoring included). ``steps``: time
+    that many steps of an epoch instead of all, scaled to the whole epoch (the quick run's)."""
     from .trainers import AdamTrainer
 
     task = _vision_task()
     n_train = int(task.data["x_train"].shape[0])
+    steps = min(steps or n_train // batch, n_train // batch)
     trainer = AdamTrainer(epochs=1, batch_size=batch, progress=False)
-    run = jax.jit(trainer._build_run(task, n_train // batch))
+    run = jax.jit(trainer.build_run(task, steps))
     params = task.init_params(jax.random.key(0))
     t, compile_s = timed(run, jax.random.key(1), params, masks.dense_mask(params), (task.data, jnp.int32(0)), reps=reps)
-    return {"task": task.name, "batch": batch, "steps": n_train // batch, "seconds_per_epoch": t,
-            "compile_seconds": compile_s, "images_per_second": n_train // batch * batch / t}
+    per_epoch = t * (n_train // batch) / steps
+    return {"task": task.name, "batch": batch, "steps": steps, "seconds_per_epoch": per_epoch,
+            "compile_seconds": compile_s, "images_per_second": steps * batch / t}
 
 
 def ppo_steps(task_name: str = "Pendulum-v1", total_steps: int = 200_000, reps: int = 3):
@@ -254,7 +257,7 @@ def ppo_steps(task_name: str = "Pendulum-v1", total_steps: int = 200_000, reps: 
 
     task = make_task(task_name, hidden=(32, 32), activation="relu")
     trainer = PPOTrainer(total_steps=total_steps, progress=False)
-    run = jax.jit(trainer._build_run(task))
+    run = jax.jit(trainer.build_run(task))
     params = task.init_params(jax.random.key(0))
     t, compile_s = timed(run, jax.random.key(1), params, masks.dense_mask(params), jnp.int32(0), reps=reps)
     steps = trainer.n_evals * trainer.updates_per_eval * trainer.num_envs * trainer.num_steps
@@ -376,13 +379,13 @@ def run_suite(quick: bool = False) -> dict:
         "cnn_pop_eval_vmap_reference": cnn_pop_eval(peak, reps=max(1, reps // 2), backend="vmap"),
         "es_generation": es_generation(reps=reps),
         "control_rollout": control_rollout(reps=reps),
-        "adam_epoch": adam_epoch(reps=1 if quick else 3),
+        "adam_epoch": adam_epoch(reps=1, steps=40) if quick else adam_epoch(reps=3),
         "ppo_steps": ppo_steps(total_steps=50_000 if quick else 200_000, reps=1 if quick else 3),
     }
     # the task's default (the paper's eight rollouts a member), and one rollout a member (full run only): the
     # memory-bound worst case, where vmapped seeds run exactly the chunks that seeds in turn run (parity)
-    seed_runs = [seed_vmap_speedup(generations=10 if quick else 20, eval_every=5 if quick else 10,
-                                   reps=1 if quick else 5)]
+    seed_runs = [seed_vmap_speedup(generations=2, eval_every=2, reps=1) if quick else
+                 seed_vmap_speedup(generations=20, eval_every=10, reps=5)]
     if not quick:
         seed_runs.append(seed_vmap_speedup(n_rollouts=1, generations=50, eval_every=25, reps=7))
     result["seed_vmap_speedup"] = seed_runs[0]["speedup"]
@@ -391,12 +394,13 @@ def run_suite(quick: bool = False) -> dict:
         result["rollout_chunking"] = [rollout_chunking("CartPole-v1", 100, 1, steps=500),
                                       rollout_chunking("Breakout-MinAtar", 256, 8)]
     # on CPU at a small scale (a paper-scale generation takes seconds there); on accelerators at the paper's
-    result["generation_vs_parts"] = (generation_vs_parts(reps=1 if quick else 2) if on_cpu else
+    result["generation_vs_parts"] = (generation_vs_parts(generations=4 if quick else 10, reps=1 if quick else 2)
+                                     if on_cpu else
                                      generation_vs_parts(PAPER_RUN["popsize"], PAPER_RUN["batch"], reps=reps))
     if not (quick and on_cpu):  # the paper's run, one seed and five vmapped seeds (minutes of compute on a CPU)
         result["paper_run"] = {str(n): paper_run_minutes(n, generations=2 if on_cpu or quick else 10,
                                                          reps=1 if on_cpu or quick else 3) for n in (1, 5)}
-    result["guard_cost"] = guard_cost(generations=20 if quick else 40, reps=1 if quick else 7)
+    result["guard_cost"] = guard_cost(generations=10, eval_every=5, reps=1) if quick else guard_cost(reps=7)
     if not quick:   # a minute of compiling; the test suite checks one compile per run on its own
         result["imp_round_seconds"] = imp_round_seconds()
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

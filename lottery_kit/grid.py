@@ -225,8 +225,10 @@ def run_grid(notebook, out, axes: dict[str, list] | None = None, zips=(), *, wor
     if isinstance(profile, (str, os.PathLike)):
         profile = load_profile(profile)
     env = {"LOTTERY_KIT_PROGRESS": "0"}  # no progress bars inside batch cells (and cacheable executables)
-    if jax_cache:  # one persistent compilation cache shared by all cells: equal shapes compile once
-        env |= {"JAX_COMPILATION_CACHE_DIR": str(out / ".jax_cache"), "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0.5"}
+    if jax_cache:  # one persistent compilation cache shared by all cells (or $JAX_COMPILATION_CACHE_DIR's, if set)
+        env |= {"JAX_COMPILATION_CACHE_DIR": os.environ.get("JAX_COMPILATION_CACHE_DIR") or str(out / ".jax_cache"),
+                "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS":
+                    os.environ.get("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")}
     with locks.exclusive(out / ".grid.lock", what=f"grid directory {out}"):
         atomic_write_text(out / "grid.json", json.dumps({"notebook": str(notebook), "axes": axes, "zip": list(zips)},
                                                         indent=2, default=str))

@@ -9,6 +9,10 @@ import jax  # noqa: E402
 import pytest  # noqa: E402
 
 os.environ.setdefault("LOTTERY_KIT_OFFLINE", "1")  # tests never download
+# `make test` gives the processes the tests start (notebook kernels, grid cells, CLIs) one persistent compilation
+# cache, so that equal programs compile once per suite. The tests' own process compiles everything itself: some
+# tests count compiles.
+jax.config.update("jax_enable_compilation_cache", False)
 if jax.default_backend() != "cpu":
     # Float32 matrix arithmetic, as on CPU, so that the CPU tolerances hold unchanged on a GPU (whose default is TF32);
     # tests/test_population.py checks the TF32 and bf16 paths against float32 on purpose.
