@@ -56,8 +56,9 @@ PAPER_STRATEGIES = ("Sep_CMA_ES", "SNES", "PGPE", "DiscoveredES", "Open_ES")
 SIGMA_CONVENTIONS = ("per_weight_std", "original")
 ES_RULES = ("paper", "evosax-0.3")
 
-#: Paper settings by strategy, then by task (or family). Keys: std_init, elite_ratio, temperature, lr.
-PRESETS: dict[str, dict[str, dict[str, float]]] = {
+#: The paper's settings by strategy, then by task (or family); not to be confused with the notebooks' ``preset``
+#: (the run's scale, :data:`lottery_kit.experiment.PRESETS`). Keys: std_init, elite_ratio, temperature, lr.
+STRATEGY_SETTINGS: dict[str, dict[str, dict[str, float]]] = {
     "Sep_CMA_ES": {
         "default": dict(elite_ratio=0.5, std_init=0.1), "vision": dict(elite_ratio=0.5, std_init=0.025),
         "ant": dict(elite_ratio=0.4, std_init=0.05), "ant_mass15": dict(elite_ratio=0.4, std_init=0.05),
@@ -95,13 +96,13 @@ PRESETS: dict[str, dict[str, dict[str, float]]] = {
 CUSTOM_STRATEGIES: dict[str, type] = {}
 
 
-def register_strategy(name: str, cls: type, presets: dict | None = None) -> None:
+def register_strategy(name: str, cls: type, settings: dict | None = None) -> None:
     """Add an evolution strategy: an evosax distribution-based class (``cls(population_size, solution)`` with
     ``default_params``, pure ``init``/``ask``/``tell``, a state with ``mean`` and ``std``; subclassing one of evosax's
-    is the short way). ``presets``: its settings by task name or family, as :data:`PRESETS`."""
+    is the short way). ``settings``: its settings by task name or family, as :data:`STRATEGY_SETTINGS`."""
     CUSTOM_STRATEGIES[name] = cls
-    if presets:
-        PRESETS[name] = dict(presets)
+    if settings:
+        STRATEGY_SETTINGS[name] = dict(settings)
 
 
 def strategy_classes() -> dict[str, type]:
@@ -113,8 +114,8 @@ def strategy_names() -> list[str]:
     return sorted(strategy_classes())
 
 
-def preset(strategy: str, task_name: str, family: str) -> dict[str, float]:
-    table = PRESETS.get(strategy, {})
+def strategy_settings(strategy: str, task_name: str, family: str) -> dict[str, float]:
+    table = STRATEGY_SETTINGS.get(strategy, {})
     return dict(table.get(task_name) or table.get(family) or table.get("default") or {})
 
 
@@ -176,7 +177,7 @@ def make_strategy(name: str, popsize: int, num_dims: int, task_name: str = "", f
     choice("sigma convention", sigma_convention, SIGMA_CONVENTIONS)
     choice("es_rules", rules, ES_RULES)
     check_popsize(name, popsize)
-    settings = preset(name, task_name, family) | dict(overrides or {})
+    settings = strategy_settings(name, task_name, family) | dict(overrides or {})
     paper = rules == "paper" and name in PAPER_CLASSES
     cls = PAPER_CLASSES[name] if paper else strategy_classes()[name]
     kwargs = {}
@@ -208,5 +209,5 @@ def make_strategy(name: str, popsize: int, num_dims: int, task_name: str = "", f
     return ESSpec(name=name, es=es, params=params, sigma_convention=sigma_convention)
 
 
-__all__ = ["ES_RULES", "PAPER_STRATEGIES", "PRESETS", "ESSpec", "make_strategy", "register_strategy",
+__all__ = ["ES_RULES", "PAPER_STRATEGIES", "STRATEGY_SETTINGS", "ESSpec", "make_strategy", "register_strategy",
            "strategy_names"]

@@ -27,4 +27,7 @@ run imp_es cartpole_es
 run imp_gd cartpole_ppo
 run imp_es fmnist_baselines
 run imp_es fmnist_pgpe
+# Sparsity distributions, late rewinding and iterate-snr (README "Pruning: score × distribution × rewind point")
+run imp_es fmnist_layout_es
+run imp_gd fmnist_layout_adam
 .venv/bin/python papers_figures/scripts/slim.py "$OUT"

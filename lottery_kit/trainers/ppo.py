@@ -11,7 +11,7 @@ the task's own evaluation (deterministic actions, separate episodes for "val" an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -24,6 +24,27 @@ from ..pruning import RoundOutcome
 from ..validate import ConfigError, check_fields, in_range
 from .seeds import over_seeds
 from .snapshots import check_rewind_step, iterates_add, iterates_init, iterates_result, keep_at
+
+
+class Learner(NamedTuple):
+    """What PPO's updates carry from one to the next."""
+
+    params: Any          # {"actor", "critic"(, "log_std")}
+    opt_state: Any
+    obs: Any             # the environments' current observations
+    env_state: Any
+    ep_return: Any       # the running return of each environment's episode
+    snapshot: Any        # the actor after rewind_step updates (None without late rewinding)
+    iterates: Any        # Welford statistics of the actor over the last update block (None without them)
+
+
+class Block(NamedTuple):
+    """What the evaluation blocks carry: the learner, the validation-best actor, its score, the guard's record."""
+
+    learner: Learner
+    best_actor: Any
+    best_val: Any
+    failure: Any
 
 
 @dataclass(frozen=True)
@@ -190,12 +211,12 @@ class PPOTrainer:
                 updates, opt_state = optimizer.update(grads, opt_state, params)
                 return (optax.apply_updates(params, masks.apply(updates, full_mask)), opt_state), None
 
-            def update(carry, xs):
-                params, opt_state, obs, state, ep_return, snap, stats = carry
+            def update(learner, xs):
                 n, last_block, k = xs
                 k_roll, k_epochs = jax.random.split(k)
-                (params, obs, state, ep_return), traj = jax.lax.scan(env_step, (params, obs, state, ep_return),
-                                                                     jax.random.split(k_roll, n_steps))
+                (params, obs, env_state, ep_return), traj = jax.lax.scan(
+                    env_step, (learner.params, learner.obs, learner.env_state, learner.ep_return),
+                    jax.random.split(k_roll, n_steps))
                 traj["adv"], traj["target"] = advantages(traj)
                 flat = {name: a.reshape((n_steps * n_envs,) + a.shape[2:]) for name, a in traj.items()}
 
@@ -203,36 +224,40 @@ class PPOTrainer:
                     order = jax.random.permutation(k, n_steps * n_envs).reshape(n_mb, -1)
                     return jax.lax.scan(sgd_step, carry, jax.tree_util.tree_map(lambda a: a[order], flat))[0], None
 
-                (params, opt_state), _ = jax.lax.scan(epoch, (params, opt_state),
+                (params, opt_state), _ = jax.lax.scan(epoch, (params, learner.opt_state),
                                                       jax.random.split(k_epochs, self.update_epochs))
-                snap = keep_at(n, rewind_step, params["actor"], snap) if rewind_step else snap
-                stats = iterates_add(stats, params["actor"], last_block) if with_iterates else stats
-                return ((params, opt_state, obs, state, ep_return, snap, stats),
+                snapshot, iterates = learner.snapshot, learner.iterates
+                if rewind_step:
+                    snapshot = keep_at(n, rewind_step, params["actor"], snapshot)
+                if with_iterates:
+                    iterates = iterates_add(iterates, params["actor"], last_block)
+                return (Learner(params, opt_state, obs, env_state, ep_return, snapshot, iterates),
                         (traj["finished_return"].sum(), traj["done"].sum()))
 
-            def block(carry, xs):
+            def block(carry: Block, xs):
                 i, k = xs
-                params, opt_state, obs, state, ep_return, snap, stats, best_actor, best_val, failure = carry
                 n = i * per_eval + jnp.arange(1, per_eval + 1)
-                (params, opt_state, obs, state, ep_return, snap, stats), (returns, episodes) = jax.lax.scan(
-                    update, (params, opt_state, obs, state, ep_return, snap, stats),
-                    (n, jnp.full(per_eval, i == self.n_evals - 1), jax.random.split(k, per_eval)))
-                val = task.evaluate(params["actor"], jax.random.fold_in(k_val, i), None, None, "val")
-                better = val > best_val
-                best_actor = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), params["actor"], best_actor)
+                learner, (returns, episodes) = jax.lax.scan(
+                    update, carry.learner, (n, jnp.full(per_eval, i == self.n_evals - 1), jax.random.split(k, per_eval)))
+                actor = learner.params["actor"]
+                val = task.evaluate(actor, jax.random.fold_in(k_val, i), None, None, "val")
+                better = val > carry.best_val
+                best_actor = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), actor, carry.best_actor)
                 Progress.report(progress, token, (i + 1) * per_eval)
                 mean_return = returns.sum() / jnp.maximum(episodes.sum(), 1.0)  # of the episodes that ended
-                finite = jnp.all(jnp.array([jnp.isfinite(a).all() for a in jax.tree_util.tree_leaves(params)]))
-                failure = guard.first(*failure, jnp.where(finite, 0, 7), (i + 1) * per_eval - 1)
-                return (params, opt_state, obs, state, ep_return, snap, stats, best_actor, jnp.maximum(val, best_val),
-                        failure), (val, mean_return)
+                finite = jnp.all(jnp.array([jnp.isfinite(a).all() for a in jax.tree_util.tree_leaves(learner.params)]))
+                failure = guard.first(*carry.failure, jnp.where(finite, 0, 7), (i + 1) * per_eval - 1)
+                return Block(learner, best_actor, jnp.maximum(val, carry.best_val), failure), (val, mean_return)
 
-            snap0 = actor_params if rewind_step else None
-            stats0 = iterates_init(actor_params) if with_iterates else None
-            carry0 = (params, optimizer.init(params), obs, state, jnp.zeros(n_envs), snap0, stats0, actor_params,
-                      jnp.array(-jnp.inf), (jnp.array(0), jnp.array(0)))
-            (params, opt_state, _, _, _, snap, stats, best_actor, best_val, failure), (val_curve, return_curve) = \
-                jax.lax.scan(block, carry0, (jnp.arange(self.n_evals), jax.random.split(k_train, self.n_evals)))
+            learner0 = Learner(params, optimizer.init(params), obs, state, jnp.zeros(n_envs),
+                               actor_params if rewind_step else None,
+                               iterates_init(actor_params) if with_iterates else None)
+            carry0 = Block(learner0, actor_params, jnp.array(-jnp.inf), (jnp.array(0), jnp.array(0)))
+            end, (val_curve, return_curve) = jax.lax.scan(
+                block, carry0, (jnp.arange(self.n_evals), jax.random.split(k_train, self.n_evals)))
+            params, opt_state, snap, stats = (end.learner.params, end.learner.opt_state, end.learner.snapshot,
+                                              end.learner.iterates)
+            best_actor, best_val, failure = end.best_actor, end.best_val, end.failure
             extras = {"rewind": snap}
             if with_iterates:
                 extras["iterate_mean"], extras["iterate_std"] = iterates_result(stats)
