@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 from . import guard, masks
 from .diagnostics import COLUMNS as DIAGNOSTICS, search_distribution
 from .pruning import BASELINES, Baseline, RoundOutcome, Distribution, check_needs, get_baseline
-from .pruning.distributions import kernel_shapes
+from .pruning.distributions import kernel_shapes, kernel_sizes
 from .store import ARTIFACT_KEYS, OPTIONAL_ARTIFACT_KEYS, RunStore
 from .validate import ConfigError, choice, non_empty, number
 
@@ -90,7 +90,7 @@ class RunPlan:
             return None
         shapes = kernel_shapes(self.one(self.dense_init))
         if self.rule.from_dense:
-            return self.distribution.layer_counts(shapes, [int(np.prod(s)) for s in shapes], n_keep)
+            return self.distribution.layer_counts(shapes, kernel_sizes(self.one(self.dense_init)), n_keep)
         kept = {tuple(kernel_counts(mask, i)) for i in range(len(self.seeds))}
         if len(kept) != 1:
             raise AssertionError(f"seeds keep different per-kernel counts {sorted(kept)} under {self.distribution.name}")

@@ -10,12 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import jax
-import numpy as np
 
 from . import locks, masks
 from .imp import artifacts, check_seeds, load_outcome, round_rows, run_imp, seed_keys
 from .pruning import Distribution, check_needs, get_baseline
-from .pruning.distributions import kernel_shapes
+from .pruning.distributions import kernel_shapes, kernel_sizes
 from .store import RunStore
 from .validate import ConfigError, in_range
 
@@ -56,8 +55,8 @@ def _train_oneshot(task, trainer, rule, baseline, seeds, sparsity, dense_dir, st
     dense = dense_run(task, trainer, seeds, dense_dir, progress)
     n_prunable = masks.num_prunable(jax.tree_util.tree_map(lambda a: a[0], dense.init))
     n_keep = int(round(n_prunable * (1.0 - sparsity)))
-    shapes = kernel_shapes(jax.tree_util.tree_map(lambda a: a[0], dense.init))
-    counts = distribution.layer_counts(shapes, [int(np.prod(s)) for s in shapes], n_keep)   # from the dense net
+    one = jax.tree_util.tree_map(lambda a: a[0], dense.init)
+    counts = distribution.layer_counts(kernel_shapes(one), kernel_sizes(one), n_keep)   # from the dense net
     init, mask = jax.vmap(lambda k, o: rule(k, o, n_keep, task, signal=signal, counts=counts,
                                             min_per_layer=distribution.min_per_layer))(seed_keys(seeds, 3), dense)
     outcome, metrics = trainer(task, init, mask, seed_keys(seeds, 4), dense.rewind_point, desc=f"sparsity {sparsity:g}")

@@ -16,7 +16,7 @@ import jax
 from .. import masks
 from ..validate import ConfigError, choice
 from .distributions import select
-from .scores import SCORES, get_score
+from .scores import SCORES, get_score, require_loss
 from .weights import WEIGHTS, get_weights
 
 
@@ -84,6 +84,5 @@ def check_needs(name: str, trainer, task) -> None:
     if "iterates" in needs and not getattr(trainer, "iterate_statistics", False):
         raise ConfigError(f"baseline {name!r} ranks weights by the signal-to-noise ratio of gradient-descent "
                           f"iterates; {label} records none. Use it with Adam or PPO, and sig2noise with an ES")
-    if "loss" in needs and task is not None and task.loss is None:
-        raise ConfigError(f"baseline {name!r} needs a differentiable training loss; task {task.name!r} "
-                          f"({task.family}) has none. Use it on a vision task (mnist, fmnist, kmnist, digits).")
+    if "loss" in needs and task is not None:
+        require_loss(task, name)

@@ -66,10 +66,11 @@ class Distribution:
 
     def check_schedule(self, params, n_keep_last: int) -> None:
         """Refuse a per-layer minimum that the schedule's last round cannot meet."""
-        need = sum(min(self.min_per_layer, n) for n in kernel_sizes(params))
+        sizes = kernel_sizes(params)
+        need = sum(min(self.min_per_layer, n) for n in sizes)
         if need > n_keep_last:
             raise ConfigError(f"min_per_layer={self.min_per_layer} needs {need} kept weights over the "
-                              f"{len(kernel_sizes(params))} kernels, but the last round keeps only {n_keep_last}: "
+                              f"{len(sizes)} kernels, but the last round keeps only {n_keep_last}: "
                               "lower min_per_layer, or use fewer rounds or a larger keep_ratio")
 
     def layer_counts(self, shapes, kept_now, n_keep: int) -> tuple[int, ...] | None:

@@ -75,7 +75,7 @@ def uniform_random(key, outcome, task, signal="final"):
     return unflat(ranks, jax.tree_util.tree_map(lambda a: jnp.zeros(a.shape, jnp.float32), outcome.mask))
 
 
-def _require_loss(task, name):
+def require_loss(task, name):
     if task.loss is None:
         raise ConfigError(f"baseline {name!r} needs a differentiable training loss; task {task.name!r} "
                           f"({task.family}) has none. Use it on a vision task (mnist, fmnist, kmnist, digits).")
@@ -83,7 +83,7 @@ def _require_loss(task, name):
 
 def snip(key, outcome, task, signal="final"):
     """SNIP: |g ⊙ θ| at the dense rewind point."""
-    _require_loss(task, "snip")
+    require_loss(task, "snip")
     theta0 = outcome.rewind_point
     grads = jax.grad(task.loss)(theta0, key, task.data)
     return jax.tree_util.tree_map(lambda g, w: jnp.abs(g * w), grads, theta0)
@@ -92,7 +92,7 @@ def snip(key, outcome, task, signal="final"):
 def grasp(key, outcome, task, signal="final"):
     """GraSP: S = -θ ⊙ Hg at the dense rewind point; the n weights with the SMALLEST S are kept, so the score is -S
     (the original code kept the largest)."""
-    _require_loss(task, "grasp")
+    require_loss(task, "grasp")
     theta0 = outcome.rewind_point
     grad_fn = jax.grad(lambda p: task.loss(p, key, task.data))
     g = jax.lax.stop_gradient(grad_fn(theta0))

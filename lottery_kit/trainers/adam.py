@@ -19,7 +19,7 @@ from .. import guard, masks
 from ..cnn_training import training_apply
 from ..progress import Progress, default_progress
 from ..pruning import RoundOutcome
-from ..validate import ConfigError, check_fields, in_range
+from ..validate import ConfigError, check_fields, in_range, number
 from .seeds import over_seeds
 from .snapshots import check_rewind_step, iterates_add, iterates_init, iterates_result, keep_at
 
@@ -47,13 +47,12 @@ class AdamTrainer:
         in_range("learning_rate", self.learning_rate, low=0.0, low_open=True)
         in_range("batch_size", self.batch_size, low=1)
         in_range("epochs", self.epochs, low=1)
-        check_rewind_step(self.rewind_step, 10**12, "step")
+        number("rewind_step", self.rewind_step, integer=True, low=0)   # its upper bound needs the task: preflight
 
     def preflight(self, task, n_seeds: int) -> None:
         """Before the first compile: ``rewind_step`` within a round's steps."""
-        steps = self.epochs * (int(task.data["x_train"].shape[0]) // self.batch_size) if task.data else 0
-        if task.data:
-            check_rewind_step(self.rewind_step, steps, "step")
+        check_rewind_step(self.rewind_step, self.epochs * (int(task.data["x_train"].shape[0]) // self.batch_size),
+                          "step")
 
     def config(self) -> dict:
         extra = {k: getattr(self, k) for k in ("rewind_step", "iterate_statistics") if getattr(self, k)}
