@@ -1,6 +1,6 @@
 # lottery-kit: two commands do everything on a fresh machine.
 #   make quickstart   set up .venv if needed, run the quickstart grid, write its figure
-#   make test         set up .venv if needed, run every test and every notebook (nbmake), in two processes
+#   make test         set up .venv if needed, run every test and every notebook (nbmake), in two processes, slowest first
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -34,12 +34,13 @@ quickstart: $(STAMP)
 	$(BIN)/papermill notebooks/00_quickstart.ipynb runs/00_quickstart.ipynb --cwd notebooks -p out_dir $(CURDIR)/runs/quickstart
 	@echo "figure: runs/quickstart/ticket_effect.png"
 
-# One persistent compilation cache for the processes the tests start (emptied first, so every run measures alike).
+# One persistent compilation cache for the tests and the processes they start (emptied first, so every run measures
+# alike). Tests go to the workers one by one, slowest first (tests/conftest.py), except the modules in an xdist_group.
 JAX_TEST_CACHE := $(CURDIR)/.pytest_cache/jax-compilation-cache
 test: $(STAMP) data
 	rm -rf $(JAX_TEST_CACHE)
 	JAX_COMPILATION_CACHE_DIR=$(JAX_TEST_CACHE) JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0.5 \
-	  $(BIN)/python -m pytest -n 2 --dist loadfile --nbmake --nbmake-timeout=1500 --durations=25 notebooks papers_figures tests
+	  $(BIN)/python -m pytest -n 2 --dist loadgroup --no-loadscope-reorder --nbmake --nbmake-timeout=1500 --durations=25 notebooks papers_figures tests
 
 bench: $(STAMP)
 	$(BIN)/lottery-kit bench

@@ -32,22 +32,12 @@ COLUMNS = ("sigma_cv", "sigma_q95_q05", "mean_travel", "snr_magnitude_agreement"
 SAME_WEIGHTS = 0.95
 
 
-def _top(scores, kept, n_keep):
-    """The ``n_keep`` largest of the kept entries, ties by position, as ``masks.global_topk_mask`` keeps them, with
-    ``n_keep`` traced (one compile for every round)."""
-    s = jnp.where(kept, scores.astype(jnp.float32), -jnp.inf)
-    s = jnp.where(jnp.isnan(s), -jnp.finfo(jnp.float32).max, s)
-    order = jnp.argsort(-s, stable=True)
-    ranks = jnp.zeros(s.shape, jnp.int32).at[order].set(jnp.arange(s.shape[0], dtype=jnp.int32))
-    return (ranks < n_keep) & kept
-
-
 def agreement(scores_a, scores_b, mask, n_keep):
     """Share of the ``n_keep`` entries that both scores keep (global top-k among ``mask``'s kept entries)."""
     kept, _ = masks.flat_prunable(mask)
     a, _ = masks.flat_prunable(scores_a)
     b, _ = masks.flat_prunable(scores_b)
-    return jnp.sum(_top(a, kept, n_keep) & _top(b, kept, n_keep)) / n_keep
+    return jnp.sum(masks.top_entries(a, kept, n_keep) & masks.top_entries(b, kept, n_keep)) / n_keep
 
 
 @jax.jit

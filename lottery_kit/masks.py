@@ -69,6 +69,17 @@ def flat_prunable(tree):
     return flat, unflat
 
 
+@jax.jit
+def top_entries(scores, kept, n_keep):
+    """Of the ``kept`` entries of a flat ``scores`` vector, the ``n_keep`` largest (ties by position, NaN lowest).
+
+    ``n_keep`` is traced, so a run's rounds share one compiled program whatever their counts."""
+    s = jnp.where(kept, scores.astype(jnp.float32), -jnp.inf)
+    s = jnp.where(jnp.isnan(s), -jnp.finfo(jnp.float32).max, s)
+    ranks = jnp.zeros(s.shape, jnp.int32).at[jnp.argsort(-s, stable=True)].set(jnp.arange(s.size, dtype=jnp.int32))
+    return (ranks < n_keep) & kept
+
+
 def global_topk_mask(scores, mask, n_keep: int):
     """Keep exactly ``n_keep`` prunable entries with the largest score among those still unmasked.
 
@@ -76,11 +87,7 @@ def global_topk_mask(scores, mask, n_keep: int):
     """
     flat_scores, unflat = flat_prunable(scores)
     flat_mask, _ = flat_prunable(mask)
-    s = jnp.where(flat_mask, flat_scores.astype(jnp.float32), -jnp.inf)
-    s = jnp.where(jnp.isnan(s), -jnp.finfo(jnp.float32).max, s)
-    order = jnp.argsort(-s, stable=True)
-    keep = jnp.zeros(s.shape, bool).at[order[:n_keep]].set(True) & flat_mask
-    return unflat(keep, dense_mask(mask))
+    return unflat(top_entries(flat_scores, flat_mask, n_keep), dense_mask(mask))
 
 
 def random_mask(key, params, n_keep: int):

@@ -9,10 +9,9 @@ import jax  # noqa: E402
 import pytest  # noqa: E402
 
 os.environ.setdefault("LOTTERY_KIT_OFFLINE", "1")  # tests never download
-# `make test` gives the processes the tests start (notebook kernels, grid cells, CLIs) one persistent compilation
-# cache, so that equal programs compile once per suite. The tests' own process compiles everything itself: some
-# tests count compiles.
-jax.config.update("jax_enable_compilation_cache", False)
+# `make test` gives the tests and the processes they start (notebook kernels, grid cells, CLIs) one persistent
+# compilation cache, so that equal programs compile once per suite. Tests that count compiles still see every program
+# that is not in memory: JAX reports a backend compile for a persistent-cache hit too.
 if jax.default_backend() != "cpu":
     # Float32 matrix arithmetic, as on CPU, so that the CPU tolerances hold unchanged on a GPU (whose default is TF32);
     # tests/test_population.py checks the TF32 and bf16 paths against float32 on purpose.
@@ -54,3 +53,13 @@ def nan_when_sparse():
             return jnp.where(nonzero < kept_below, jnp.nan, values), fit_state
         return dataclasses.replace(task, fitness=fitness)
     return make
+
+
+#: Notebook items carry no marks; these take more than ~30 s on 2 cores.
+SLOW_NOTEBOOKS = {"fig6_connectivity.ipynb"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Slowest first: `make test` hands items to its workers in this order (``--no-loadscope-reorder``), so that no
+    long item starts last and leaves the other workers idle."""
+    items.sort(key=lambda item: not (item.get_closest_marker("slow") or item.name in SLOW_NOTEBOOKS))

@@ -11,6 +11,8 @@ import lottery_kit as lk
 from lottery_kit import analysis, masks
 from lottery_kit.analysis import dynamics
 
+pytestmark = pytest.mark.xdist_group("analysis")  # one worker: one trained pair of networks
+
 
 @pytest.fixture(scope="module")
 def trained(digits):
@@ -44,6 +46,7 @@ def test_the_line_between_two_networks_and_its_barrier(digits, trained):
     assert float(analysis.barrier(jnp.array([0.5, 0.9, 0.7]), jnp.array([0.0, 0.5, 1.0]))) == 0.0
 
 
+@pytest.mark.slow
 def test_flatness_perturbs_only_kept_weights(digits, trained):
     params = trained[0]
     mask = masks.random_mask(jax.random.key(1), params, 3000)

@@ -21,6 +21,8 @@ from lottery_kit.grid import expand, load_grid_file, make_jobqueue_cluster, pars
 from lottery_kit.oneshot import run_oneshot
 from lottery_kit.transfer import run_transfer
 
+pytestmark = pytest.mark.xdist_group("bad_input")  # one worker: one finished run, copied per case
+
 ROOT = Path(__file__).resolve().parents[1]
 ROW = re.compile(r"^\| (\d+) \| (.+?) \| `(.+)` \|$")
 ES = dict(task="CartPole-v1", strategy="SNES", baseline="final-ticket", seeds=[0], rounds=2, keep_ratio=0.5,

@@ -4,7 +4,10 @@ import json
 import subprocess
 import sys
 
+import pytest
 
+
+@pytest.mark.slow
 def test_bench_json_has_every_figure():
     run = subprocess.run([sys.executable, "-m", "lottery_kit.cli", "bench", "--json", "--quick"],
                          capture_output=True, text=True, timeout=900)

@@ -4,10 +4,28 @@ import jax
 import numpy as np
 import pytest
 
-from lottery_kit import ConfigError, ESTrainer, make_task, masks
+from lottery_kit import ConfigError, make_task, masks
+
+pytestmark = [pytest.mark.xdist_group("brax"), pytest.mark.slow]  # one worker: Brax compiles once for both tests
 
 
-def test_ant_mass15_masked_round_and_heavier_torso():
+TINY = {"n_rollouts": 1, "n_eval_episodes": 2, "episode_length": 10}
+
+
+@pytest.fixture(scope="module")
+def ant_ticket(tmp_path_factory):
+    """A 2-round ES-IMP run on the heavier-torso ant (round 2 trains under a mask), shared by both tests below:
+    Brax's programs are the slowest to compile, so they compile once."""
+    import lottery_kit as lk
+
+    out = tmp_path_factory.mktemp("ant") / "es"
+    df = lk.run_es_imp("ant_mass15", "SNES", "final-ticket", [0], 2, 0.5, 2, 4, 1, out, task_options=TINY,
+                       progress=False)
+    return out, df
+
+
+def test_ant_mass15_masked_round_and_heavier_torso(ant_ticket):
+    import lottery_kit as lk
     from brax import envs
 
     from lottery_kit.tasks.brax_tasks import _heavier_torso
@@ -17,16 +35,13 @@ def test_ant_mass15_masked_round_and_heavier_torso():
     np.testing.assert_allclose(heavy.sys.body_mass[1], 1.5 * base.sys.body_mass[1], rtol=1e-6)
     np.testing.assert_allclose(heavy.sys.body_mass[2:], base.sys.body_mass[2:])
 
-    task = make_task("ant_mass15", n_rollouts=1, n_eval_episodes=2, episode_length=10)
-    keys = jax.random.split(jax.random.key(0), 2)
-    init = task.init_params_batch(keys)
-    n = masks.num_prunable(jax.tree_util.tree_map(lambda a: a[0], init))
+    out, df = ant_ticket
+    assert np.all(np.isfinite(df["final_perf"]))
+    dense, pruned = lk.load_round(out, 0, 1), lk.load_round(out, 0, 2)
+    n = masks.num_prunable(dense["init"])
     assert n == 27 * 32 + 32 * 32 + 32 * 8  # MLP 2x32 on ant's 27 observations, 8 actions
-    mask = jax.vmap(lambda k, p: masks.random_mask(k, p, n // 4))(keys, init)
-    outcome, metrics = ESTrainer("SNES", popsize=4, generations=2, eval_every=1, progress=False)(
-        task, jax.vmap(masks.apply)(init, mask), mask, keys, init)
-    assert np.all(np.isfinite(np.asarray(metrics["final_perf"])))
-    for w, m in zip(jax.tree_util.tree_leaves(outcome.final_mean), jax.tree_util.tree_leaves(mask)):
+    assert int(masks.kept_count(pruned["mask"])) == n // 2
+    for w, m in zip(jax.tree_util.tree_leaves(pruned["final_mean"]), jax.tree_util.tree_leaves(pruned["mask"])):
         assert np.all(np.asarray(w)[~np.asarray(m)] == 0)
 
 
@@ -36,21 +51,19 @@ def test_brax_v1_only_tasks_explain_themselves(name):
         make_task(name)
 
 
-def test_es_ticket_on_ant_trains_with_braxs_ppo_in_the_mean_action_columns(tmp_path):
+def test_es_ticket_on_ant_trains_with_braxs_ppo_in_the_mean_action_columns(tmp_path, ant_ticket):
     """The paper's ES→PPO transfer on ant, tiny: Brax's PPO trains the masked policy; pruned weights stay zero."""
     import lottery_kit as lk
     from lottery_kit.transfer import run_transfer
 
-    tiny = {"n_rollouts": 1, "n_eval_episodes": 2, "episode_length": 10}
-    lk.run_es_imp("ant", "SNES", "final-ticket", [0], 2, 0.5, 2, 4, 1, tmp_path / "es", task_options=tiny,
-                  progress=False)
+    es, _ = ant_ticket
     ppo = dict(num_envs=8, batch_size=8, num_minibatches=2, unroll_length=4, num_evals=2, episode_length=10,
                value_hidden=(16,))
-    df = run_transfer(tmp_path / "es", "ant", "PPO", [2], out_dir=tmp_path / "ppo", total_steps=256,
-                      trainer_settings=ppo, task_options=tiny | {"policy_head": "tanh_normal", "activation": "swish"},
+    df = run_transfer(es, "ant_mass15", "PPO", [2], out_dir=tmp_path / "ppo", total_steps=256,
+                      trainer_settings=ppo, task_options=TINY | {"policy_head": "tanh_normal", "activation": "swish"},
                       progress=False)
     assert df["strategy"].tolist() == ["PPO"] and np.isfinite(df["best_perf"]).all()
-    source, got = lk.load_round(tmp_path / "es", 0, 2), lk.load_round(tmp_path / "ppo", 0, 2)
+    source, got = lk.load_round(es, 0, 2), lk.load_round(tmp_path / "ppo", 0, 2)
     n_act = 8
     np.testing.assert_array_equal(got["mask"]["params"]["Dense_2"]["kernel"][:, :n_act],
                                   source["mask"]["params"]["Dense_2"]["kernel"])

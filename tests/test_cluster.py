@@ -23,6 +23,8 @@ import lottery_kit as lk
 sys.path.insert(0, str(Path(__file__).parent))
 import slurm_cluster  # noqa: E402
 
+pytestmark = pytest.mark.xdist_group("cluster")  # one worker: one Slurm cluster and one local grid for the module
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "imp_es.ipynb"
 AXES = {"task": ["CartPole-v1"], "baseline": ["final-ticket", "random-reinit"], "seeds": [[0]],
@@ -63,6 +65,7 @@ def slurm(tmp_path_factory):
     slurm_cluster.stop(d)
 
 
+@pytest.mark.slow
 def test_a_grid_runs_as_slurm_jobs_and_matches_the_local_run(slurm, local, tmp_path, monkeypatch):
     monkeypatch.setenv("SLURM_CONF", str(slurm))
     profile = tmp_path / "slurm.yaml"
@@ -97,6 +100,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_a_standalone_dask_cluster_survives_a_killed_worker(local, tmp_path):
     port = _free_port()
     address = f"tcp://127.0.0.1:{port}"

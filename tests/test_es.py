@@ -18,6 +18,7 @@ def _sparse_start(task, keys, n_keep):
     return jax.vmap(masks.apply)(init, mask), mask
 
 
+@pytest.mark.slow
 def test_pruned_weights_stay_exactly_zero_in_every_generation(digits, keys):
     init, mask = _sparse_start(digits, keys, 2000)
     leaks = []
@@ -52,6 +53,7 @@ def test_es_solves_dense_cartpole(cartpole, keys):
     assert np.all(np.asarray(metrics["best_perf"]) == 500.0)  # the 500-step cap
 
 
+@pytest.mark.slow
 def test_es_learns_digits_well_above_chance(digits, keys):
     init = digits.init_params_batch(keys)
     trainer = ESTrainer("SNES", popsize=32, generations=150, eval_every=50, progress=False)
@@ -61,6 +63,7 @@ def test_es_learns_digits_well_above_chance(digits, keys):
     assert np.all(np.diff(np.asarray(metrics["val_curve"]), axis=1).sum(axis=1) > 0)  # it improved
 
 
+@pytest.mark.slow
 def test_sigma_conventions_for_sep_cma_es(cartpole, keys):
     init = cartpole.init_params_batch(keys[:1])
     mask = jax.vmap(masks.dense_mask)(init)
@@ -87,6 +90,7 @@ def test_trainer_rejects_bad_settings(kwargs, match):
         ESTrainer(**kwargs)
 
 
+@pytest.mark.slow
 def test_snr_pruning_after_real_training_differs_from_magnitude(digits, keys):
     init = digits.init_params_batch(keys[:1])
     trainer = ESTrainer("SNES", popsize=16, generations=20, eval_every=10, progress=False)
@@ -135,6 +139,7 @@ def test_masked_search_equals_the_search_over_the_kept_weights(strategy):
         assert np.all(np.asarray(state_n.mean)[~np.asarray(mask)] == 0)
 
 
+@pytest.mark.slow
 def test_masked_search_compiles_one_round_program_per_run(cartpole):
     compiled = []
     listener = lambda event, _, **kw: compiled.append(kw.get("fun_name")) if "backend_compile" in event else None  # noqa: E731

@@ -32,6 +32,7 @@ def _assert_zero_where_pruned(tree, mask, also_nonzero=True):
         assert all(np.any(w[m] != 0) for w, m in zip(_leaves(tree), _leaves(mask)) if w.ndim > 2)
 
 
+@pytest.mark.slow
 def test_masked_adam_keeps_weights_and_moments_zero_and_learns_digits(digits, keys):
     init, mask = _half_pruned(digits, keys)
     trainer = lk.AdamTrainer(epochs=20, batch_size=64, progress=False)
@@ -63,6 +64,7 @@ def cartpole_ppo_task():
     return lk.make_task("CartPole-v1", hidden=(32, 32), activation="relu", n_eval_episodes=8)
 
 
+@pytest.mark.slow
 def test_ppo_reaches_the_cartpole_cap_with_the_dense_network(cartpole_ppo_task, keys):
     task = cartpole_ppo_task
     init = task.init_params_batch(keys)
@@ -93,6 +95,7 @@ def _same_numbers(a, b):
         np.testing.assert_allclose(a, b, rtol=2e-3, atol=2e-3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("make", ["adam", "ppo"])
 def test_seeds_batched_give_the_numbers_of_seeds_run_alone(make, digits, keys):
     if make == "adam":
@@ -136,6 +139,7 @@ def test_sig2noise_after_a_gradient_round_explains_itself(digits, keys):
         lk.BASELINES["sig2noise"](jax.random.key(0), one, 100, digits)
 
 
+@pytest.mark.slow
 def test_gd_imp_rounds_prune_exactly_and_store_like_es(tmp_path):
     df = lk.run_gd_imp("digits", "Adam", "final-ticket", [0, 1], 3, 0.5, tmp_path, epochs=2, progress=False)
     assert (df["strategy"] == "Adam").all() and df.groupby("round")["kept_weights"].first().tolist() == [11240, 5620, 2810]

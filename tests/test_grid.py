@@ -51,6 +51,7 @@ def test_parse_and_expand():
         expand({"a": [1, 2], "b": [1]}, zips=[["a", "b"]])
 
 
+@pytest.mark.slow
 def test_grid_runs_resumes_and_collects(echo_nb, tmp_path):
     out = tmp_path / "grid"
     status = lk.run_grid(echo_nb, out, {"x": [1, 2], "label": ["a", "b"]}, workers=2, progress=False)
@@ -66,6 +67,7 @@ def test_grid_runs_resumes_and_collects(echo_nb, tmp_path):
     assert stamp == {p: p.stat().st_mtime_ns for p in out.rglob("results.parquet")}
 
 
+@pytest.mark.slow
 def test_a_failing_cell_is_recorded_and_the_rest_finish(echo_nb, tmp_path):
     status = lk.run_grid(echo_nb, tmp_path / "g", {"x": [1], "fail": [False, True]}, workers=2, progress=False)
     failed = status[status["state"] == "failed"]
@@ -91,6 +93,7 @@ def test_wrong_type_is_reported_for_its_cell(echo_nb, tmp_path):
     assert (status["state"] == "done").sum() == 1
 
 
+@pytest.mark.slow
 def test_local_dask_cluster(echo_nb, tmp_path):
     import psutil
 
@@ -130,6 +133,7 @@ def test_cell_names_are_stable_and_distinct():
     assert a == cell_name({"seeds": [0, 1], "x": 1}) and a != b
 
 
+@pytest.mark.slow
 def test_imp_es_grid_over_two_axes_with_the_cli(tmp_path):
     out = tmp_path / "grid"
     args = [sys.executable, "-m", "lottery_kit.cli", "grid", str(ROOT / "notebooks" / "imp_es.ipynb"), "--out", str(out),
@@ -150,6 +154,7 @@ def test_imp_es_grid_over_two_axes_with_the_cli(tmp_path):
     assert pd.read_parquet(next(out.rglob("results.parquet"))).shape[0] == 4
 
 
+@pytest.mark.slow
 def test_oneshot_grid_shares_one_dense_run(tmp_path):
     out, dense = tmp_path / "grid", tmp_path / "dense"
     status = lk.run_grid(ROOT / "notebooks" / "oneshot_es.ipynb", out,
@@ -167,6 +172,7 @@ def test_oneshot_grid_shares_one_dense_run(tmp_path):
     assert np.allclose(n, 4480) and set(results["kept_weights"]) == {2240, 448}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("engine", [["--workers", "2"], ["--dask", "local", "--workers", "2"]], ids=["threads", "dask"])
 def test_relative_paths_with_two_cells_at_once(echo_nb, tmp_path, engine):
     """The README's grid form from the notebook's directory with relative paths: cells running at once share no

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import papermill as pm
+import pytest
 
 import lottery_kit as lk
 from lottery_kit import masks
@@ -15,6 +16,7 @@ COLUMNS = {"task", "strategy", "baseline", "seed", "round", "sparsity", "weights
            "final_perf", "best_perf"}
 
 
+@pytest.mark.slow
 def test_imp_es_notebook_on_fashion_mnist(tmp_path):
     out = tmp_path / "run"
     pm.execute_notebook(str(ROOT / "notebooks" / "imp_es.ipynb"), str(tmp_path / "out.ipynb"),

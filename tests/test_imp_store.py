@@ -37,6 +37,7 @@ def test_rounds_write_artifacts_and_rows(cartpole, tmp_path):
     assert meta["config"]["baseline"] == "sig2noise" and "jax" in meta["versions"] and "evosax" in meta["versions"]
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_and_matches_an_uninterrupted_one(cartpole, tmp_path):
     full = lk.run_imp(cartpole, _trainer(), "final-ticket", seeds=[0], rounds=3, keep_ratio=0.5,
                       out_dir=tmp_path / "full", progress=False)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.xdist_group("jupyterlab")  # one worker: one JupyterLab server
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -92,6 +92,7 @@ def uninterrupted(tmp_path_factory, cache):
     return out
 
 
+@pytest.mark.slow
 def test_a_run_killed_at_ten_random_points_resumes_to_the_same_results(tmp_path, cache, uninterrupted):
     rng = random.Random(int(os.environ.get("LOTTERY_KIT_FAULT_SEED", "20261127")))
     out = tmp_path / "run"
@@ -133,6 +134,7 @@ def test_a_second_process_on_the_same_run_directory_is_refused(tmp_path):
     assert not (out / "config.json").exists()  # the refused process wrote nothing
 
 
+@pytest.mark.slow
 def test_a_grid_killed_mid_cell_resumes_and_its_cell_releases_the_run(tmp_path):
     out = tmp_path / "grid"
     args = [sys.executable, "-m", "lottery_kit.cli", "grid", str(ROOT / "notebooks" / "imp_es.ipynb"), "--out", str(out),

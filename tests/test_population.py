@@ -49,6 +49,7 @@ def test_fast_cnn_under_vmap_over_seeds(shared_batch):
             np.testing.assert_allclose(got[s], want, atol=2e-5, rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_apply_shared_dispatches_and_agrees_for_every_network():
     for module, shape in ((VisionCNN(), (28, 28, 1)), (MLP(3, (64, 64)), (5,)), (MinAtarCNN(4), (10, 10, 4))):
         params = _pop(module, shape, 4)

@@ -9,8 +9,9 @@ from lottery_kit import masks
 from lottery_kit.pruning import BASELINES, RoundOutcome, snr_scores
 
 
-def _fake_outcome(task, key, init, mask):
-    """A trained-looking outcome: random means and stds on the kept weights, zero elsewhere."""
+def _fake_outcome(task, key, init, mask, rewind_point=None):
+    """A trained-looking outcome: random means and stds on the kept weights, zero elsewhere; the rewind point is
+    ``task``'s initialisation from key 7 unless given."""
     k1, k2 = jax.random.split(key)
     leaves = jax.tree_util.tree_leaves(init)
     mean = jax.tree_util.tree_map(lambda a, k: jax.random.normal(k, a.shape), init,
@@ -20,7 +21,7 @@ def _fake_outcome(task, key, init, mask):
                                  jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(init),
                                                               list(jax.random.split(k2, len(leaves)))))
     return RoundOutcome(init=init, mask=mask, final_mean=masks.apply(mean, mask), final_std=std,
-                        best_mean=masks.apply(mean, mask), rewind_point=task.init_params(jax.random.key(7)),
+                        best_mean=masks.apply(mean, mask), rewind_point=task.init_params(jax.random.key(7)) if rewind_point is None else rewind_point,
                         iterate_mean=masks.apply(mean, mask), iterate_std=std)
 
 
@@ -39,7 +40,7 @@ def test_exact_counts_over_20_rounds(digits, baseline):
         # biases are never pruned
         assert all(bool(jnp.all(m)) for m, p in zip(jax.tree_util.tree_leaves(mask),
                                                    jax.tree_util.tree_leaves(masks.prunable_tree(mask))) if not p)
-        outcome = _fake_outcome(digits, jax.random.key(r), init, mask)
+        outcome = _fake_outcome(digits, jax.random.key(r), init, mask, rewind_point=dense)  # θ0: key 7 too
         init, mask = rule(jax.random.key(100 + r), outcome, masks.target_kept(n, 0.8, r + 1), digits)
     assert masks.target_kept(n, 0.8, 20) == round(11240 * 0.8**19)  # 1.44% of the weights
 

@@ -22,6 +22,7 @@ def _es(**kw):
     return lk.ESTrainer("SNES", popsize=8, generations=4, eval_every=2, progress=False, **kw)
 
 
+@pytest.mark.slow
 def test_es_rewinds_every_round_to_round_ones_mean_after_k_generations_and_resumes(cartpole, tmp_path):
     trainer = _es(rewind_step=4)      # one trainer: one compiled round for all three runs
     late = lk.run_imp(cartpole, trainer, "sig2noise", seeds=[0, 1], rounds=3, keep_ratio=0.5,

@@ -12,6 +12,8 @@ from lottery_kit import ConfigError, masks
 from lottery_kit.networks import MLP
 from lottery_kit.transfer import embed, run_transfer
 
+pytestmark = pytest.mark.xdist_group("transfer")  # one worker: the source runs are trained once
+
 ES_TARGET = dict(popsize=8, generations=4, eval_every=2, progress=False)
 
 

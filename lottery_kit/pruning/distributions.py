@@ -129,10 +129,7 @@ def apportion(weights, caps, total: int, minimum: int = 0) -> tuple[int, ...]:
 
 def _leaf_top(s, m, k):
     """The ``k`` (may be traced) largest scores among the unmasked entries of one leaf, ties by position."""
-    s = jnp.where(m, s.astype(jnp.float32), -jnp.inf).ravel()
-    s = jnp.where(jnp.isnan(s), -jnp.finfo(jnp.float32).max, s)
-    rank = jnp.zeros(s.shape, jnp.int32).at[jnp.argsort(-s, stable=True)].set(jnp.arange(s.size, dtype=jnp.int32))
-    return ((rank < k) & m.ravel()).reshape(m.shape)
+    return masks.top_entries(s.ravel(), m.ravel(), k).reshape(m.shape)
 
 
 def select(scores, mask, n_keep: int, counts=None, min_per_layer: int = 0):
