@@ -10,6 +10,7 @@ import tempfile
 import time
 
 import lottery_kit as lk
+
 out = tempfile.mkdtemp() + "/run"
 t0 = time.time()
 df = lk.run_es_imp("CartPole-v1", "SNES", "sig2noise", [0, 1, 2], 21, 0.8, 2, 4, 1, out, progress=False)
