@@ -437,8 +437,8 @@ def summary(r: dict) -> str:
         f"ES generation ({e['task']}, {e['strategy']}, pop {e['popsize']}, batch {e['batch']}): "
         f"{e['seconds_per_generation'] * 1e3:.0f} ms vs {e['reference_seconds_per_generation'] * 1e3:.0f} ms "
         f"vmapped flax = {e['speedup']:.1f}x",
-        *(f"{k['task'] + ' rollouts:':24s}{k['env_steps_per_second']:,.0f} env steps/s = {k['peak_fraction']:.1%} of peak "
-          f"(pop {k['popsize']} x {k['n_rollouts']} rollouts, {k['steps']} steps, {k['flops_per_step']:,} FLOP a step)"
+        *(f"{k['task'] + ' rollouts:':24s}{k['env_steps_per_second']:,.0f} env steps/s = "
+          f"{k['peak_fraction']:.1%} of peak (pop {k['popsize']} x {k['n_rollouts']} rollouts, {k['steps']} steps, {k['flops_per_step']:,} FLOP a step)"
           for k in r["control_rollout"]),
         f"masked Adam epoch:      {r['adam_epoch']['seconds_per_epoch']:.1f} s ({r['adam_epoch']['task']}, batch "
         f"{r['adam_epoch']['batch']}, {r['adam_epoch']['images_per_second']:,.0f} images/s)",
