@@ -37,7 +37,7 @@ es_rules = "paper"           # "paper": evosax 0.1.4's update rules, as the pape
 signal = "final"             # prune by the final ES mean or by the best (validation) mean
 task_options = {}            # e.g. {"n_rollouts": 8} or {"batch_size": 1024}; unset ones come from the preset
 distribution = "global"      # how the kept weights spread over the kernels: "global" (the paper's), "layerwise", "erk"
-erk_power = 1.0              # ERK's power scale (distribution="erk")
+erk_power = 1.0              # the power scale of ERK (with distribution "erk")
 min_per_layer = 0            # every kernel keeps at least this many weights (or all it has left)
 rewind_step = 0              # late rewinding: rewind to round 1's weights after this many steps (0: θ0, the paper's)
 plugins = []                 # modules to import first: they register your own scores, distributions, tasks, ES

@@ -39,7 +39,7 @@ trainer_settings = {}        # the trainer's own fields, e.g. {"learning_rate": 
 signal = "final"             # prune by the final weights or by the validation-best ones
 task_options = {}            # unset ones come from the preset (PPO also sets its network here)
 distribution = "global"      # how the kept weights spread over the kernels: "global" (the paper's), "layerwise", "erk"
-erk_power = 1.0              # ERK's power scale (distribution="erk")
+erk_power = 1.0              # the power scale of ERK (with distribution "erk")
 min_per_layer = 0            # every kernel keeps at least this many weights (or all it has left)
 rewind_step = 0              # late rewinding: rewind to round 1's weights after this many steps (0: θ0, the paper's)
 plugins = []                 # modules to import first: they register your own scores, distributions, tasks, ES

@@ -40,7 +40,7 @@ eval_every = 25
 mean_decay = 0.0
 task_options = {}            # unset options come from the preset
 distribution = "global"      # how the kept weights spread over the kernels: "global" (the paper's), "layerwise", "erk"
-erk_power = 1.0              # ERK's power scale (distribution="erk")
+erk_power = 1.0              # the power scale of ERK (with distribution "erk")
 min_per_layer = 0            # every kernel keeps at least this many weights (or all it has left)
 plugins = []                 # modules to import first: they register your own scores, distributions, tasks, ES
 preset = "small"             # "small": the values above, few rollouts / small batches; "paper": the paper's scale

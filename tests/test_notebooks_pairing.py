@@ -26,3 +26,18 @@ def test_pair_in_sync_without_outputs(script):
     assert from_nb.metadata["kernelspec"]["name"] == "python3"
     tagged = [c for c in from_nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_papermill_declares_every_parameter(script):
+    """Grids check names against papermill's reading of the parameters cell; a line it cannot parse (papermill
+    skips any line with two '=', a comment's included) would make that parameter unknown to every grid."""
+    import ast
+
+    import papermill as pm
+
+    ipynb = script.with_suffix(".ipynb")
+    cell = next(c for c in nbformat.read(ipynb, as_version=4).cells if "parameters" in c.metadata.get("tags", []))
+    assigned = {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)
+                for t in node.targets if isinstance(t, ast.Name)}
+    assert set(pm.inspect_notebook(str(ipynb))) == assigned
