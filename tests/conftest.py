@@ -37,6 +37,16 @@ def keys():
     return jax.random.split(jax.random.key(0), 2)
 
 
+@pytest.fixture
+def compiled():
+    """The names of the functions JAX compiles from here to the test's end (a persistent-cache hit counts too)."""
+    names = []
+    listener = lambda event, _, **kw: names.append(kw.get("fun_name")) if "backend_compile" in event else None  # noqa: E731
+    jax.monitoring.register_event_duration_secs_listener(listener)
+    yield names
+    jax.monitoring.unregister_event_duration_listener(listener)
+
+
 @pytest.fixture(scope="session")
 def nan_when_sparse():
     """``make(task, kept_below)``: ``task`` whose training fitness is NaN for members with fewer than ``kept_below``

@@ -12,7 +12,6 @@ import re
 import shutil
 from pathlib import Path
 
-import jax
 import pytest
 
 import lottery_kit as lk
@@ -286,20 +285,13 @@ def test_every_row_has_a_case_and_every_case_a_row():
 
 
 @pytest.mark.parametrize("number", sorted(CASES))
-def test_readme_row(number, finished, tmp_path, monkeypatch, nan_when_sparse):
+def test_readme_row(number, finished, tmp_path, monkeypatch, nan_when_sparse, compiled):
     what, message = readme_rows()[number]
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("LOTTERY_KIT_OFFLINE", "1")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    compiled = []
-    listener = lambda event, _, **kw: compiled.append(kw.get("fun_name")) if "backend_compile" in event else None  # noqa: E731
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
-        with pytest.raises(Exception) as caught:
-            CASES[number](finished=finished, tmp_path=tmp_path, monkeypatch=monkeypatch,
-                          nan_when_sparse=nan_when_sparse)
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
+    with pytest.raises(Exception) as caught:
+        CASES[number](finished=finished, tmp_path=tmp_path, monkeypatch=monkeypatch, nan_when_sparse=nan_when_sparse)
     assert ("jit(run)" in compiled) == (number in CAUGHT_WHILE_TRAINING), f"row {number}: round programs compiled"
     pattern = ".*".join(re.escape(part) for part in message.split("…"))
     assert re.search(pattern, str(caught.value), re.S), f"row {number} ({what}):\n  {caught.value}"

@@ -140,14 +140,8 @@ def test_masked_search_equals_the_search_over_the_kept_weights(strategy):
 
 
 @pytest.mark.slow
-def test_masked_search_compiles_one_round_program_per_run(cartpole):
-    compiled = []
-    listener = lambda event, _, **kw: compiled.append(kw.get("fun_name")) if "backend_compile" in event else None  # noqa: E731
-    jax.monitoring.register_event_duration_secs_listener(listener)
-    try:
-        trainer = ESTrainer("SNES", popsize=8, generations=4, eval_every=2, progress=False)
-        rows = lk.run_imp(cartpole, trainer, "sig2noise", seeds=[0, 1], rounds=3, keep_ratio=0.5, progress=False)
-    finally:
-        jax.monitoring.unregister_event_duration_listener(listener)
+def test_masked_search_compiles_one_round_program_per_run(cartpole, compiled):
+    trainer = ESTrainer("SNES", popsize=8, generations=4, eval_every=2, progress=False)
+    rows = lk.run_imp(cartpole, trainer, "sig2noise", seeds=[0, 1], rounds=3, keep_ratio=0.5, progress=False)
     assert sorted(rows["kept_weights"].unique()) == [1120, 2240, 4480]
     assert compiled.count("jit(run)") == 1

@@ -8,7 +8,7 @@ validation-best weights) and ``final_perf`` is the test accuracy after the last 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import jax
@@ -20,6 +20,7 @@ from ..cnn_training import training_apply
 from ..progress import Progress, default_progress
 from ..pruning import RoundOutcome
 from ..validate import ConfigError, check_fields, in_range, number
+from .programs import once_per_task
 from .seeds import over_seeds
 from .snapshots import check_rewind_step, iterates_add, iterates_init, iterates_result, keep_at
 
@@ -34,6 +35,7 @@ class AdamTrainer:
     rewind_step: int = 0           # late rewinding: the rewind point is round 1's weights after this many steps
     iterate_statistics: bool = False   # record the iterates' mean and std over the last epoch (iterate-snr)
     progress: bool | None = None   # None: on, unless $LOTTERY_KIT_PROGRESS=0
+    _programs: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # once_per_task
 
     name: ClassVar[str] = "Adam"
     families: ClassVar[tuple[str, ...]] = ("vision",)
@@ -68,7 +70,8 @@ class AdamTrainer:
         if self.batch_size > n_train:
             raise ConfigError(f"batch_size={self.batch_size} is out of range: {task.name} has only {n_train} "
                               "training images")
-        run = jax.jit(over_seeds(self.build_run(task, n_train // self.batch_size), in_axes=(0, 0, 0, None)))
+        run = once_per_task(self._programs, task, lambda: over_seeds(self.build_run(task, n_train // self.batch_size),
+                                                                      in_axes=(0, 0, 0, None)))
         with Progress(self.progress, self.epochs, desc, unit="epoch") as bar:
             final, best, extras, metrics = jax.block_until_ready(run(keys, init, mask, (task.data, bar.token)))
         outcome = RoundOutcome(init=init, mask=mask, final_mean=final, final_std=None, best_mean=best,

@@ -31,6 +31,7 @@ from ..paper_es import PAPER_CLASSES
 from ..strategies import ES_RULES, SIGMA_CONVENTIONS, check_popsize, make_strategy, strategy_names
 from ..memory import check_es_fits
 from ..validate import ConfigError, choice, number
+from .programs import once_per_task
 from .snapshots import check_rewind_step, keep_at
 
 DECAY_MODES = ("shrink", "l2")
@@ -58,7 +59,7 @@ class ESTrainer:
     rewind_step: int = 0           # late rewinding: the rewind point is round 1's search mean after this many generations
     numerical_guard: bool = True   # lottery_kit.guard: stop on non-finite or degenerate numbers (bench measures it)
     progress: bool | None = None   # None: on, unless $LOTTERY_KIT_PROGRESS=0 (see default_progress)
-    _programs: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # masked: task -> program
+    _programs: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # masked: once_per_task
 
     families: ClassVar[tuple[str, ...]] = ("vision", "gymnax", "minatar", "brax")
     search_distribution: ClassVar[bool] = True
@@ -126,13 +127,11 @@ class ESTrainer:
         params = spec_k.params
         n_blocks = self.generations // self.eval_every
         if self.masked_search:
-            if id(task) not in self._programs:   # the N-dimensional strategy and its program, once per task
-                spec = self.strategy_for(task, flat_mask.shape[1])
-                run = jax.vmap(self.build_run(task, spec, unravel, n_blocks, masked=True),
-                               in_axes=(0, 0, 0, None))
-                self._programs[id(task)] = (task, jax.jit(run))   # holding the task keeps its id unique
+            run = once_per_task(self._programs, task, lambda: jax.vmap(   # the N-dimensional strategy's program
+                self.build_run(task, self.strategy_for(task, flat_mask.shape[1]), unravel, n_blocks, masked=True),
+                in_axes=(0, 0, 0, None)))
             source = jnp.asarray(flat_mask)
-            return self._programs[id(task)][1], jnp.where(source, flat_init, 0.0), source, unravel, params
+            return run, jnp.where(source, flat_init, 0.0), source, unravel, params
         idx = jnp.asarray(np.stack([np.flatnonzero(m) for m in flat_mask]))
         x0 = jnp.take_along_axis(flat_init, idx, axis=1)
         source = jnp.asarray(expansion_index(flat_mask))

@@ -10,7 +10,7 @@ the task's own evaluation (deterministic actions, separate episodes for "val" an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple
 
 import jax
@@ -22,6 +22,7 @@ from ..networks import MLP
 from ..progress import Progress, default_progress
 from ..pruning import RoundOutcome
 from ..validate import ConfigError, check_fields, in_range
+from .programs import once_per_task
 from .seeds import over_seeds
 from .snapshots import check_rewind_step, iterates_add, iterates_init, iterates_result, keep_at
 
@@ -71,6 +72,7 @@ class PPOTrainer:
     rewind_step: int = 0               # late rewinding: the rewind point is round 1's actor after this many updates
     iterate_statistics: bool = False   # record the actor iterates' mean and std over the last update block
     progress: bool | None = None
+    _programs: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # once_per_task
 
     name: ClassVar[str] = "PPO"
     families: ClassVar[tuple[str, ...]] = ("gymnax", "minatar")
@@ -115,7 +117,7 @@ class PPOTrainer:
             raise ConfigError(f"this PPO trains gymnax control tasks; {task.name!r} is a {task.family} task"
                               + (" (Brax tasks use Brax's PPO: make_trainer('PPO', task))" if task.family == "brax"
                                  else ": use an evolution strategy or Adam there"))
-        run = jax.jit(over_seeds(self.build_run(task), in_axes=(0, 0, 0, None)))
+        run = once_per_task(self._programs, task, lambda: over_seeds(self.build_run(task), in_axes=(0, 0, 0, None)))
         with Progress(self.progress, self.n_evals * self.updates_per_eval, desc, unit="update") as bar:
             final, best, extras, metrics = jax.block_until_ready(run(keys, init, mask, bar.token))
         outcome = RoundOutcome(init=init, mask=mask, final_mean=final, final_std=None, best_mean=best,
