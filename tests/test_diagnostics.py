@@ -71,3 +71,22 @@ def test_es_runs_write_the_diagnostics_and_the_note(cartpole, tmp_path):
     assert stored["snr_magnitude_agreement"].min() > 0.95
     assert "cannot separate them" in diagnostics.same_weights_note(rows)
     assert diagnostics.same_weights_note(rows.assign(snr_magnitude_agreement=0.5)) is None
+
+
+def test_trajectory_records_the_distribution_the_round_ends_with(cartpole, keys):
+    """``trajectory=True`` (the budget table's checkpoints) records μ and σ after every eval block, the last equal to
+    the round's outcome, and changes nothing the round computes."""
+    init = cartpole.init_params_batch(keys)
+    mask = jax.vmap(masks.dense_mask)(init)
+    settings = dict(popsize=8, generations=6, eval_every=2, progress=False)
+    plain, _ = lk.ESTrainer("SNES", **settings)(cartpole, init, mask, keys, init)
+    recorded, metrics = lk.ESTrainer("SNES", trajectory=True, **settings)(cartpole, init, mask, keys, init)
+    for name, final in (("mean", recorded.final_mean), ("std", recorded.final_std)):
+        path = metrics[f"{name}_trajectory"]
+        assert jax.tree_util.tree_leaves(path)[0].shape[:2] == (2, 3)   # seeds, blocks
+        for a, b in zip(jax.tree_util.tree_leaves(path), jax.tree_util.tree_leaves(final)):
+            np.testing.assert_array_equal(a[:, -1], b)
+        first, last = (jax.tree_util.tree_leaves(path)[0][:, i] for i in (0, -1))
+        assert not np.array_equal(first, last)   # the distribution moved between blocks
+    for a, b in zip(jax.tree_util.tree_leaves(plain), jax.tree_util.tree_leaves(recorded)):
+        np.testing.assert_array_equal(a, b)

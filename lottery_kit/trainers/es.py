@@ -58,6 +58,7 @@ class ESTrainer:
     es_rules: str = "paper"
     rewind_step: int = 0           # late rewinding: the rewind point is round 1's search mean after this many generations
     numerical_guard: bool = True   # lottery_kit.guard: stop on non-finite or degenerate numbers (bench measures it)
+    trajectory: bool = False       # metrics get the search mean and σ after every eval block (budget studies)
     progress: bool | None = None   # None: on, unless $LOTTERY_KIT_PROGRESS=0 (see default_progress)
     _programs: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # masked: once_per_task
 
@@ -108,6 +109,11 @@ class ESTrainer:
         def to_tree(x):
             return None if x is None else jax.vmap(unravel)(jax.vmap(expand)(x, source))
 
+        if self.trajectory:   # (seeds, blocks, dims) -> parameter trees with leaves (seeds, blocks, ...)
+            for name in ("mean_trajectory", "std_trajectory"):
+                metrics[name] = jax.vmap(jax.vmap(unravel))(jax.vmap(lambda t, s: jax.vmap(expand, (0, None))(t, s))(
+                    metrics[name], source))
+
         outcome = RoundOutcome(init=init, mask=mask, final_mean=to_tree(final_x), final_std=to_tree(std_x),
                                best_mean=to_tree(best_x), rewind_point=rewind_point, rewind=to_tree(rewind_x))
         return outcome, metrics
@@ -150,6 +156,7 @@ class ESTrainer:
 
     def build_run(self, task, spec, unravel, n_blocks, masked: bool = False):
         eval_every, progress, guarded, rewind_step = self.eval_every, self.progress, self.numerical_guard, self.rewind_step
+        trajectory = self.trajectory
 
         def run(key, x0, source, args):
             data, token, params = args
@@ -182,12 +189,16 @@ class ESTrainer:
                 best_x = jnp.where(better, state.mean, best_x)
                 best_val = jnp.where(better, val, best_val)
                 Progress.report(progress, token, (i + 1) * eval_every)
-                return (state, fs, snap, best_x, best_val, failure), (val, fit_mean.mean(), fit_max.max())
+                curves = (val, fit_mean.mean(), fit_max.max())
+                if trajectory:
+                    curves += (state.mean, spec_k.per_weight_std(state))
+                return (state, fs, snap, best_x, best_val, failure), curves
 
             carry0 = (state, task.init_fit_state(), x0 if rewind_step else None, x0, jnp.array(-jnp.inf),
                       (jnp.array(0), jnp.array(0)))
-            (state, fs, snap, best_x, best_val, failure), (val_curve, fit_curve, fit_max) = jax.lax.scan(
+            (state, fs, snap, best_x, best_val, failure), curves = jax.lax.scan(
                 block, carry0, (jnp.arange(n_blocks), jax.random.split(k_run, n_blocks)))
+            val_curve, fit_curve, fit_max = curves[:3]
             metrics = {
                 "final_perf": task.evaluate(as_single(state.mean), k_test, data, fs, "test"),
                 "best_perf": task.evaluate(as_single(best_x), k_test, data, fs, "test"),
@@ -198,6 +209,8 @@ class ESTrainer:
                 "failure": failure[0],
                 "failure_at": failure[1],
             }
+            if trajectory:
+                metrics["mean_trajectory"], metrics["std_trajectory"] = curves[3:]
             return state.mean, spec_k.per_weight_std(state), best_x, snap, metrics
 
         return run
