@@ -2,9 +2,12 @@
 # jupyter:
 #   jupytext:
 #     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -19,8 +22,8 @@
 # **random-reinit** (random masks, fresh weights) — each over two seeds (vmapped inside one cell).
 # Every cell is its own papermill run in `out_dir/cells/…`; rerunning skips finished cells.
 #
-# With the defaults (SNES on CartPole-v1, population 32, 100 generations a round, 5 rounds keeping
-# 30% each) the grid takes a few minutes on 2 CPU cores. Expect the ticket effect at the sparse end:
+# With the defaults (SNES on CartPole-v1, population 32, 60 generations a round, 5 rounds keeping
+# 30% each) the grid takes about two and a half minutes on 2 CPU cores. Expect the ticket effect at the sparse end:
 # IMP masks with rewound weights keep balancing the pole where random masks with fresh weights fail.
 
 # %% tags=["parameters"]
@@ -30,9 +33,9 @@ baselines = ["sig2noise", "final-ticket", "random-reinit"]
 seeds = [0, 1]
 rounds = 5
 keep_ratio = 0.3
-generations = 100
+generations = 60
 popsize = 32
-eval_every = 25
+eval_every = 20
 workers = 1                  # cells at once; JAX already uses both cores of a small machine
 dask = None                  # "local" or a scheduler address to run the cells on Dask
 out_dir = "runs/quickstart"
