@@ -7,16 +7,20 @@
 # ES_RULES=evosax-0.3 runs the imp_es grids under evosax 0.3.2's rules, as the committed set was made (default: the
 # paper's rules). To check that a set reproduces: OUT=/tmp/regen GRIDS=... papers_figures/regenerate.sh, then
 # .venv/bin/python papers_figures/scripts/compare_sets.py papers_figures/results /tmp/regen
+# The long-budget set (papers_figures/results-long, LONG=<dir> elsewhere) runs only when GRIDS names its grids:
+# GRIDS=long_pendulum_es WORKERS=2 papers_figures/regenerate.sh (hours a cell; cells resume round by round).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-papers_figures/results}
+LONG=${LONG:-papers_figures/results-long}
+WORKERS=${WORKERS:-1}
 EXTRA=${EXTRA:-}
 preset=(); [ -n "${PRESET:-}" ] && preset=(-p "preset=$PRESET")
-run() {  # notebook grid
+run() {  # notebook grid [results dir]
   [ -z "${GRIDS:-}" ] || [[ " $GRIDS " == *" $2 "* ]] || return 0
   rules=(); [ "$1" = imp_es ] && [ -n "${ES_RULES:-}" ] && rules=(-p "es_rules=$ES_RULES")
-  .venv/bin/lottery-kit grid "notebooks/$1.ipynb" --grid "papers_figures/grids/$2.yaml" --out "$OUT/$2" \
-    --workers 1 --quiet "${preset[@]}" "${rules[@]}" $EXTRA
+  .venv/bin/lottery-kit grid "notebooks/$1.ipynb" --grid "papers_figures/grids/$2.yaml" --out "${3:-$OUT}/$2" \
+    --workers "$WORKERS" --quiet "${preset[@]}" "${rules[@]}" $EXTRA
 }
 run imp_es fmnist_es
 run imp_gd fmnist_adam
@@ -31,3 +35,8 @@ run imp_es fmnist_pgpe
 run imp_es fmnist_layout_es
 run imp_gd fmnist_layout_adam
 .venv/bin/python papers_figures/scripts/slim.py "$OUT"
+# Issue 19: the long-budget set, only when GRIDS names it
+if [ -n "${GRIDS:-}" ] && [[ " $GRIDS " == *" long_"* ]]; then
+  run imp_es long_pendulum_es "$LONG"
+  .venv/bin/python papers_figures/scripts/slim.py "$LONG"
+fi
