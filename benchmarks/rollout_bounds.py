@@ -8,7 +8,9 @@ same scan of ``steps`` steps and reports ms a step and the policy's share of the
 - ``env_only``: the environment step alone, with a constant action;
 - ``shared_weights``: the same policy FLOPs as one matmul chain with ONE weight set ((800, 3) x (3, 64) ...), the
   best case for these shapes;
-- ``fitness`` at 4 x the members and at 4 x the rollouts, to see whether a step's cost is fixed or per FLOP.
+- ``fitness`` at 4 x the members and at 4 x the rollouts, to see whether a step's cost is fixed or per FLOP;
+- ``fitness_key_per_step`` and ``env_only_key_per_step``: the same with a key split for every step, as gymnax's
+  loop is written (the rollouts before ``deterministic_step``, which gives these environments one constant key).
 
 Run: .venv/bin/python benchmarks/rollout_bounds.py >> benchmarks/rollout-bounds.jsonl
 """
@@ -16,11 +18,13 @@ Run: .venv/bin/python benchmarks/rollout_bounds.py >> benchmarks/rollout-bounds.
 import json
 import sys
 
+import gymnax
 import jax
 import jax.numpy as jnp
 
 from lottery_kit import make_task, masks
 from lottery_kit.bench import _pop_params, matmul_peak, timed
+from lottery_kit.tasks.control import make_action_fn, population_returns
 
 
 def report(name, seconds, steps, rows, flops_per_row, peak, **extra):
@@ -45,6 +49,12 @@ def main(steps: int = 200, reps: int = 3):
     task = make_task("Pendulum-v1", n_rollouts=rollouts, max_steps=steps)
     params = _pop_params(task.network, task.input_shape, pop)
     flops = 2 * masks.num_prunable(jax.tree_util.tree_map(lambda a: a[0], params))
+    gym_env, gym_params = gymnax.make("Pendulum-v1")
+    action_fn = make_action_fn(gym_env.action_space(gym_params))
+    t, _ = timed(jax.jit(lambda p, k: population_returns(gym_env, gym_params, task.network, action_fn, p, k, rollouts,
+                                                         steps, deterministic_step=False)),
+                 params, jax.random.key(0), reps=reps)
+    report("fitness_key_per_step", t, steps, pop * rollouts, flops, peak, popsize=pop, n_rollouts=rollouts)
     obs0 = jax.random.normal(jax.random.key(1), (pop, rollouts) + task.input_shape)
 
     @jax.jit
@@ -72,19 +82,25 @@ def main(steps: int = 200, reps: int = 3):
     env = task.env
     keys = jax.random.split(jax.random.key(2), pop * rollouts)
 
-    @jax.jit
-    def env_only(keys):
-        obs, state = jax.vmap(env.reset)(keys)
+    def env_only(key_per_step: bool):
+        @jax.jit
+        def run(keys):
+            obs, state = jax.vmap(env.reset)(keys)
 
-        def body(carry, _):
-            state, keys = carry
-            keys, sub = jnp.moveaxis(jax.vmap(jax.random.split)(keys), 1, 0)
-            _, state, *_ = jax.vmap(env.step)(sub, state, jnp.zeros((pop * rollouts, 1)))
-            return (state, keys), None
-        return jax.lax.scan(body, (state, keys), None, length=steps)[0]
+            def body(carry, _):
+                state, keys = carry
+                if key_per_step:
+                    keys, sub = jnp.moveaxis(jax.vmap(jax.random.split)(keys), 1, 0)
+                else:
+                    sub = jnp.broadcast_to(jax.random.key(0), keys.shape)
+                _, state, *_ = jax.vmap(env.step)(sub, state, jnp.zeros((pop * rollouts, 1)))
+                return (state, keys), None
+            return jax.lax.scan(body, (state, keys), None, length=steps)[0]
+        return run
 
-    t, _ = timed(env_only, keys, reps=reps)
-    report("env_only", t, steps, pop * rollouts, flops, peak)
+    for key_per_step in (True, False):
+        t, _ = timed(env_only(key_per_step), keys, reps=reps)
+        report("env_only_key_per_step" if key_per_step else "env_only", t, steps, pop * rollouts, flops, peak)
 
 
 if __name__ == "__main__":
