@@ -27,7 +27,8 @@
 # 5. **Can the rules differ at all?** (`lottery_kit.diagnostics`) Per round of the SNR runs: the share of the next
 #    round's kept weights that SNR and magnitude pruning would both keep, σ's coefficient of variation, and SNR's
 #    normalised gain against that agreement. Where the agreement is near 1, σ has barely adapted and the two rules
-#    keep the same weights, so their comparison cannot come out either way.
+#    keep the same weights, so their comparison cannot come out either way. The gain-against-agreement panel also
+#    draws the finished rounds of the long-budget set (`long_results_dir`, the paper's control budget).
 
 # %% tags=["parameters"]
 results_dir = "results"
@@ -36,6 +37,8 @@ perf = "best_perf"
 gain_grids = ["fmnist_es", "cartpole_es", "pendulum_es"]
 dynamics_grids = ["fmnist_es", "pendulum_es"]     # runs whose round artifacts the committed set keeps
 layer_rounds = [1, 6, 11]
+long_results_dir = "results-long"   # the long-budget set (its finished rounds); grids not there are left out
+long_gain_grids = ["long_pendulum_es"]
 
 # %%
 from pathlib import Path
@@ -82,6 +85,16 @@ note = diagnostics.same_weights_note(diag)
 print(note or "SNR and magnitude pruning keep different weights in every round.")
 diag_by_round.pivot_table(index="round", columns="task", values=["snr_magnitude_agreement", "sigma_cv"]).round(3)
 
+# %% [markdown]
+# The long-budget set: SNR's gain against the agreement over its finished rounds.
+
+# %%
+long_sets = [Path(long_results_dir) / g for g in long_gain_grids if (Path(long_results_dir) / g).exists()]
+long_results = pd.concat([lk.collect(d) for d in long_sets], ignore_index=True) if long_sets else results.iloc[:0]
+long_paired = analysis.gain_against_agreement(long_results, long_results[long_results["baseline"] == "sig2noise"],
+                                              perf=perf) if long_sets else pd.DataFrame(columns=["task", "round"])
+long_paired.round(3)
+
 # %%
 layers = []
 for method, grid in (("ES", "fmnist_es"), ("GD", "fmnist_adam")):
@@ -126,12 +139,12 @@ for ax, column, title in ((axes[2, 0], "snr_magnitude_agreement", "share of kept
     ax.set_title(title)
     ax.legend(frameon=False, fontsize=7)
 axes[2, 0].axhline(diagnostics.SAME_WEIGHTS, color="grey", lw=0.8, ls=":")
-# Round r's tickets come from round r-1's outcome, whose agreement row r-1 holds.
-chosen_by = diag_by_round[["task", "round", "snr_magnitude_agreement"]].assign(round=lambda d: d["round"] + 1)
-paired = gain.merge(chosen_by, on=["task", "round"])
 ax = axes[2, 2]
-for task, part in paired.groupby("task"):
-    ax.scatter(part["snr_magnitude_agreement"], part["normalised_gain"], s=14, label=task)
+for task, part in analysis.gain_against_agreement(results, diag, perf=perf).groupby("task"):
+    ax.scatter(part["snr_magnitude_agreement"], part["normalised_gain"], s=14, label=f"{task} (CPU scale)")
+for task, part in long_paired.groupby("task"):
+    ax.scatter(part["snr_magnitude_agreement"], part["normalised_gain"], s=22, marker="^",
+               label=f"{task} (paper budget, {part['round'].max()} rounds)")
 ax.axhline(0, color="grey", lw=0.8)
 ax.set_xlabel("agreement of SNR and magnitude (previous round's outcome)")
 ax.set_ylabel("normalised gain of SNR")

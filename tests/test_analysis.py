@@ -125,3 +125,14 @@ def test_paired_difference_pairs_by_seed_with_bootstrap_ci_and_wilcoxon():
     assert 1.0 <= out["ci_low"] < 3.0 < out["ci_high"] <= 5.0
     assert out["wilcoxon_p"] == 0.0625                                     # exact: all five positive, 2 / 2**5
     assert out["normalised_difference"] == 3.0 / 9.0                       # joint range 0 .. 9
+
+
+def test_gain_against_agreement_pairs_round_r_with_the_outcome_it_was_chosen_from():
+    results = pd.DataFrame({"task": ["t"] * 6, "round": [1, 1, 2, 2, 3, 3], "weights_remaining": [1, 1, .5, .5, .25, .25],
+                            "baseline": ["sig2noise", "final-ticket"] * 3, "best_perf": [0.9, 0.9, 0.8, 0.5, 0.7, 0.7]})
+    diag = pd.DataFrame({"task": ["t"] * 4, "round": [1, 1, 2, 3], "seed": [0, 1, 0, 0],
+                         "snr_magnitude_agreement": [0.9, 0.7, 0.95, 0.5]})
+    out = analysis.gain_against_agreement(results, diag)
+    assert out["round"].tolist() == [2, 3]                                  # round 1 has no earlier outcome
+    assert out["snr_magnitude_agreement"].tolist() == pytest.approx([0.8, 0.95])   # round 1's mean over seeds, round 2's
+    assert out["normalised_gain"].tolist() == pytest.approx([0.75, 0.0])

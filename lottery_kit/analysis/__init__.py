@@ -7,11 +7,11 @@
 """
 
 from .connectivity import barrier, interpolate, linear_path, linear_paths
-from .dynamics import (layer_statistics, normalised_gain, paired_difference, pruning_thresholds, rank_correlations,
-                       spearman)
+from .dynamics import (gain_against_agreement, layer_statistics, normalised_gain, paired_difference,
+                       pruning_thresholds, rank_correlations, spearman)
 from .flatness import perturbation_curves, perturbation_scores
 from .scoring import score_many, subset
 
-__all__ = ["barrier", "interpolate", "layer_statistics", "linear_path", "linear_paths", "normalised_gain", "paired_difference",
+__all__ = ["barrier", "gain_against_agreement", "interpolate", "layer_statistics", "linear_path", "linear_paths", "normalised_gain", "paired_difference",
            "perturbation_curves", "perturbation_scores", "pruning_thresholds", "rank_correlations", "score_many",
            "spearman", "subset"]

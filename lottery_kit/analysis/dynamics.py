@@ -93,6 +93,17 @@ def normalised_gain(results: pd.DataFrame, perf: str = "best_perf", better: str 
     return gain
 
 
+def gain_against_agreement(results: pd.DataFrame, diagnostics_rows: pd.DataFrame,
+                           perf: str = "best_perf") -> pd.DataFrame:
+    """Per task and round r: SNR's :func:`normalised_gain` over magnitude IMP beside the agreement of the two rules
+    on round r−1's outcome of the SNR runs (``snr_magnitude_agreement`` of ``diagnostics_rows``, mean over seeds):
+    round r's tickets were chosen from that outcome. Rounds that lack either side are left out."""
+    gain = normalised_gain(results, perf=perf)
+    chosen_by = (diagnostics_rows.groupby(["task", "round"])["snr_magnitude_agreement"].mean().reset_index()
+                 .assign(round=lambda d: d["round"] + 1))
+    return gain.merge(chosen_by, on=["task", "round"]).dropna(subset=["normalised_gain", "snr_magnitude_agreement"])
+
+
 def paired_difference(results: pd.DataFrame, perf: str = "best_perf", better: str = "sig2noise",
                       than: str = "final-ticket", n_boot: int = 10_000, level: float = 0.95,
                       seed: int = 0) -> pd.DataFrame:
