@@ -17,7 +17,7 @@ from .progress import default_progress
 from .pruning import BASELINES, Distribution, check_needs, get_baseline
 from .tasks import TASKS, make_task, task_family
 from .trainers import GRADIENT_TRAINERS, ESTrainer, trainer_class
-from .validate import ConfigError, choice
+from .validate import ConfigError, choice, number
 
 PRESETS = ("small", "paper")
 #: Evolution strategies at the paper's scale by task family (paper-notes, "ES settings").
@@ -140,28 +140,30 @@ def validate(task, baseline, seeds, rounds, keep_ratio, distribution="global", e
 def run_experiment(task: str, strategy: str, baseline: str, seeds, rounds: int, keep_ratio: float, out_dir, *,
                    signal: str = "final", task_options: dict | None = None, progress: bool | None = None,
                    distribution: str = "global", erk_power: float = 1.0, min_per_layer: int = 0,
-                   **training) -> pd.DataFrame:
+                   training_replicate: int = 0, **training) -> pd.DataFrame:
     """Run IMP with any trainer and write ``{out_dir}/results.parquet`` (plus per-round artifacts); resumes.
 
     ``training`` holds the trainer's settings as :func:`build_trainer` reads them. ``distribution`` spreads the
     kept weights over the kernels (``global``, ``layerwise``, ``erk``; :mod:`lottery_kit.pruning.distributions`).
     Every name, range and combination (optimiser and task, baseline and trainer) is checked before anything is
-    loaded or compiled.
+    loaded or compiled. ``training_replicate`` k >= 1: the rounds after the dense one train under another noise stream
+    (:meth:`lottery_kit.imp.RunPlan.training_keys`), the null for comparing two pruning rules.
     """
+    number("training_replicate", training_replicate, integer=True, low=0)
     seeds, spread = validate(task, baseline, seeds, rounds, keep_ratio, distribution, erk_power, min_per_layer)
     trainer = build_trainer(strategy, task_family(task), training, progress, baseline)
     check_needs(baseline, trainer, None)
     the_task = make_task(task, **dict(task_options or {}))
     return run_imp(the_task, trainer, baseline, seeds=seeds, rounds=rounds, keep_ratio=keep_ratio, signal=signal,
                    distribution=spread, out_dir=out_dir, config={"task_options": dict(task_options or {})},
-                   progress=trainer.progress)
+                   progress=trainer.progress, training_replicate=training_replicate)
 
 
 def run_es_imp(task: str, strategy: str, baseline: str, seeds, rounds: int, keep_ratio: float,
                generations: int, popsize: int, eval_every: int, out_dir, *, mean_decay: float = 0.0,
                signal: str = "final", sigma_convention: str = "per_weight_std", strategy_settings: dict | None = None,
                es_rules: str = "paper", task_options: dict | None = None, distribution: str = "global",
-               erk_power: float = 1.0, min_per_layer: int = 0, rewind_step: int = 0,
+               erk_power: float = 1.0, min_per_layer: int = 0, rewind_step: int = 0, training_replicate: int = 0,
                progress: bool | None = None) -> pd.DataFrame:
     """ES-IMP (the ``imp_es`` notebook): :func:`run_experiment` with an evolution strategy.
 
@@ -173,13 +175,14 @@ def run_es_imp(task: str, strategy: str, baseline: str, seeds, rounds: int, keep
                           task_options=task_options, progress=progress, generations=generations, popsize=popsize,
                           eval_every=eval_every, mean_decay=mean_decay, sigma_convention=sigma_convention,
                           strategy_settings=strategy_settings, es_rules=es_rules, distribution=distribution,
-                          erk_power=erk_power, min_per_layer=min_per_layer, rewind_step=rewind_step)
+                          erk_power=erk_power, min_per_layer=min_per_layer, rewind_step=rewind_step,
+                          training_replicate=training_replicate)
 
 
 def run_gd_imp(task: str, optimizer: str, baseline: str, seeds, rounds: int, keep_ratio: float, out_dir, *,
                epochs: int = 2, total_steps: int = 1_750_000, trainer_settings: dict | None = None,
                task_options: dict | None = None, signal: str = "final", distribution: str = "global",
-               erk_power: float = 1.0, min_per_layer: int = 0, rewind_step: int = 0,
+               erk_power: float = 1.0, min_per_layer: int = 0, rewind_step: int = 0, training_replicate: int = 0,
                progress: bool | None = None) -> pd.DataFrame:
     """Gradient-descent IMP (the ``imp_gd`` notebook): masked Adam (vision) or masked PPO (control).
 
@@ -189,4 +192,4 @@ def run_gd_imp(task: str, optimizer: str, baseline: str, seeds, rounds: int, kee
     return run_experiment(task, optimizer, baseline, seeds, rounds, keep_ratio, out_dir, signal=signal,
                           task_options=task_options, progress=progress, epochs=epochs, total_steps=total_steps,
                           trainer_settings=trainer_settings, distribution=distribution, erk_power=erk_power,
-                          min_per_layer=min_per_layer, rewind_step=rewind_step)
+                          min_per_layer=min_per_layer, rewind_step=rewind_step, training_replicate=training_replicate)

@@ -62,6 +62,7 @@ class RunPlan:
     distribution: Distribution
     dense_init: dict            # θ0 of every seed (stacked)
     progress: bool = True
+    training_replicate: int = 0   # k >= 1: another training stream from round 2 on (see training_keys)
     rule: Baseline = field(init=False)
     n_prunable: int = field(init=False)
 
@@ -80,6 +81,16 @@ class RunPlan:
     @property
     def rewind_step(self) -> int:
         return int(getattr(self.trainer, "rewind_step", 0))
+
+    def training_keys(self, round_: int):
+        """Round ``round_``'s training keys, one per seed. With ``training_replicate`` k >= 1 the rounds after the
+        first draw another stream (folded with k), while round 1, the dense round, stays the seed's own: a replicate
+        shares θ0 and round 1's outcome with every baseline of the seed, as two pruning rules do, and differs only
+        by the training noise after it, the null against which two rules' difference is measured."""
+        keys = seed_keys(self.seeds, 1, round_)
+        if self.training_replicate and round_ > 1:
+            keys = jax.vmap(lambda k: jax.random.fold_in(k, self.training_replicate))(keys)
+        return keys
 
     def n_keep(self, round_: int) -> int:
         return masks.target_kept(self.n_prunable, self.keep_ratio, round_)
@@ -114,8 +125,9 @@ class RunPlan:
         """The run's identity as ``config.json`` records it (non-default distributions only, so that runs made
         before distributions existed keep their identity)."""
         distribution = {} if self.distribution == Distribution() else self.distribution.config()
+        replicate = {"training_replicate": self.training_replicate} if self.training_replicate else {}
         return {"task": self.task.name, "baseline": self.baseline, "seeds": list(self.seeds), "rounds": self.rounds,
-                "keep_ratio": self.keep_ratio, "signal": self.signal, **distribution,
+                "keep_ratio": self.keep_ratio, "signal": self.signal, **distribution, **replicate,
                 "trainer": self.trainer.config()}
 
 
@@ -127,15 +139,17 @@ def kernel_counts(mask, seed_index: int) -> list[int]:
 
 def run_imp(task, trainer, baseline: str, *, seeds, rounds: int = 20, keep_ratio: float = 0.8,
             signal: str = "final", distribution: Distribution | None = None, out_dir=None, config: dict | None = None,
-            progress: bool = True) -> pd.DataFrame:
+            progress: bool = True, training_replicate: int = 0) -> pd.DataFrame:
     """Run IMP for all ``seeds`` at once and return one row per (seed, round).
 
     Round 1 trains the dense network; round r keeps exactly ``round(N * keep_ratio**(r-1))`` of the N
     kernel weights, spread over the kernels by ``distribution`` (default: global, the paper's). With ``out_dir`` every
     round is stored atomically and a rerun resumes after the last finished round (the directory must belong to the
-    same configuration).
+    same configuration). ``training_replicate`` k >= 1 trains the rounds after the first under another noise stream
+    (:meth:`RunPlan.training_keys`).
     """
     get_baseline(baseline)
+    number("training_replicate", training_replicate, integer=True, low=0)
     choice("signal", signal, SIGNALS)
     seeds = check_schedule(seeds, rounds, keep_ratio)
     check_needs(baseline, trainer, task)
@@ -143,7 +157,7 @@ def run_imp(task, trainer, baseline: str, *, seeds, rounds: int = 20, keep_ratio
     if hasattr(trainer, "preflight"):
         trainer.preflight(task, len(seeds))   # e.g. a population that cannot fit, refused before any compile
     plan = RunPlan(task, trainer, baseline, tuple(seeds), rounds, keep_ratio, signal, distribution or Distribution(),
-                   task.init_params_batch(seed_keys(seeds, 0)), progress)
+                   task.init_params_batch(seed_keys(seeds, 0)), progress, training_replicate)
     check_keeps_weights(plan.n_prunable, rounds, keep_ratio)
     plan.distribution.check_schedule(plan.one(plan.dense_init), plan.n_keep(rounds))
     if out_dir is None:
@@ -185,7 +199,7 @@ def _run_rounds(plan: RunPlan, store) -> pd.DataFrame:
         kept = np.asarray(jax.vmap(masks.kept_count)(mask))
         if not np.all(kept == n_keep):
             raise AssertionError(f"round {r}: kept {kept.tolist()} weights, expected exactly {n_keep}")
-        outcome, metrics = plan.trainer(plan.task, init, mask, seed_keys(plan.seeds, 1, r), rewind_point,
+        outcome, metrics = plan.trainer(plan.task, init, mask, plan.training_keys(r), rewind_point,
                                         desc=f"round {r}/{plan.rounds}")
         guard.check(metrics, r, plan.seeds, getattr(plan.trainer, "step_unit", "step"))  # before round r is stored
         if r == 1 and plan.rewind_step:     # late rewinding: every later round restarts from round 1's θ_k

@@ -28,6 +28,7 @@ run transfer fmnist_transfer
 run imp_es pendulum_es
 run imp_gd pendulum_ppo
 run imp_es cartpole_es
+run imp_es pendulum_es_replicate   # the null for SNR against magnitude (issue 19)
 run imp_gd cartpole_ppo
 run imp_es fmnist_baselines
 run imp_es fmnist_pgpe

@@ -5,6 +5,7 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 import pytest
 
 import lottery_kit as lk
@@ -145,3 +146,20 @@ def test_masked_search_compiles_one_round_program_per_run(cartpole, compiled):
     rows = lk.run_imp(cartpole, trainer, "sig2noise", seeds=[0, 1], rounds=3, keep_ratio=0.5, progress=False)
     assert sorted(rows["kept_weights"].unique()) == [1120, 2240, 4480]
     assert compiled.count("jit(run)") == 1
+
+
+def test_a_training_replicate_shares_the_dense_round_and_then_trains_under_other_noise(cartpole, tmp_path):
+    trainer = ESTrainer("SNES", popsize=8, generations=4, eval_every=2, progress=False)
+    runs = {k: lk.run_imp(cartpole, trainer, "final-ticket", seeds=[0, 1], rounds=2, keep_ratio=0.5,
+                          out_dir=tmp_path / f"replicate_{k}", progress=False, training_replicate=k) for k in (0, 1)}
+    one, other = (runs[k].sort_values(["round", "seed"]).reset_index(drop=True) for k in (0, 1))
+    first = one["round"] == 1
+    pd.testing.assert_frame_equal(one[first], other[first])            # θ0 and the dense round: the seed's own
+    assert not np.array_equal(one.loc[~first, "final_perf"], other.loc[~first, "final_perf"])   # other noise after it
+    art0, art1 = (lk.load_round(tmp_path / f"replicate_{k}", seed=1, round=2) for k in (0, 1))
+    for a, b in zip(jax.tree_util.tree_leaves(art0["init"]), jax.tree_util.tree_leaves(art1["init"])):
+        np.testing.assert_array_equal(a, b)                             # the same ticket trained twice
+    assert lk.load_config(tmp_path / "replicate_1")["config"]["training_replicate"] == 1
+    assert "training_replicate" not in lk.load_config(tmp_path / "replicate_0")["config"]   # old runs keep their identity
+    with pytest.raises(lk.ConfigError, match="training_replicate=-1 is out of range"):
+        lk.run_imp(cartpole, trainer, "final-ticket", seeds=[0], rounds=2, training_replicate=-1)

@@ -12,6 +12,7 @@ import pandas as pd
 
 from .. import masks
 from ..pruning import snr_scores
+from ..store import load_config, load_round
 
 
 def _ranks(x, mask):
@@ -102,6 +103,28 @@ def gain_against_agreement(results: pd.DataFrame, diagnostics_rows: pd.DataFrame
     chosen_by = (diagnostics_rows.groupby(["task", "round"])["snr_magnitude_agreement"].mean().reset_index()
                  .assign(round=lambda d: d["round"] + 1))
     return gain.merge(chosen_by, on=["task", "round"]).dropna(subset=["normalised_gain", "snr_magnitude_agreement"])
+
+
+def ticket_overlap(run_a, run_b) -> pd.DataFrame:
+    """Per seed and round of two runs from the same θ0 (two baselines of one grid): the share of run a's kept weights
+    that run b keeps too (``overlap``), beside the share of weights left (``weights_remaining``), which is what two
+    independent random masks would share on average. Both runs' rounds must keep their masks.
+
+    The per-round agreement (:mod:`lottery_kit.diagnostics`) says how differently two rules prune *one* outcome; this
+    says how different the tickets the two runs reach are, after every round's training has amplified the
+    differences of the earlier rounds.
+    """
+    seeds, rounds = (load_config(run_a)["config"][k] for k in ("seeds", "rounds"))
+    rows = []
+    for seed in seeds:
+        for round_ in range(1, rounds + 1):
+            try:
+                a, b = (np.asarray(flat(load_round(run, seed, round_)["mask"])) for run in (run_a, run_b))
+            except (FileNotFoundError, KeyError):   # a round one run has not reached (yet)
+                break
+            rows.append({"seed": seed, "round": round_, "weights_remaining": a.mean(),
+                         "overlap": (a & b).sum() / a.sum()})
+    return pd.DataFrame(rows, columns=["seed", "round", "weights_remaining", "overlap"])
 
 
 def paired_difference(results: pd.DataFrame, perf: str = "best_perf", better: str = "sig2noise",

@@ -24,6 +24,7 @@ KEEP = {
     ("fmnist_transfer", None): ("mask", "final_mean"),                      # a second training of the same tickets
     ("pendulum_es", "sig2noise"): ("mask", "final_mean", "final_std"),      # SNR dynamics on a control task
     ("pendulum_es", "final-ticket"): ("mask", "final_mean"),
+    ("pendulum_es_replicate", "final-ticket"): ("mask", "final_mean"),     # ticket overlap with pendulum_es
 }
 DROP = ("*.ipynb", "cell.log", "*.png", ".jax_cache", ".grid.lock", ".run.lock", ".dense.lock", "grid.json")
 
