@@ -42,7 +42,7 @@ distribution = "global"      # how the kept weights spread over the kernels: "gl
 erk_power = 1.0              # the power scale of ERK (with distribution "erk")
 min_per_layer = 0            # every kernel keeps at least this many weights (or all it has left)
 rewind_step = 0              # late rewinding: rewind to round 1's weights after this many steps (0: θ0, the paper's)
-training_replicate = 0       # k >= 1: rounds after the dense one train under another noise stream (a null run)
+training_replicate = 0       # 1, 2, ...: rounds after the dense one train under another noise stream (a null run)
 plugins = []                 # modules to import first: they register your own scores, distributions, tasks, ES
 preset = "small"             # "small": the values above; "paper": the paper's scale
 out_dir = "runs/imp_gd"
