@@ -29,6 +29,10 @@
 #    normalised gain against that agreement. Where the agreement is near 1, σ has barely adapted and the two rules
 #    keep the same weights, so their comparison cannot come out either way. The gain-against-agreement panel also
 #    draws the finished rounds of the long-budget set (`long_results_dir`, the paper's control budget).
+# 6. **Against the null.** How much of the SNR and magnitude runs' tickets is the same (dashed, beside the agreement),
+#    and how much two magnitude runs share that differ only in their training noise from round 2 on
+#    (`training_replicate`, grid `*_replicate`); the grey band in the last panel is the mean |gain| of such a
+#    replicate over magnitude IMP: what training noise alone gives.
 
 # %% tags=["parameters"]
 results_dir = "results"
@@ -39,6 +43,7 @@ dynamics_grids = ["fmnist_es", "pendulum_es"]     # runs whose round artifacts t
 layer_rounds = [1, 6, 11]
 long_results_dir = "results-long"   # the long-budget set (its finished rounds); grids not there are left out
 long_gain_grids = ["long_pendulum_es"]
+null_grids = {"pendulum_es": "pendulum_es_replicate"}   # a grid and its magnitude replicate under other noise
 
 # %%
 from pathlib import Path
@@ -95,6 +100,25 @@ long_paired = analysis.gain_against_agreement(long_results, long_results[long_re
                                               perf=perf) if long_sets else pd.DataFrame(columns=["task", "round"])
 long_paired.round(3)
 
+# %% [markdown]
+# Against the null: the tickets' overlap per round (the share of one run's kept weights the other keeps too; two random
+# masks share the share of weights left), and the gain a replicate of magnitude IMP shows over magnitude IMP.
+
+# %%
+overlaps, null_gain = [], []
+for grid, null in null_grids.items():
+    snr, mag = (cell_path(root / grid, baseline=b) for b in ("sig2noise", "final-ticket"))
+    replicate = cell_path(root / null, baseline="final-ticket")
+    task = lk.load_config(mag)["config"]["task"]
+    overlaps += [analysis.ticket_overlap(snr, mag).assign(task=task, pair="SNR vs magnitude runs"),
+                 analysis.ticket_overlap(replicate, mag).assign(task=task, pair="two magnitude runs, other noise")]
+    rows = pd.concat([lk.collect(root / grid), lk.collect(root / null).assign(baseline="replicate")])
+    null_gain.append(analysis.normalised_gain(rows, perf=perf, better="replicate"))
+overlaps = (pd.concat(overlaps).groupby(["task", "pair", "round"])[["weights_remaining", "overlap"]].mean()
+            .reset_index())
+null_gain = pd.concat(null_gain, ignore_index=True)
+overlaps.pivot_table(index="round", columns=["task", "pair"], values="overlap").round(3)
+
 # %%
 layers = []
 for method, grid in (("ES", "fmnist_es"), ("GD", "fmnist_adam")):
@@ -139,7 +163,17 @@ for ax, column, title in ((axes[2, 0], "snr_magnitude_agreement", "share of kept
     ax.set_title(title)
     ax.legend(frameon=False, fontsize=7)
 axes[2, 0].axhline(diagnostics.SAME_WEIGHTS, color="grey", lw=0.8, ls=":")
+for (task, pair), part in overlaps.groupby(["task", "pair"]):
+    axes[2, 0].plot(100 * part["weights_remaining"], part["overlap"], ls="--" if "SNR" in pair else ":", marker=".",
+                    label=f"{task}: tickets of {pair}")
+left = np.sort(overlaps["weights_remaining"].unique())
+axes[2, 0].plot(100 * left, left, color="grey", lw=0.8, label="two random masks")
+axes[2, 0].set_title("shared kept weights: one pruning decision (solid), the runs' tickets (dashed)", fontsize=10)
+axes[2, 0].legend(frameon=False, fontsize=7)
 ax = axes[2, 2]
+for task, part in null_gain.groupby("task"):
+    spread = part["normalised_gain"].abs().mean()
+    ax.axhspan(-spread, spread, color="grey", alpha=0.2, lw=0, label=f"{task}: a replicate's |gain| (noise)")
 for task, part in analysis.gain_against_agreement(results, diag, perf=perf).groupby("task"):
     ax.scatter(part["snr_magnitude_agreement"], part["normalised_gain"], s=14, label=f"{task} (CPU scale)")
 for task, part in long_paired.groupby("task"):
