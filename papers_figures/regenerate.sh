@@ -8,7 +8,8 @@
 # paper's rules). To check that a set reproduces: OUT=/tmp/regen GRIDS=... papers_figures/regenerate.sh, then
 # .venv/bin/python papers_figures/scripts/compare_sets.py papers_figures/results /tmp/regen
 # The long-budget set (papers_figures/results-long, LONG=<dir> elsewhere) runs only when GRIDS names its grids:
-# GRIDS=long_pendulum_es WORKERS=2 papers_figures/regenerate.sh (hours a cell; cells resume round by round).
+# GRIDS="long_pendulum_es long_pendulum_es_replicate" WORKERS=2 papers_figures/regenerate.sh (hours a cell;
+# cells resume round by round).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-papers_figures/results}
@@ -39,5 +40,6 @@ run imp_gd fmnist_layout_adam
 # Issue 19: the long-budget set, only when GRIDS names it
 if [ -n "${GRIDS:-}" ] && [[ " $GRIDS " == *" long_"* ]]; then
   run imp_es long_pendulum_es "$LONG"
+  run imp_es long_pendulum_es_replicate "$LONG"
   .venv/bin/python papers_figures/scripts/slim.py "$LONG"
 fi

@@ -25,6 +25,9 @@ KEEP = {
     ("pendulum_es", "sig2noise"): ("mask", "final_mean", "final_std"),      # SNR dynamics on a control task
     ("pendulum_es", "final-ticket"): ("mask", "final_mean"),
     ("pendulum_es_replicate", "final-ticket"): ("mask", "final_mean"),     # ticket overlap with pendulum_es
+    ("long_pendulum_es", "sig2noise"): ("mask", "final_mean", "final_std"),
+    ("long_pendulum_es", "final-ticket"): ("mask", "final_mean"),
+    ("long_pendulum_es_replicate", "final-ticket"): ("mask", "final_mean"),
 }
 DROP = ("*.ipynb", "cell.log", "*.png", ".jax_cache", ".grid.lock", ".run.lock", ".dense.lock", "grid.json")
 
