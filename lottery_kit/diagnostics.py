@@ -96,7 +96,9 @@ def same_weights_note(rows) -> str | None:
     return (f"In round(s) {', '.join(map(str, sorted(high)))} SNR and magnitude pruning would keep more than "
             f"{SAME_WEIGHTS:.0%} of the same weights (agreement up to {values.max():.3f}; σ's coefficient of "
             f"variation {rows['sigma_cv'].max():.3f} at most). At this budget σ has barely adapted, so a comparison "
-            "of the two rules cannot separate them.")
+            "of the two rules cannot separate them: each decision of SNR pruning is magnitude pruning with a few "
+            "weights swapped, and what the runs' tickets then differ by comes mostly from training noise (measure it "
+            "with a magnitude run at training_replicate=1).")
 
 
 __all__ = ["COLUMNS", "SAME_WEIGHTS", "agreement", "of_run", "same_weights_note", "search_distribution"]
