@@ -111,8 +111,7 @@ class ESTrainer:
 
         if self.trajectory:   # (seeds, blocks, dims) -> parameter trees with leaves (seeds, blocks, ...)
             for name in ("mean_trajectory", "std_trajectory"):
-                metrics[name] = jax.vmap(jax.vmap(unravel))(jax.vmap(lambda t, s: jax.vmap(expand, (0, None))(t, s))(
-                    metrics[name], source))
+                metrics[name] = jax.vmap(to_tree, in_axes=1, out_axes=1)(metrics[name])
 
         outcome = RoundOutcome(init=init, mask=mask, final_mean=to_tree(final_x), final_std=to_tree(std_x),
                                best_mean=to_tree(best_x), rewind_point=rewind_point, rewind=to_tree(rewind_x))
