@@ -3,7 +3,8 @@ and how many weights SNR and magnitude pruning would both keep, against populati
 
 One row per measured entry, grouped by task, strategy, rules and σ convention, ordered by population and
 generations; a later line for the same entry replaces an earlier one. ``seconds`` is the entry's wall time on the
-machine that measured it (for a checkpoint of a longer run, that run's time × g / G).
+machine that measured it (for a checkpoint of a longer run, that run's time × g / G); "(contended)" marks a line whose
+``note`` says other work shared the cores.
 
     .venv/bin/python benchmarks/budget_table.py > benchmarks/BUDGET.md
 """
@@ -56,7 +57,7 @@ def table(records: list[dict]) -> str:
         for r in sorted(rows, key=lambda r: tuple(r["entry"][k] for k in order)):
             score = r["test_score"] if not math.isnan(r.get("test_score", math.nan)) else r.get("val_score", math.nan)
             values = {**r["entry"], **r, "score": score}
-            values["seconds"] = f"{values['seconds']:.0f}"
+            values["seconds"] = f"{values['seconds']:.0f}" + (" (contended)" if r.get("note") else "")
             out.append("| " + " | ".join(cell(values.get(c, math.nan)) for c in COLUMNS) + " |")
         out.append("")
     return "\n".join(out)
