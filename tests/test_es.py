@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import lottery_kit as lk
-from lottery_kit import ConfigError, ESTrainer, masks
+from lottery_kit import ConfigError, ESTrainer, analysis, masks
 from lottery_kit.pruning import BASELINES
 
 
@@ -150,7 +150,7 @@ def test_masked_search_compiles_one_round_program_per_run(cartpole, compiled):
 
 def test_a_training_replicate_shares_the_dense_round_and_then_trains_under_other_noise(cartpole, tmp_path):
     trainer = ESTrainer("SNES", popsize=8, generations=4, eval_every=2, progress=False)
-    runs = {k: lk.run_imp(cartpole, trainer, "final-ticket", seeds=[0, 1], rounds=2, keep_ratio=0.5,
+    runs = {k: lk.run_imp(cartpole, trainer, "final-ticket", seeds=[0, 1], rounds=3, keep_ratio=0.5,
                           out_dir=tmp_path / f"replicate_{k}", progress=False, training_replicate=k) for k in (0, 1)}
     one, other = (runs[k].sort_values(["round", "seed"]).reset_index(drop=True) for k in (0, 1))
     first = one["round"] == 1
@@ -159,6 +159,13 @@ def test_a_training_replicate_shares_the_dense_round_and_then_trains_under_other
     art0, art1 = (lk.load_round(tmp_path / f"replicate_{k}", seed=1, round=2) for k in (0, 1))
     for a, b in zip(jax.tree_util.tree_leaves(art0["init"]), jax.tree_util.tree_leaves(art1["init"])):
         np.testing.assert_array_equal(a, b)                             # the same ticket trained twice
+    overlap = analysis.ticket_overlap(tmp_path / "replicate_1", tmp_path / "replicate_0")
+    assert sorted(overlap["round"]) == [1, 1, 2, 2, 3, 3]   # two seeds
+    assert (overlap.loc[overlap["round"] < 3, "overlap"] == 1.0).all()   # round 2 prunes the shared round 1
+    third = [lk.load_round(tmp_path / f"replicate_{k}", seed=0, round=3)["mask"] for k in (1, 0)]
+    a, b = (np.asarray(masks.flat_prunable(m)[0]) for m in third)
+    row = overlap[(overlap["seed"] == 0) & (overlap["round"] == 3)].iloc[0]
+    assert row["overlap"] == (a & b).sum() / a.sum() < 1.0 and row["weights_remaining"] == 0.25
     assert lk.load_config(tmp_path / "replicate_1")["config"]["training_replicate"] == 1
     assert "training_replicate" not in lk.load_config(tmp_path / "replicate_0")["config"]   # old runs keep their identity
     with pytest.raises(lk.ConfigError, match="training_replicate=-1 is out of range"):
