@@ -105,15 +105,15 @@ long_paired.round(3)
 # masks share the share of weights left), and the gain a replicate of magnitude IMP shows over magnitude IMP.
 
 # %%
-overlaps, null_gain = [], []
+overlaps, null_gain, null_rows = [], [], []
 for grid, null in null_grids.items():
     snr, mag = (cell_path(root / grid, baseline=b) for b in ("sig2noise", "final-ticket"))
     replicate = cell_path(root / null, baseline="final-ticket")
     task = lk.load_config(mag)["config"]["task"]
     overlaps += [analysis.ticket_overlap(snr, mag).assign(task=task, pair="SNR vs magnitude runs"),
                  analysis.ticket_overlap(replicate, mag).assign(task=task, pair="two magnitude runs, other noise")]
-    rows = pd.concat([lk.collect(root / grid), lk.collect(root / null).assign(baseline="replicate")])
-    null_gain.append(analysis.normalised_gain(rows, perf=perf, better="replicate"))
+    null_rows.append(pd.concat([lk.collect(root / grid), lk.collect(root / null).assign(baseline="replicate")]))
+    null_gain.append(analysis.normalised_gain(null_rows[-1], perf=perf, better="replicate"))
 overlaps = (pd.concat(overlaps).groupby(["task", "pair", "round"])[["weights_remaining", "overlap"]].mean()
             .reset_index())
 null_gain = pd.concat(null_gain, ignore_index=True)
@@ -127,8 +127,7 @@ overlaps.pivot_table(index="round", columns=["task", "pair"], values="overlap").
 
 # %%
 answer = [analysis.paired_difference(results, perf=perf).assign(set="CPU scale", comparison="SNR − magnitude")]
-for grid, null in null_grids.items():
-    rows = pd.concat([lk.collect(root / grid), lk.collect(root / null).assign(baseline="replicate")])
+for rows in null_rows:
     answer.append(analysis.paired_difference(rows, perf=perf, better="replicate").assign(
         set="CPU scale", comparison="replicate − magnitude"))
 if long_sets:

@@ -132,8 +132,7 @@ def in_panel(names, kind):
 
 names = sorted(results["variant"].unique(), key=lambda n: (n != PAPER_RULE, n))
 others = [c for i, c in enumerate(sns.color_palette("tab10")) if i != 3]    # tab10's red is the paper's rule's
-palette = {name: "red" if name == PAPER_RULE else others[i % len(others)] for i, name in enumerate(names[1:])}
-palette[PAPER_RULE] = "red"
+palette = {PAPER_RULE: "red", **{name: others[i % len(others)] for i, name in enumerate(names[1:])}}
 fig, axes = plt.subplots(2, len(panels), figsize=(4.6 * len(panels), 7.4), squeeze=False)
 for col, (method, kind) in enumerate(panels):
     frame = results[(results["method"] == method) & in_panel(results["variant"], kind)]
