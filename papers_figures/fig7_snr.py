@@ -135,7 +135,7 @@ if long_sets:
                                                                                comparison="SNR − magnitude"))
 answer = pd.concat(answer, ignore_index=True)
 answer[answer["round"] > 1].set_index(["set", "task", "comparison", "round"])[
-    ["weights_remaining", "seeds", "mean_difference", "ci_low", "ci_high", "wilcoxon_p"]].round(4)
+    ["weights_remaining", "seeds", "mean_difference", "ci_low", "ci_high", "seeds_same_sign", "wilcoxon_p"]].round(4)
 
 # %%
 layers = []

@@ -125,6 +125,22 @@ def test_paired_difference_pairs_by_seed_with_bootstrap_ci_and_wilcoxon():
     assert 1.0 <= out["ci_low"] < 3.0 < out["ci_high"] <= 5.0
     assert out["wilcoxon_p"] == 0.0625                                     # exact: all five positive, 2 / 2**5
     assert out["normalised_difference"] == 3.0 / 9.0                       # joint range 0 .. 9
+    assert out["seeds_same_sign"] == 5
+
+
+def test_paired_difference_counts_the_seeds_that_share_the_mean_differences_sign():
+    import pandas as pd
+
+    from lottery_kit.analysis import paired_difference
+
+    def count(differences):
+        rows = [{"task": "t", "round": 2, "seed": s, "baseline": b, "best_perf": v, "weights_remaining": 0.5}
+                for s, d in enumerate(differences) for b, v in (("sig2noise", d), ("final-ticket", 0.0))]
+        return paired_difference(pd.DataFrame(rows))["seeds_same_sign"].item()
+
+    assert count([-1.0, -2.0, 0.5]) == 2          # mean negative; two seeds below zero
+    assert count([3.0, -1.0, 0.0]) == 1           # a zero counts for neither side
+    assert count([1.0, -1.0]) == 0                # no mean sign, no agreement
 
 
 def test_gain_against_agreement_pairs_round_r_with_the_outcome_it_was_chosen_from():

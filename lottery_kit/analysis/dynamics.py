@@ -135,6 +135,8 @@ def paired_difference(results: pd.DataFrame, perf: str = "best_perf", better: st
     signed-rank p-value (exact for small samples; 1.0 when every difference is zero).
 
     Columns: task, round, weights_remaining, seeds, mean_difference, ci_low, ci_high, wilcoxon_p,
+    ``seeds_same_sign`` (how many seeds' differences have the mean's sign; a zero difference counts for neither:
+    with few seeds, where no test can reach a small p, this says whether the seeds agree at all),
     and ``normalised_difference`` (the mean over the task's joint score range, as :func:`normalised_gain`).
     """
     from scipy.stats import wilcoxon
@@ -152,5 +154,6 @@ def paired_difference(results: pd.DataFrame, perf: str = "best_perf", better: st
         p = 1.0 if np.all(d == 0) else float(wilcoxon(d, zero_method="zsplit").pvalue)
         rows.append({"task": task, "round": round_, "weights_remaining": remaining[(task, round_)], "seeds": d.size,
                      "mean_difference": d.mean(), "ci_low": low, "ci_high": high, "wilcoxon_p": p,
+                     "seeds_same_sign": int(np.sum(np.sign(d) == np.sign(d.mean())) if d.mean() else 0),
                      "normalised_difference": d.mean() / span[task]})
     return pd.DataFrame(rows)

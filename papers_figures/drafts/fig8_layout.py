@@ -45,7 +45,6 @@ gd_reference = "fmnist_adam"        # its final-ticket cell must equal the Adam 
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import seaborn as sns
 
@@ -100,21 +99,18 @@ for method, part in results.groupby("method"):
         pair = part[part["variant"].isin([name, PAPER_RULE])].assign(baseline=lambda d: d["variant"],
                                                                      task=method)
         d = analysis.paired_difference(pair, perf=perf, better=name, than=PAPER_RULE)
-        sign = pair.pivot_table(index=["round", "seed"], columns="variant", values=perf).dropna()
-        sign = np.sign(sign[name] - sign[PAPER_RULE]).groupby("round").sum()
-        differences.append(d.rename(columns={"task": "method"}).assign(variant=name,
-                                                                       seeds_agreeing=d["round"].map(sign.abs())))
+        differences.append(d.rename(columns={"task": "method"}).assign(variant=name))
 differences = pd.concat(differences, ignore_index=True)
 last = differences.loc[differences.groupby(["method", "variant"])["round"].idxmax()]
 last[["method", "variant", "round", "weights_remaining", "mean_difference", "ci_low", "ci_high",
-      "seeds_agreeing", "wilcoxon_p"]].round(4)
+      "seeds_same_sign", "wilcoxon_p"]].round(4)
 
 # %% [markdown]
 # Over the pruned rounds (2–11): the mean difference and in how many rounds all seeds agree on its sign.
 
 # %%
 pruned = differences[differences["round"] > 1].assign(
-    better=lambda d: d["mean_difference"] > 0, all_seeds_agree=lambda d: d["seeds_agreeing"] == d["seeds"])
+    better=lambda d: d["mean_difference"] > 0, all_seeds_agree=lambda d: d["seeds_same_sign"] == d["seeds"])
 summary = pruned.groupby(["method", "variant"]).agg(
     mean_difference=("mean_difference", "mean"), rounds_better=("better", "sum"),
     rounds_all_seeds_agree=("all_seeds_agree", "sum"), rounds=("round", "count")).round(4)
