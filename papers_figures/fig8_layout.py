@@ -107,6 +107,11 @@ last[["method", "variant", "round", "weights_remaining", "mean_difference", "ci_
 
 # %% [markdown]
 # Over the pruned rounds (2–11): the mean difference and in how many rounds all seeds agree on its sign.
+#
+# Read late rewinding with its confound in mind: a ticket rewound to θ_k restarts with k generations (steps) of round
+# 1's training already in its weights and then trains for the full round, so it has had k more than a θ0 ticket.
+# With 200 generations a round, k = 50 is a quarter of a round of ES training; with 858 Adam steps, k = 400 is
+# almost half an epoch. A gain of late rewinding over θ0 is a gain of "ticket + head start" over "ticket".
 
 # %%
 pruned = differences[differences["round"] > 1].assign(
