@@ -42,7 +42,7 @@ gain_grids = ["fmnist_es", "cartpole_es", "pendulum_es"]
 dynamics_grids = ["fmnist_es", "pendulum_es"]     # runs whose round artifacts the committed set keeps
 layer_rounds = [1, 6, 11]
 long_results_dir = "results-long"   # the long-budget set (its finished rounds); grids not there are left out
-long_gain_grids = ["long_pendulum_es"]
+long_gain_grids = ["long_pendulum_es", "long_cartpole_es"]
 null_grids = {"pendulum_es": "pendulum_es_replicate"}   # a grid and its magnitude replicate under other noise
 
 # %%

@@ -28,6 +28,9 @@ KEEP = {
     ("long_pendulum_es", "sig2noise"): ("mask", "final_mean", "final_std"),
     ("long_pendulum_es", "final-ticket"): ("mask", "final_mean"),
     ("long_pendulum_es_replicate", "final-ticket"): ("mask", "final_mean"),
+    ("long_cartpole_es", "sig2noise"): ("mask", "final_mean", "final_std"),
+    ("long_cartpole_es", "final-ticket"): ("mask", "final_mean"),
+    ("long_cartpole_es_replicate", "final-ticket"): ("mask", "final_mean"),
 }
 DROP = ("*.ipynb", "cell.log", "*.png", ".jax_cache", ".grid.lock", ".run.lock", ".dense.lock", "grid.json")
 
