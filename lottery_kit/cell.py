@@ -50,6 +50,11 @@ def die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
+#: Seconds a cell's kernel may take to start. papermill's default, 60 s, is too short on a loaded machine: cells of a
+#: grid run under ``nice`` beside other work failed there with "Kernel didn't respond in 60 seconds" (2026-12-02).
+KERNEL_START_TIMEOUT = 600
+
+
 def execute(notebook: str, cell_dir: Path) -> dict:
     """Run the notebook with the cell's parameters (``params.json``); return and store the cell's status."""
     import papermill as pm
@@ -59,7 +64,7 @@ def execute(notebook: str, cell_dir: Path) -> dict:
     try:
         pm.execute_notebook(notebook, str(cell_dir / Path(notebook).name),
                             parameters={**params, "out_dir": str(cell_dir)}, progress_bar=False, log_output=False,
-                            kernel_manager_class=IPCKernelManager)
+                            kernel_manager_class=IPCKernelManager, start_timeout=KERNEL_START_TIMEOUT)
         status = {"state": "done", "error": None}
     except Exception as err:  # papermill wraps the notebook's own exception
         status = {"state": "failed", "error": f"{type(err).__name__}: {err}"[-4000:],
