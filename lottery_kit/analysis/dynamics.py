@@ -152,8 +152,9 @@ def paired_difference(results: pd.DataFrame, perf: str = "best_perf", better: st
         boot = rng.choice(d, size=(n_boot, d.size), replace=True).mean(axis=1)
         low, high = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
         p = 1.0 if np.all(d == 0) else float(wilcoxon(d, zero_method="zsplit").pvalue)
+        mean = d.mean()
         rows.append({"task": task, "round": round_, "weights_remaining": remaining[(task, round_)], "seeds": d.size,
-                     "mean_difference": d.mean(), "ci_low": low, "ci_high": high, "wilcoxon_p": p,
-                     "seeds_same_sign": int(np.sum(np.sign(d) == np.sign(d.mean())) if d.mean() else 0),
-                     "normalised_difference": d.mean() / span[task]})
+                     "mean_difference": mean, "ci_low": low, "ci_high": high, "wilcoxon_p": p,
+                     "seeds_same_sign": int(np.sum(np.sign(d) * np.sign(mean) > 0)),
+                     "normalised_difference": mean / span[task]})
     return pd.DataFrame(rows)

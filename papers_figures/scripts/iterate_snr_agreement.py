@@ -36,7 +36,8 @@ def main(out_dir: str) -> None:
         share = float(diagnostics.agreement(snr, magnitude, r1["mask"], int(round(n * keep))))
         print(f"keep {keep:4}: share of the kept weights that both scores keep {share:.3f}")
     std, travel = flat(r1["iterate_std"]), np.abs(flat(r1["final_mean"]) - flat(r1["init"]))
-    first = flat(snr) <= np.quantile(flat(snr), 0.2)
+    flat_snr = flat(snr)
+    first = flat_snr <= np.quantile(flat_snr, 0.2)
     print(f"iterates' std: coefficient of variation {std.std() / std.mean():.2f}, "
           f"Spearman with |mean| {spearmanr(np.abs(flat(r1['iterate_mean'])), std)[0]:.2f}")
     print(f"|θ − θ0| of the 20 % iterate-snr prunes first {travel[first].mean():.4f}, of the rest {travel[~first].mean():.4f}")

@@ -25,13 +25,11 @@ KEEP = {
     ("pendulum_es", "sig2noise"): ("mask", "final_mean", "final_std"),      # SNR dynamics on a control task
     ("pendulum_es", "final-ticket"): ("mask", "final_mean"),
     ("pendulum_es_replicate", "final-ticket"): ("mask", "final_mean"),     # ticket overlap with pendulum_es
-    ("long_pendulum_es", "sig2noise"): ("mask", "final_mean", "final_std"),
-    ("long_pendulum_es", "final-ticket"): ("mask", "final_mean"),
-    ("long_pendulum_es_replicate", "final-ticket"): ("mask", "final_mean"),
-    ("long_cartpole_es", "sig2noise"): ("mask", "final_mean", "final_std"),
-    ("long_cartpole_es", "final-ticket"): ("mask", "final_mean"),
-    ("long_cartpole_es_replicate", "final-ticket"): ("mask", "final_mean"),
 }
+for _task in ("pendulum", "cartpole"):                                      # the long-budget set's control tasks
+    KEEP |= {(f"long_{_task}_es", "sig2noise"): ("mask", "final_mean", "final_std"),
+             (f"long_{_task}_es", "final-ticket"): ("mask", "final_mean"),
+             (f"long_{_task}_es_replicate", "final-ticket"): ("mask", "final_mean")}
 DROP = ("*.ipynb", "cell.log", "*.png", ".jax_cache", ".grid.lock", ".run.lock", ".dense.lock", "grid.json")
 
 
