@@ -40,7 +40,10 @@ WRITE_POINTS = ("artifact", "rows", "done", "write:seed_1.msgpack", "write:rows.
 
 
 def _start(out: Path, crash_at: str | None, cache: Path) -> subprocess.Popen:
-    env = os.environ | {"JAX_COMPILATION_CACHE_DIR": str(cache), "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}
+    # Every progress report is drawn (tqdm's defaults redraw at most every 0.1 s, which on a fast or a loaded
+    # machine can skip the whole first half of a round and let a run meant to be killed in training finish).
+    env = os.environ | {"JAX_COMPILATION_CACHE_DIR": str(cache), "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
+                        "TQDM_MININTERVAL": "0", "TQDM_MINITERS": "1"}
     env.pop("LOTTERY_KIT_CRASH_AT", None)
     if crash_at:
         env["LOTTERY_KIT_CRASH_AT"] = crash_at
