@@ -42,8 +42,9 @@ gain_grids = ["fmnist_es", "cartpole_es", "pendulum_es"]
 dynamics_grids = ["fmnist_es", "pendulum_es"]     # runs whose round artifacts the committed set keeps
 layer_rounds = [1, 6, 11]
 long_results_dir = "results-long"   # the long-budget set (its finished rounds); grids not there are left out
-long_gain_grids = ["long_pendulum_es", "long_cartpole_es"]
+long_gain_grids = ["long_pendulum_es", "long_cartpole_es", "long_fmnist_es"]
 null_grids = {"pendulum_es": "pendulum_es_replicate"}   # a grid and its magnitude replicate under other noise
+long_null_grids = {g: f"{g}_replicate" for g in long_gain_grids}   # the same in the long-budget set
 
 # %%
 from pathlib import Path
@@ -100,6 +101,11 @@ long_paired = analysis.gain_against_agreement(long_results, long_results[long_re
                                               perf=perf) if long_sets else pd.DataFrame(columns=["task", "round"])
 long_paired.round(3)
 
+# %%
+long_null_rows = [pd.concat([lk.collect(Path(long_results_dir) / grid),
+                             lk.collect(Path(long_results_dir) / null).assign(baseline="replicate")])
+                  for grid, null in long_null_grids.items() if (Path(long_results_dir) / null).exists()]
+
 # %% [markdown]
 # Against the null: the tickets' overlap per round (the share of one run's kept weights the other keeps too; two random
 # masks share the share of weights left), and the gain a replicate of magnitude IMP shows over magnitude IMP.
@@ -133,6 +139,9 @@ for rows in null_rows:
 if long_sets:
     answer.append(analysis.paired_difference(long_results, perf=perf).assign(set="paper budget",
                                                                                comparison="SNR − magnitude"))
+for rows in long_null_rows:
+    answer.append(analysis.paired_difference(rows, perf=perf, better="replicate").assign(
+        set="paper budget", comparison="replicate − magnitude"))
 answer = pd.concat(answer, ignore_index=True)
 answer[answer["round"] > 1].set_index(["set", "task", "comparison", "round"])[
     ["weights_remaining", "seeds", "mean_difference", "ci_low", "ci_high", "seeds_same_sign", "wilcoxon_p"]].round(4)

@@ -9,7 +9,7 @@
 # .venv/bin/python papers_figures/scripts/compare_sets.py papers_figures/results /tmp/regen
 # The long-budget set (papers_figures/results-long, LONG=<dir> elsewhere) runs only when GRIDS names its grids:
 # GRIDS="long_pendulum_es long_pendulum_es_replicate" WORKERS=2 papers_figures/regenerate.sh (hours a cell;
-# long_cartpole_es and long_cartpole_es_replicate likewise;
+# long_cartpole_es, long_cartpole_es_replicate, long_fmnist_es and long_fmnist_es_replicate likewise;
 # cells resume round by round).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,5 +44,7 @@ if [ -n "${GRIDS:-}" ] && [[ " $GRIDS " == *" long_"* ]]; then
   run imp_es long_pendulum_es_replicate "$LONG"
   run imp_es long_cartpole_es "$LONG"
   run imp_es long_cartpole_es_replicate "$LONG"
+  run imp_es long_fmnist_es "$LONG"
+  run imp_es long_fmnist_es_replicate "$LONG"
   .venv/bin/python papers_figures/scripts/slim.py "$LONG"
 fi

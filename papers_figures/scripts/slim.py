@@ -26,7 +26,7 @@ KEEP = {
     ("pendulum_es", "final-ticket"): ("mask", "final_mean"),
     ("pendulum_es_replicate", "final-ticket"): ("mask", "final_mean"),     # ticket overlap with pendulum_es
 }
-for _task in ("pendulum", "cartpole"):                                      # the long-budget set's control tasks
+for _task in ("pendulum", "cartpole", "fmnist"):                            # the long-budget set's tasks
     KEEP |= {(f"long_{_task}_es", "sig2noise"): ("mask", "final_mean", "final_std"),
              (f"long_{_task}_es", "final-ticket"): ("mask", "final_mean"),
              (f"long_{_task}_es_replicate", "final-ticket"): ("mask", "final_mean")}
