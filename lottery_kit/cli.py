@@ -1,4 +1,4 @@
-"""``lottery-kit`` command line: grid runs, results collection and the benchmark suite."""
+"""``lottery-kit`` command line: grid runs, their progress, results collection and the benchmark suite."""
 
 from __future__ import annotations
 
@@ -24,6 +24,22 @@ def _grid(args) -> int:
     for _, row in failed.iterrows():
         print(f"FAILED {row['cell']}: {row['error']}", file=sys.stderr)
     return 1 if len(failed) else 0
+
+
+def _progress(args) -> int:
+    from .grid import grid_progress
+
+    for root in args.dir:
+        table = grid_progress(root, args.grid).drop(columns="cell")
+        table[["minutes_per_round", "hours_left"]] = table[["minutes_per_round", "hours_left"]].round(1)
+        text = table.astype(object).where(table.notna(), "").astype(str)
+        print(f"{root}:")
+        if args.markdown:
+            print("\n".join("| " + " | ".join(row) + " |"
+                            for row in [list(text.columns), ["---"] * len(text.columns), *text.values.tolist()]))
+        else:
+            print(text.to_string(index=False))
+    return 0
 
 
 def _collect(args) -> int:
@@ -64,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", help="write the table to this parquet file")
     c.add_argument("--rows", type=int, default=40)
     c.set_defaults(func=_collect)
+
+    p = sub.add_parser("progress", help="how far each cell of a grid has got: state, rounds done, pace, hours left")
+    p.add_argument("dir", nargs="+", help="grid directories (the --out of lottery-kit grid)")
+    p.add_argument("--grid", help="the grid's YAML file: also list its cells that have not started")
+    p.add_argument("--markdown", action="store_true", help="print Markdown tables (for a status list)")
+    p.set_defaults(func=_progress)
 
     b = sub.add_parser("bench", help="population-kernel and ES benchmarks")
     b.add_argument("--json", action="store_true", help="print one JSON object")

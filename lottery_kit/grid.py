@@ -26,7 +26,7 @@ import yaml
 from tqdm.auto import tqdm
 
 from . import locks
-from .store import atomic_write_text, read_parquet
+from .store import RunStore, atomic_write_text, read_config, read_parquet
 from .validate import ConfigError, choice
 
 JOBQUEUE_SCHEDULERS = ("slurm", "sge", "pbs")
@@ -300,6 +300,55 @@ def cells(root) -> pd.DataFrame:
     if not rows:
         raise FileNotFoundError(f"no grid cells under {root}")
     return pd.DataFrame(rows)
+
+
+def grid_progress(root, grid_file=None) -> pd.DataFrame:
+    """How far each cell of the grid in ``root`` has got, for grids that run for hours (``lottery-kit progress``).
+
+    One row per cell directory, and with ``grid_file`` (the grid's YAML) one per cell of it not started yet:
+    ``state`` (done, failed, running: its process still holds the run; stopped: it resumes at the next round when
+    the grid runs again; to do), ``rounds_done`` of ``rounds`` (the finished prefix; NaN for notebooks without
+    rounds), ``last_round`` (when the latest round finished, UTC), ``minutes_per_round`` (the median time between
+    consecutive finished rounds) and ``hours_left`` at that pace, then the parameters that differ between cells.
+    """
+    root = Path(root)
+    found = {d.name: d for d in sorted(root.glob("cells/*")) if d.is_dir()}
+    expected = {}
+    if grid_file is not None:
+        axes, zips = load_grid_file(grid_file)
+        expected = {cell_name(p): p for p in expand(axes, zips)}
+    if not found and not expected:
+        raise FileNotFoundError(f"no grid cells under {root}")
+    rows = []
+    for name in sorted(found.keys() | expected.keys()):
+        d = root / "cells" / name
+        params_file = d / "params.json"
+        params = json.loads(params_file.read_text()) if params_file.exists() else expected.get(name, {})
+        store = RunStore(d)
+        done = store.last_done_round()
+        stamps = [t for r in range(1, done + 1) if (t := store.finished_at(r)) is not None]
+        pace = float(pd.Series(stamps).diff().median()) / 60 if len(stamps) > 1 else float("nan")
+        config = read_config(d)["config"] if (d / "config.json").exists() else params
+        rounds = config.get("rounds", float("nan"))
+        status = cell_status(d) or {}
+        if status.get("state") in ("done", "failed"):
+            state = status["state"]
+        elif locks.holder_alive(d / ".run.lock"):
+            state = "running"
+        elif done and done == rounds:   # finished, its status not kept (e.g. a committed copy)
+            state = "done"
+        else:
+            state = "stopped" if done else "to do"
+        rows.append({"cell": name, "state": state, "rounds_done": done, "rounds": rounds,
+                     "last_round": pd.to_datetime(stamps[-1], unit="s").floor("s") if stamps else pd.NaT,
+                     "minutes_per_round": pace,
+                     "hours_left": 0.0 if state == "done" else (rounds - done) * pace / 60, "params": params})
+    table = pd.DataFrame(rows)
+    varying = [k for k in dict.fromkeys(k for p in table["params"] for k in p)
+               if len({json.dumps(p.get(k), sort_keys=True, default=str) for p in table["params"]}) > 1]
+    for k in varying:
+        table[k] = [_scalar(p.get(k)) for p in table["params"]]
+    return table.drop(columns="params")
 
 
 def cell_path(root, **params) -> Path:

@@ -39,3 +39,23 @@ def exclusive(path, *, wait: bool = False, what: str = "this directory"):
             yield
         finally:
             fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def holder_alive(path) -> bool:
+    """Whether the process recorded in lock file ``path`` still runs on this host, read without taking the lock
+    (so it never stands in the way of the process that wants it). A lock file outlives its process, so this checks
+    the recorded pid; a holder on another host counts as alive (it cannot be checked from here)."""
+    try:
+        _, pid, _, host = Path(path).read_text().split()
+    except (OSError, ValueError):
+        return False
+    if host != socket.gethostname():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+

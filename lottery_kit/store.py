@@ -7,6 +7,7 @@ Layout of a run directory::
     rounds/round_03/seed_0.msgpack   θ0, mask, final mean, final std, best mean of that seed and round
     rounds/round_03/rows.parquet     that round's rows
     rounds/round_03/DONE             written last: the round is complete; it lists the SHA-256 of the round's files
+                                     and when it finished
     .run.lock                    held (``flock``) by the one process working here
 
 Every file is written to a temporary file in its directory and renamed into place, so a file is either complete or
@@ -25,6 +26,7 @@ import os
 import platform
 import signal
 import tempfile
+import time
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -235,13 +237,22 @@ class RunStore:
         atomic_write_parquet(d / "rows.parquet", rows)
         files.append("rows.parquet")
         crash_point("rows", round_)
-        atomic_write_text(d / "DONE", json.dumps({"sha256": {f: sha256(d / f) for f in files}}, indent=1))
+        atomic_write_text(d / "DONE", json.dumps({"sha256": {f: sha256(d / f) for f in files},
+                                                  "finished": time.time()}, indent=1))
         crash_point("done", round_)
         self.write_results()
 
     def write_results(self) -> None:
         """Rebuild ``results.parquet`` from the finished rounds' rows (it holds nothing else)."""
         atomic_write_parquet(self.root / "results.parquet", self.rows())
+
+    def finished_at(self, round_: int) -> float | None:
+        """When round ``round_`` finished (seconds since the epoch), as its ``DONE`` records; None for rounds
+        written before DONE recorded it, or not finished."""
+        try:
+            return json.loads((self.round_dir(round_) / "DONE").read_text() or "{}").get("finished")
+        except (OSError, ValueError):
+            return None
 
     def recompute_hint(self, round_: int) -> str:
         return (f"delete {self.round_dir(round_)} and run the same notebook again: the run resumes and recomputes "

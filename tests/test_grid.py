@@ -2,6 +2,7 @@
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -11,10 +12,11 @@ import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 import lottery_kit as lk
 from lottery_kit import ConfigError
-from lottery_kit.grid import cell_name, expand, make_jobqueue_cluster, parse_assignments
+from lottery_kit.grid import cell_name, expand, grid_progress, make_jobqueue_cluster, parse_assignments
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -152,6 +154,29 @@ def test_imp_es_grid_over_two_axes_with_the_cli(tmp_path):
     again = subprocess.run(args, capture_output=True, text=True)
     assert again.returncode == 0 and again.stdout.count("True") >= 4  # every cell skipped
     assert pd.read_parquet(next(out.rglob("results.parquet"))).shape[0] == 4
+
+    # lottery-kit progress: a cell whose last round is undone stopped after round 1, one whose process holds the run
+    # is running, and the grid file's cells that never started are to do.
+    stopped, running = sorted((out / "cells").iterdir())[:2]
+    for cell in (stopped, running):
+        (cell / "status.json").unlink()
+    (stopped / "rounds" / "round_02" / "DONE").unlink()
+    (running / ".run.lock").write_text(f"pid {os.getpid()} on {socket.gethostname()}\n")
+    grid_file = tmp_path / "grid.yaml"
+    grid_file.write_text(yaml.safe_dump({"baseline": ["sig2noise", "random-reinit"], "keep_ratio": [0.5, 0.25, 0.125],
+                                         "rounds": [2], "generations": [4], "eval_every": [2], "popsize": [8],
+                                         "seeds": [[0, 1]]}))
+    table = grid_progress(out, grid_file).set_index("cell")
+    assert table.loc[stopped.name, ["state", "rounds_done", "rounds"]].tolist() == ["stopped", 1, 2]
+    assert table.loc[running.name, "state"] == "running"
+    assert sorted(table["state"]) == ["done"] * 2 + ["running", "stopped"] + ["to do"] * 2
+    assert (table.loc[table["state"] == "to do", "keep_ratio"] == 0.125).all()
+    finished = table[table["state"] == "done"]
+    assert (finished["rounds_done"] == 2).all() and (finished["minutes_per_round"] > 0).all()
+    assert np.isnan(table.loc[stopped.name, "hours_left"])   # one finished round gives no pace
+    cli = subprocess.run([sys.executable, "-m", "lottery_kit.cli", "progress", str(out), "--markdown"],
+                         capture_output=True, text=True)
+    assert cli.returncode == 0 and cli.stdout.count("| done | 2 | 2 |") == 2, cli.stdout + cli.stderr
 
 
 @pytest.mark.slow

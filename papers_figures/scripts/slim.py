@@ -49,7 +49,8 @@ def slim_run(run: Path, keys) -> None:
             atomic_write_bytes(art, serialization.msgpack_serialize({k: tree[k] for k in keys if k in tree}))
         if done.exists():
             files = sorted(p.name for p in round_dir.iterdir() if p.name != "DONE" and not p.name.startswith("."))
-            atomic_write_text(done, json.dumps({"sha256": {f: sha256(round_dir / f) for f in files}}, indent=1))
+            manifest = json.loads(done.read_text()) | {"sha256": {f: sha256(round_dir / f) for f in files}}
+            atomic_write_text(done, json.dumps(manifest, indent=1))
 
 
 def slim(root: Path) -> None:
