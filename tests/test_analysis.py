@@ -126,6 +126,9 @@ def test_paired_difference_pairs_by_seed_with_bootstrap_ci_and_wilcoxon():
     assert out["wilcoxon_p"] == 0.0625                                     # exact: all five positive, 2 / 2**5
     assert out["normalised_difference"] == 3.0 / 9.0                       # joint range 0 .. 9
     assert out["seeds_same_sign"] == 5
+    # Student's t: 3 ± t(0.975, 4) · sd / √5, sd of 1..5 = √2.5 (so the half width is 2.776 · 0.7071)
+    assert out["t_low"] == pytest.approx(3.0 - 1.9632, abs=1e-3) and out["t_high"] == pytest.approx(3.0 + 1.9632, abs=1e-3)
+    assert out["t_low"] < out["ci_low"]                                    # five seeds: the bootstrap is narrower
 
 
 def test_paired_difference_counts_the_seeds_that_share_the_mean_differences_sign():
@@ -141,6 +144,25 @@ def test_paired_difference_counts_the_seeds_that_share_the_mean_differences_sign
     assert count([-1.0, -2.0, 0.5]) == 2          # mean negative; two seeds below zero
     assert count([3.0, -1.0, 0.0]) == 1           # a zero counts for neither side
     assert count([1.0, -1.0]) == 0                # no mean sign, no agreement
+
+
+def test_pooled_difference_averages_each_seeds_rounds_before_comparing_seeds():
+    import pandas as pd
+
+    from lottery_kit.analysis import paired_difference, pooled_difference
+
+    # SNR − magnitude of seed s in round r: alternating ±3 around a mean of 1 + s / 10; round 4 lacks seed 4's SNR
+    diffs = {(s, r): 1 + s / 10 + (3 if r % 2 else -3) for s in range(5) for r in range(1, 5)}
+    rows = [{"task": "t", "round": r, "seed": s, "baseline": b, "best_perf": v, "weights_remaining": 0.8 ** (r - 1)}
+            for (s, r), d in diffs.items() for b, v in (("sig2noise", d), ("final-ticket", 0.0))
+            if not (b == "sig2noise" and (s, r) == (4, 4))]
+    out = pooled_difference(pd.DataFrame(rows), 2, 9).iloc[0]
+    assert out["rounds"] == "2-3" and out["seeds"] == 5        # round 4 is incomplete, rounds 1 and 5+ out of range
+    assert out["mean_difference"] == pytest.approx(1.2)         # the ±3 cancel within each seed
+    assert out["weights_remaining"] == pytest.approx(0.64)
+    assert out["wilcoxon_p"] == 0.0625 and out["seeds_same_sign"] == 5 and out["ci_low"] > 1.0
+    single = paired_difference(pd.DataFrame(rows)).set_index("round")
+    assert single.loc[2, "ci_low"] < 0 < single.loc[3, "ci_low"]   # one round alone: its noise decides the sign
 
 
 def test_gain_against_agreement_pairs_round_r_with_the_outcome_it_was_chosen_from():
