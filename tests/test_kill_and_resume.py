@@ -51,9 +51,11 @@ def _start(out: Path, crash_at: str | None, cache: Path) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL)
 
 
-def _kill_when_training(proc: subprocess.Popen, round_: int, rng: random.Random) -> bool:
+def _kill_when_training(proc: subprocess.Popen, round_: int, rng: random.Random) -> str | None:
     """Kill ``proc`` while it trains ``round_``: once its progress bar for "round r/R" shows some but at most half of
-    the generations done, within the next 0.2 s (the other half takes longer than that)."""
+    the generations done, within the next 0.2 s (the other half takes longer than that). Returns where it was
+    killed, or None if it ended first. Should this loop ever look too late (a starved test process), the run is
+    killed at once wherever it is, past that round: still a kill at a random point, named for what it is."""
     seen = bytearray()
 
     def read():
@@ -61,21 +63,26 @@ def _kill_when_training(proc: subprocess.Popen, round_: int, rng: random.Random)
             seen.extend(chunk)
 
     threading.Thread(target=read, daemon=True).start()
-    marker = f"round {round_}/{ROUNDS}:".encode()
+    marker, after = f"round {round_}/{ROUNDS}:".encode(), f"round {round_ + 1}/{ROUNDS}:".encode()
 
-    def training():
+    def where():
         at = seen.find(marker)
-        counts = re.findall(rb"\| (\d+)/%d " % GENERATIONS, bytes(seen[at:])) if at >= 0 else []
-        return any(0 < int(n) <= GENERATIONS // 2 for n in counts)
+        if at < 0:
+            return None
+        end = seen.find(after, at)
+        counts = [int(n) for n in re.findall(rb"\| (\d+)/%d " % GENERATIONS, bytes(seen[at:end if end >= 0 else None]))]
+        if end >= 0 or any(n == GENERATIONS for n in counts):
+            return f"after training round {round_}"
+        return f"training round {round_}" if any(0 < n <= GENERATIONS // 2 for n in counts) else None
 
-    while proc.poll() is None and not training():
+    while proc.poll() is None and (point := where()) is None:
         time.sleep(0.005)
     if proc.poll() is not None:
-        return False
-    time.sleep(rng.uniform(0.0, 0.2))
+        return None
+    if point.startswith("training"):
+        time.sleep(rng.uniform(0.0, 0.2))
     proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    return True
+    return point if proc.wait() == -signal.SIGKILL else None
 
 
 def _artifacts(out: Path):
@@ -105,9 +112,9 @@ def test_a_run_killed_at_ten_random_points_resumes_to_the_same_results(tmp_path,
         assert done < ROUNDS, f"the run finished after only {len(kills)} kills: {kills}"
         target = rng.randint(done + 1, min(done + 2, ROUNDS))
         if rng.random() < 0.4:
-            proc = _start(out, None, cache)
-            if _kill_when_training(proc, target, rng):
-                kills.append(f"training round {target}")
+            point = _kill_when_training(_start(out, None, cache), target, rng)
+            if point:
+                kills.append(point)
             continue
         point = rng.choice(WRITE_POINTS)
         crash_at = f"{point}:{target}" if ":" not in point else point
