@@ -1,0 +1,58 @@
+"""Bring the finished rounds of a results set that is still running elsewhere (a worktree) into this checkout.
+
+    .venv/bin/python papers_figures/scripts/take_finished_rounds.py /work/long/papers_figures/results-long \
+        papers_figures/results-long
+
+Per cell of every grid under SOURCE: its params.json and config.json, and every round whose DONE marker exists (the
+rounds still running, executed notebooks, logs, locks and the compilation cache stay behind); its results.parquet is
+rebuilt here from the rounds taken, so it never lists a round that is not there. A cell with all its rounds done is
+then slimmed as slim.py does (status.json kept); an unfinished one keeps every round artifact, which its resume
+needs. Rounds already here are left alone, so it can run again at any time.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+from slim import keys_for, slim_run
+
+from lottery_kit.store import RunStore
+
+
+def take_cell(source: Path, target: Path) -> tuple[int, int, bool]:
+    """Copy ``source``'s finished rounds into ``target``; return (rounds taken now, rounds there, cell finished)."""
+    src = RunStore(source)
+    done, taken = src.done_rounds(), 0
+    target.mkdir(parents=True, exist_ok=True)
+    for name in ("params.json", "config.json"):
+        if (source / name).exists():
+            shutil.copy2(source / name, target / name)
+    for round_ in done:
+        if not (RunStore(target).round_dir(round_) / "DONE").exists():
+            shutil.copytree(src.round_dir(round_), RunStore(target).round_dir(round_), dirs_exist_ok=True,
+                            ignore=shutil.ignore_patterns(".*"))
+            taken += 1
+    if done:
+        RunStore(target).write_results()
+    config = json.loads((source / "config.json").read_text())["config"] if (source / "config.json").exists() else {}
+    finished = bool(done) and RunStore(target).last_done_round() == config.get("rounds")
+    if finished and (source / "status.json").exists():
+        shutil.copy2(source / "status.json", target / "status.json")
+    return taken, len(RunStore(target).done_rounds()), finished
+
+
+def main(source_root: Path, target_root: Path) -> None:
+    for cell in sorted(source_root.glob("*/cells/*")):
+        grid = cell.parent.parent.name
+        target = target_root / grid / "cells" / cell.name
+        taken, there, finished = take_cell(cell, target)
+        if finished:
+            slim_run(target, keys_for(grid, target))
+        print(f"{grid}/{cell.name[:40]}: {taken} rounds taken, {there} here{', finished and slimmed' if finished else ''}")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2] if len(sys.argv) > 2 else "papers_figures/results-long"))
