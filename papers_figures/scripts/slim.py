@@ -38,8 +38,11 @@ def keys_for(grid: str, run: Path):
     return KEEP.get((grid, config.get("baseline"))) or KEEP.get((grid, None))
 
 
-def slim_run(run: Path, keys) -> None:
+def slim_run(run: Path, keys, rounds=None) -> None:
+    """Thin the round artifacts of ``run`` to ``keys`` (None: delete them), in every round or in ``rounds``."""
     for round_dir in sorted((run / "rounds").glob("round_*")):
+        if rounds is not None and int(round_dir.name.split("_")[1]) not in rounds:
+            continue
         done = round_dir / "DONE"
         for art in round_dir.glob("seed_*.msgpack"):
             if keys is None:

@@ -6,8 +6,9 @@
 Per cell of every grid under SOURCE: its params.json and config.json, and every round whose DONE marker exists (the
 rounds still running, executed notebooks, logs, locks and the compilation cache stay behind); its results.parquet is
 rebuilt here from the rounds taken, so it never lists a round that is not there. A cell with all its rounds done is
-then slimmed as slim.py does (status.json kept); an unfinished one keeps every round artifact, which its resume
-needs. Rounds already here are left alone, so it can run again at any time.
+then slimmed as slim.py does (status.json kept). An unfinished one is slimmed likewise except for what its resume
+reads: the last finished round's outcome, and round 1's with late rewinding (its θ_k). Rounds already here are not
+copied again, so it can run at any time.
 """
 
 from __future__ import annotations
@@ -51,7 +52,15 @@ def main(source_root: Path, target_root: Path) -> None:
         taken, there, finished = take_cell(cell, target)
         if finished:
             slim_run(target, keys_for(grid, target))
+        elif there:
+            slim_run(target, keys_for(grid, target), rounds=set(range(1, there + 1)) - resume_reads(target))
         print(f"{grid}/{cell.name[:40]}: {taken} rounds taken, {there} here{', finished and slimmed' if finished else ''}")
+
+
+def resume_reads(run: Path) -> set[int]:
+    """The rounds whose full artifacts an unfinished run reads when it resumes (``imp._run_rounds``)."""
+    config = json.loads((run / "config.json").read_text())["config"]
+    return {RunStore(run).last_done_round()} | ({1} if config.get("rewind_step") else set())
 
 
 if __name__ == "__main__":
