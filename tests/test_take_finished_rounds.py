@@ -1,5 +1,6 @@
-"""papers_figures/scripts/take_finished_rounds.py: a running set's finished rounds, brought into a checkout, resume
-to the results of an uninterrupted run although the older rounds' artifacts are slimmed away."""
+"""papers_figures/scripts/take_finished_rounds.py and slim.py: a stopped run's finished rounds, brought into a
+checkout or slimmed where they are, resume to the results of an uninterrupted run although the older rounds'
+artifacts are slimmed away."""
 
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ import lottery_kit as lk
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "papers_figures" / "scripts" / "take_finished_rounds.py"
+SLIM = ROOT / "papers_figures" / "scripts" / "slim.py"
 
 
 def _run(out):
@@ -44,3 +46,8 @@ def test_taken_rounds_are_slimmed_but_what_resume_reads_and_the_run_resumes_to_t
     again = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "running"), str(target)],
                            capture_output=True, text=True)
     assert again.returncode == 0 and "0 rounds taken" in again.stdout
+
+    # slim.py over the running set (as regenerate.sh does when a grid stopped with a cell unfinished)
+    assert subprocess.run([sys.executable, str(SLIM), str(tmp_path / "running")]).returncode == 0
+    assert not list((cell / "rounds" / "round_01").glob("seed_*")) and not (cell / "imp_es.ipynb").exists()
+    pd.testing.assert_frame_equal(_run(cell), full)

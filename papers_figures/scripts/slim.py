@@ -1,8 +1,9 @@
 """Keep only what the figure notebooks read in a results set (run by papers_figures/regenerate.sh).
 
 Every run keeps config.json, results.parquet, rows and DONE markers, and its cell's params.json / status.json.
-Round artifacts stay only where an analysis reads them, and only the parts it reads (see KEEP); executed notebooks,
-cell logs, plots and the compilation cache go. Slimmed artifacts get new checksums in their round's DONE.
+Round artifacts stay only where an analysis reads them, and only the parts it reads (see KEEP), except those that a
+run which has not finished reads when it resumes; executed notebooks, cell logs, plots and the compilation cache go.
+Slimmed artifacts get new checksums in their round's DONE.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from flax import serialization
 
-from lottery_kit.store import atomic_write_bytes, atomic_write_text, sha256
+from lottery_kit.store import RunStore, atomic_write_bytes, atomic_write_text, sha256
 
 #: (grid, baseline or None for any) -> artifact keys kept; runs not listed keep no artifacts.
 KEEP = {
@@ -56,13 +57,25 @@ def slim_run(run: Path, keys, rounds=None) -> None:
             atomic_write_text(done, json.dumps(manifest, indent=1))
 
 
+def resume_reads(run: Path) -> set[int]:
+    """The rounds whose full artifacts a run that has not finished reads when it resumes (``imp._run_rounds``):
+    the last finished one, and round 1's under late rewinding (its θ_k); none once every round is done."""
+    if not (run / "config.json").exists():
+        return set()
+    config = json.loads((run / "config.json").read_text())["config"]
+    last = RunStore(run).last_done_round()
+    if not last or last == config.get("rounds"):
+        return set()
+    return {last} | ({1} if config.get("rewind_step") else set())
+
+
 def slim(root: Path) -> None:
     for pattern in DROP:
         for path in list(root.rglob(pattern)):
             shutil.rmtree(path) if path.is_dir() else path.unlink()
     for config in sorted(root.rglob("config.json")):
-        grid = config.relative_to(root).parts[0]
-        slim_run(config.parent, keys_for(grid, config.parent))
+        run, grid = config.parent, config.relative_to(root).parts[0]   # a cell that failed or stopped must resume
+        slim_run(run, keys_for(grid, run), rounds=set(RunStore(run).done_rounds()) - resume_reads(run))
 
 
 if __name__ == "__main__":

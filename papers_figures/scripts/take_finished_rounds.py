@@ -18,7 +18,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from slim import keys_for, slim_run
+from slim import keys_for, resume_reads, slim_run
 
 from lottery_kit.store import RunStore
 
@@ -50,17 +50,8 @@ def main(source_root: Path, target_root: Path) -> None:
         grid = cell.parent.parent.name
         target = target_root / grid / "cells" / cell.name
         taken, there, finished = take_cell(cell, target)
-        if finished:
-            slim_run(target, keys_for(grid, target))
-        elif there:
-            slim_run(target, keys_for(grid, target), rounds=set(range(1, there + 1)) - resume_reads(target))
+        slim_run(target, keys_for(grid, target), rounds=set(RunStore(target).done_rounds()) - resume_reads(target))
         print(f"{grid}/{cell.name[:40]}: {taken} rounds taken, {there} here{', finished and slimmed' if finished else ''}")
-
-
-def resume_reads(run: Path) -> set[int]:
-    """The rounds whose full artifacts an unfinished run reads when it resumes (``imp._run_rounds``)."""
-    config = json.loads((run / "config.json").read_text())["config"]
-    return {RunStore(run).last_done_round()} | ({1} if config.get("rewind_step") else set())
 
 
 if __name__ == "__main__":
