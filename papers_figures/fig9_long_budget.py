@@ -1,0 +1,123 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Figure 9: does SNR pruning beat magnitude pruning once σ has adapted? (the long-budget set)
+#
+# The long-budget set (`papers_figures/results-long/`, issue 19; what is done: `grids/long-budget-status.md`): SNES
+# at the paper's control budget (population 100 × 2000 generations × 8 rollouts, 21 rounds at keep ratio 0.8) and on
+# F-MNIST at the budget where σ adapts as far (population 32 × 2000 generations, 11 rounds), 5 seeds. Each task has
+# SNR pruning, magnitude IMP, random re-initialisation and the null: magnitude IMP trained again from round 2 on
+# under another noise stream (`training_replicate` 1, grid `*_replicate`). It draws the rounds finished so far.
+#
+# - **Top:** test score against weights remaining, mean ± standard error over seeds.
+# - **Middle:** SNR − magnitude and replicate − magnitude, paired by seed, with Student-t 95 % intervals over
+#   seeds (with 5 seeds a bootstrap interval is too narrow). SNR beats magnitude at a sparsity only where its
+#   difference clears both zero and the replicate's.
+# - **Bottom:** whether the rules can differ at all there: the share of the next round's kept weights that SNR and
+#   magnitude pruning would both keep (the SNR runs' `snr_magnitude_agreement`) and σ's coefficient of variation.
+
+# %% tags=["parameters"]
+results_dir = "results-long"
+figure_dir = "figures"
+perf = "best_perf"
+grids = ["long_pendulum_es", "long_cartpole_es", "long_fmnist_es"]   # those with finished rounds are drawn
+pooled_ranges = [(6, 11), (12, 21)]   # rounds pooled within each seed (32.8-10.7 %, 8.6-1.15 % of the weights)
+
+# %%
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+import lottery_kit as lk
+from lottery_kit import analysis, plots
+
+COMPARISONS = {"SNR − magnitude": "sig2noise", "replicate − magnitude": "replicate"}
+COLOURS = {"replicate": "grey", "SNR − magnitude": "black", "replicate − magnitude": "grey"}
+
+
+def has_rounds(root: Path) -> bool:
+    return root.exists() and any(root.rglob("results.parquet"))
+
+
+def load(grid: str) -> pd.DataFrame:
+    """A long grid's rows with its replicate's, whose magnitude runs are named ``replicate``."""
+    root = Path(results_dir)
+    rows = [lk.collect(root / grid)]
+    if has_rounds(root / f"{grid}_replicate"):
+        rows.append(lk.collect(root / f"{grid}_replicate").assign(baseline="replicate"))
+    return pd.concat(rows, ignore_index=True)
+
+
+present = [g for g in grids if has_rounds(Path(results_dir) / g)]
+results = pd.concat([load(g) for g in present], ignore_index=True)
+results.pivot_table(index="round", columns=["task", "baseline"], values=perf, aggfunc="mean").round(3)
+
+# %% [markdown]
+# Per round: each comparison paired by seed, over the seeds that have finished that round on both sides.
+
+# %%
+columns = ["weights_remaining", "seeds", "mean_difference", "t_low", "t_high", "seeds_same_sign", "wilcoxon_p"]
+comparisons = {name: b for name, b in COMPARISONS.items() if (results["baseline"] == b).any()}
+paired = pd.concat([analysis.paired_difference(results, perf=perf, better=b).assign(comparison=name)
+                    for name, b in comparisons.items()], ignore_index=True)
+paired[paired["round"] > 1].set_index(["task", "comparison", "round"])[columns].round(4)
+
+# %% [markdown]
+# Pooled: each seed's difference averaged over a range of rounds, then compared over seeds
+# (`analysis.pooled_difference`; only rounds every seed has finished count).
+
+# %%
+pooled = pd.concat([analysis.pooled_difference(results, first, last, perf=perf, better=b).assign(comparison=name)
+                    for name, b in comparisons.items() for first, last in pooled_ranges], ignore_index=True)
+pooled.set_index(["task", "comparison", "rounds"])[columns].round(4)
+
+# %%
+snr_runs = results[results["baseline"] == "sig2noise"]
+diagnosis = snr_runs.groupby(["task", "round"])[["weights_remaining", "snr_magnitude_agreement", "sigma_cv"]].mean()
+diagnosis.round(3)
+
+# %%
+tasks = list(results["task"].unique())
+fig, axes = plt.subplots(3, len(tasks), figsize=(5.6 * len(tasks), 11), squeeze=False)
+for col, task in enumerate(tasks):
+    plots.imp_plot(results[results["task"] == task], perf=perf, ax=axes[0, col], palette=COLOURS,
+                   title=f"{task}: {results.loc[results['task'] == task, 'seed'].nunique()} seeds")
+    ax = axes[1, col]
+    for name, part in paired[(paired["task"] == task) & (paired["round"] > 1)].groupby("comparison"):
+        x = 100 * part["weights_remaining"]
+        ax.plot(x, part["mean_difference"], marker="o", ms=3, color=COLOURS[name], label=name)
+        ax.fill_between(x, part["t_low"], part["t_high"], color=COLOURS[name], alpha=0.2, lw=0)
+    ax.axhline(0, color="red", lw=0.8)
+    plots.percent_axis(ax, 100 * results.loc[results["task"] == task, "weights_remaining"])
+    ax.set_ylabel(f"difference in {plots.PERF_LABELS.get(perf, perf)}", fontsize=8)
+    ax.set_title("paired by seed, Student-t 95 % interval")
+    ax.legend(frameon=False, fontsize=8)
+    ax = axes[2, col]
+    part = diagnosis.loc[task].reset_index()
+    ax.plot(100 * part["weights_remaining"], part["snr_magnitude_agreement"], marker="o", ms=3, color="black",
+            label="agreement of the rules")
+    ax.plot(100 * part["weights_remaining"], part["sigma_cv"], marker="s", ms=3, color="tab:blue",
+            label="σ's coefficient of variation")
+    plots.percent_axis(ax, 100 * results.loc[results["task"] == task, "weights_remaining"])
+    ax.set_title("can the rules differ? (SNR runs, mean over seeds)")
+    ax.legend(frameon=False, fontsize=8)
+for ax in axes[1:].ravel():
+    ax.spines[["top", "right"]].set_visible(False)
+Path(figure_dir).mkdir(exist_ok=True)
+plots.save(fig, Path(figure_dir) / "fig9_long_budget.png")
+plt.show()
