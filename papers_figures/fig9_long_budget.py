@@ -86,6 +86,24 @@ pooled = pd.concat([analysis.pooled_difference(results, first, last, perf=perf, 
                     for name, b in comparisons.items() for first, last in pooled_ranges], ignore_index=True)
 pooled.set_index(["task", "comparison", "rounds"])[columns].round(4)
 
+# %% [markdown]
+# **How long the tickets stay trainable:** per seed, the last round before the score first falls below halfway from
+# the task's worst score to its dense score (`analysis.trainable_until`; `censored`: it has not fallen in the rounds
+# finished so far), then each rule minus magnitude IMP in rounds, paired by seed over the seeds where both runs have
+# fallen. A round more is a network 0.8 times as dense.
+
+# %%
+survival = analysis.trainable_until(results, perf=perf)
+survival.pivot_table(index=["task", "seed"], columns="baseline", values=["round", "censored"])
+
+# %%
+fallen = survival[~survival["censored"]].pivot_table(index=["task", "seed"], columns="baseline", values="round")
+rounds_longer = pd.DataFrame([
+    {"task": task, "comparison": name, **analysis.paired_statistics(d)}
+    for task, part in fallen.groupby(level="task") for name, b in comparisons.items()
+    if b in part and "final-ticket" in part and len(d := (part[b] - part["final-ticket"]).dropna())])
+rounds_longer.set_index(["task", "comparison"])[columns[1:]].round(3) if len(rounds_longer) else rounds_longer
+
 # %%
 snr_runs = results[results["baseline"] == "sig2noise"]
 diagnosis = snr_runs.groupby(["task", "round"])[["weights_remaining", "snr_magnitude_agreement", "sigma_cv"]].mean()

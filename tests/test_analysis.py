@@ -165,6 +165,25 @@ def test_pooled_difference_averages_each_seeds_rounds_before_comparing_seeds():
     assert single.loc[2, "ci_low"] < 0 < single.loc[3, "ci_low"]   # one round alone: its noise decides the sign
 
 
+def test_trainable_until_finds_the_last_round_before_a_ticket_collapses():
+    import pandas as pd
+
+    from lottery_kit.analysis import paired_statistics, trainable_until
+
+    # dense -150, collapse -800 (the worst score): A collapses at round 4 in seed 0, at 5 in seed 1; B at 6, and never
+    scores = {("A", 0): [-150, -160, -170, -700, -800], ("A", 1): [-150, -140, -200, -300, -790, -800],
+              ("B", 0): [-150, -150, -160, -170, -200, -760], ("B", 1): [-150, -150, -150, -160, -170, -180]}
+    rows = [{"task": "t", "baseline": b, "seed": s, "round": r + 1, "best_perf": v, "weights_remaining": 0.8 ** r}
+            for (b, s), vals in scores.items() for r, v in enumerate(vals)]
+    out = trainable_until(pd.DataFrame(rows)).set_index(["baseline", "seed"])
+    # halfway from -800 to -150 is -475: -300 still trains, -700 does not
+    assert out["round"].to_dict() == {("A", 0): 3, ("A", 1): 4, ("B", 0): 5, ("B", 1): 6}
+    assert out["censored"].to_dict() == {("A", 0): False, ("A", 1): False, ("B", 0): False, ("B", 1): True}
+    assert out.loc[("A", 0), "weights_remaining"] == pytest.approx(0.64)
+    stats = paired_statistics(out.loc["B", "round"] - out.loc["A", "round"])
+    assert stats["mean_difference"] == 2.0 and stats["seeds_same_sign"] == 2 and stats["seeds"] == 2
+
+
 def test_gain_against_agreement_pairs_round_r_with_the_outcome_it_was_chosen_from():
     results = pd.DataFrame({"task": ["t"] * 6, "round": [1, 1, 2, 2, 3, 3], "weights_remaining": [1, 1, .5, .5, .25, .25],
                             "baseline": ["sig2noise", "final-ticket"] * 3, "best_perf": [0.9, 0.9, 0.8, 0.5, 0.7, 0.7]})

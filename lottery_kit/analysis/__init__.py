@@ -8,10 +8,11 @@
 
 from .connectivity import barrier, interpolate, linear_path, linear_paths
 from .dynamics import (gain_against_agreement, layer_statistics, normalised_gain, paired_difference,
-                       pooled_difference, pruning_thresholds, rank_correlations, spearman, ticket_overlap)
+                       paired_statistics, pooled_difference, pruning_thresholds, rank_correlations, spearman,
+                       ticket_overlap, trainable_until)
 from .flatness import perturbation_curves, perturbation_scores
 from .scoring import score_many, subset
 
 __all__ = ["barrier", "gain_against_agreement", "interpolate", "layer_statistics", "linear_path", "linear_paths", "normalised_gain", "paired_difference",
-           "perturbation_curves", "pooled_difference", "perturbation_scores", "pruning_thresholds", "rank_correlations", "score_many",
-           "spearman", "subset", "ticket_overlap"]
+           "paired_statistics", "perturbation_curves", "pooled_difference", "perturbation_scores", "pruning_thresholds", "rank_correlations", "score_many",
+           "spearman", "subset", "ticket_overlap", "trainable_until"]

@@ -127,12 +127,14 @@ def ticket_overlap(run_a, run_b) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["seed", "round", "weights_remaining", "overlap"])
 
 
-def _paired_statistics(d: np.ndarray, rng: np.random.Generator, n_boot: int, level: float) -> dict:
+def paired_statistics(d, rng: np.random.Generator | None = None, n_boot: int = 10_000, level: float = 0.95) -> dict:
     """Mean of the paired differences ``d`` (one per seed), its percentile-bootstrap interval and its Student-t
     interval, the two-sided Wilcoxon signed-rank p (1.0 when every difference is zero) and how many seeds share the
     mean's sign. With a handful of seeds the bootstrap interval is too narrow (3 seeds give it 10 distinct resamples
     to draw from); the t interval is the honest one there."""
     from scipy.stats import t, wilcoxon
+
+    d, rng = np.asarray(d, float), rng if rng is not None else np.random.default_rng(0)
 
     boot = rng.choice(d, size=(n_boot, d.size), replace=True).mean(axis=1)
     low, high = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
@@ -170,7 +172,7 @@ def paired_difference(results: pd.DataFrame, perf: str = "best_perf", better: st
     rng = np.random.default_rng(seed)
     rows = []
     for (task, round_), part in wide.groupby(level=["task", "round"]):
-        stats = _paired_statistics((part[better] - part[than]).to_numpy(), rng, n_boot, level)
+        stats = paired_statistics((part[better] - part[than]).to_numpy(), rng, n_boot, level)
         rows.append({"task": task, "round": round_, "weights_remaining": remaining[(task, round_)], **stats,
                      "normalised_difference": stats["mean_difference"] / span[task]})
     return pd.DataFrame(rows)
@@ -196,8 +198,30 @@ def pooled_difference(results: pd.DataFrame, first_round: int, last_round: int, 
         complete = per_round[per_round == per_round.max()].index
         part = part[part.index.get_level_values("round").isin(complete)]
         d = (part[better] - part[than]).groupby(level="seed").mean().to_numpy()
-        stats = _paired_statistics(d, rng, n_boot, level)
+        stats = paired_statistics(d, rng, n_boot, level)
         left = both[(both["task"] == task) & (both["round"] == complete.max())]["weights_remaining"].mean()
         rows.append({"task": task, "rounds": f"{complete.min()}-{complete.max()}", "weights_remaining": left,
                      **stats, "normalised_difference": stats["mean_difference"] / span[task]})
     return pd.DataFrame(rows)
+
+
+def trainable_until(results: pd.DataFrame, perf: str = "best_perf", level: float = 0.5) -> pd.DataFrame:
+    """Per task, baseline and seed: the last round whose ticket still trains, i.e. before its score first falls below
+    ``level`` of the way from the task's worst score (over ``results``) to its dense score (round 1, mean over seeds).
+
+    Columns: task, baseline, seed, ``round`` (that last round), ``weights_remaining`` there, and ``censored`` (True
+    when the run never fell below: it trains to its last finished round, so the true round may lie beyond).
+    A paired difference of ``round`` between two rules says how many rounds (of pruning at the keep ratio) longer
+    one rule's tickets stay trainable; unlike a score difference, it does not depend on how deep a collapse goes.
+    """
+    rows = []
+    for task, part in results.groupby("task"):
+        low, high = part[perf].min(), part.loc[part["round"] == 1, perf].mean()
+        for (baseline, seed), run in part.sort_values("round").groupby(["baseline", "seed"]):
+            failed = run[(run["round"] > 1) & ((run[perf] - low) < level * (high - low))]
+            last = int(failed["round"].iloc[0]) - 1 if len(failed) else int(run["round"].max())
+            rows.append({"task": task, "baseline": baseline, "seed": seed, "round": last,
+                         "weights_remaining": float(run.loc[run["round"] == last, "weights_remaining"].iloc[0]),
+                         "censored": not len(failed)})
+    return pd.DataFrame(rows)
+
