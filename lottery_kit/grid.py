@@ -312,7 +312,7 @@ def grid_progress(root, grid_file=None) -> pd.DataFrame:
     consecutive finished rounds) and ``hours_left`` at that pace, then the parameters that differ between cells.
     """
     root = Path(root)
-    found = {d.name: d for d in sorted(root.glob("cells/*")) if d.is_dir()}
+    found = {d.name for d in root.glob("cells/*") if d.is_dir()}
     expected = {}
     if grid_file is not None:
         axes, zips = load_grid_file(grid_file)
@@ -320,7 +320,7 @@ def grid_progress(root, grid_file=None) -> pd.DataFrame:
     if not found and not expected:
         raise FileNotFoundError(f"no grid cells under {root}")
     rows = []
-    for name in sorted(found.keys() | expected.keys()):
+    for name in sorted(found | expected.keys()):
         d = root / "cells" / name
         params_file = d / "params.json"
         params = json.loads(params_file.read_text()) if params_file.exists() else expected.get(name, {})

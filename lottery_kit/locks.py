@@ -55,7 +55,7 @@ def holder_alive(path) -> bool:
         os.kill(int(pid), 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
-        return True
+    except PermissionError:   # alive, owned by another user
+        pass
     return True
 

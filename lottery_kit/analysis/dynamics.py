@@ -135,7 +135,6 @@ def paired_statistics(d, rng: np.random.Generator | None = None, n_boot: int = 1
     from scipy.stats import t, wilcoxon
 
     d, rng = np.asarray(d, float), rng if rng is not None else np.random.default_rng(0)
-
     boot = rng.choice(d, size=(n_boot, d.size), replace=True).mean(axis=1)
     low, high = np.quantile(boot, [(1 - level) / 2, (1 + level) / 2])
     mean = d.mean()

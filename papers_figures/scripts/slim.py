@@ -70,13 +70,17 @@ def resume_reads(run: Path) -> set[int]:
     return {last} | ({1} if config.get("rewind_step") else set())
 
 
+def slim_cell(run: Path, grid: str) -> None:
+    """Slim one run of ``grid`` to what its figures read, keeping what it still reads to resume."""
+    slim_run(run, keys_for(grid, run), rounds=set(RunStore(run).done_rounds()) - resume_reads(run))
+
+
 def slim(root: Path) -> None:
     for pattern in DROP:
         for path in list(root.rglob(pattern)):
             shutil.rmtree(path) if path.is_dir() else path.unlink()
     for config in sorted(root.rglob("config.json")):
-        run, grid = config.parent, config.relative_to(root).parts[0]   # a cell that failed or stopped must resume
-        slim_run(run, keys_for(grid, run), rounds=set(RunStore(run).done_rounds()) - resume_reads(run))
+        slim_cell(config.parent, config.relative_to(root).parts[0])   # a cell that failed or stopped must resume
 
 
 if __name__ == "__main__":

@@ -13,36 +13,34 @@ copied again, so it can run at any time.
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from pathlib import Path
 
-from slim import keys_for, resume_reads, slim_run
+from slim import slim_cell
 
-from lottery_kit.store import RunStore
+from lottery_kit.store import RunStore, read_config
 
 
 def take_cell(source: Path, target: Path) -> tuple[int, int, bool]:
     """Copy ``source``'s finished rounds into ``target``; return (rounds taken now, rounds there, cell finished)."""
-    src = RunStore(source)
+    src, dst = RunStore(source), RunStore(target)
     done, taken = src.done_rounds(), 0
     target.mkdir(parents=True, exist_ok=True)
     for name in ("params.json", "config.json"):
         if (source / name).exists():
             shutil.copy2(source / name, target / name)
     for round_ in done:
-        if not (RunStore(target).round_dir(round_) / "DONE").exists():
-            shutil.copytree(src.round_dir(round_), RunStore(target).round_dir(round_), dirs_exist_ok=True,
+        if not (dst.round_dir(round_) / "DONE").exists():
+            shutil.copytree(src.round_dir(round_), dst.round_dir(round_), dirs_exist_ok=True,
                             ignore=shutil.ignore_patterns(".*"))
             taken += 1
     if done:
-        RunStore(target).write_results()
-    config = json.loads((source / "config.json").read_text())["config"] if (source / "config.json").exists() else {}
-    finished = bool(done) and RunStore(target).last_done_round() == config.get("rounds")
+        dst.write_results()
+    finished = bool(done) and dst.last_done_round() == read_config(target)["config"].get("rounds")
     if finished and (source / "status.json").exists():
         shutil.copy2(source / "status.json", target / "status.json")
-    return taken, len(RunStore(target).done_rounds()), finished
+    return taken, len(dst.done_rounds()), finished
 
 
 def main(source_root: Path, target_root: Path) -> None:
@@ -50,7 +48,7 @@ def main(source_root: Path, target_root: Path) -> None:
         grid = cell.parent.parent.name
         target = target_root / grid / "cells" / cell.name
         taken, there, finished = take_cell(cell, target)
-        slim_run(target, keys_for(grid, target), rounds=set(RunStore(target).done_rounds()) - resume_reads(target))
+        slim_cell(target, grid)
         print(f"{grid}/{cell.name[:40]}: {taken} rounds taken, {there} here{', finished and slimmed' if finished else ''}")
 
 
