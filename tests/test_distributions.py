@@ -119,3 +119,28 @@ def test_an_imp_run_keeps_the_distributions_counts_and_records_it(cartpole, tmp_
             assert _counts(lk.load_round(tmp_path / "run", seed, r)["mask"]) == expected
     config = lk.load_config(tmp_path / "run")["config"]
     assert (config["distribution"], config["erk_power"], config["min_per_layer"]) == ("erk", 1.0, 4)
+
+
+@pytest.mark.parametrize("trainer, task, distribution", [
+    (lambda: lk.AdamTrainer(epochs=1, batch_size=512, rewind_step=1, progress=False), "digits", "layerwise"),
+    (lambda: lk.PPOTrainer(total_steps=2048, num_envs=4, num_steps=64, n_evals=2, rewind_step=4, progress=False),
+     "cartpole", "erk"),
+])
+def test_gradient_descent_runs_keep_every_distributions_counts_from_a_late_rewind_point(trainer, task, distribution,
+                                                                                       request, tmp_path):
+    """The IMP driver spreads the count the same way whatever trains the round: Adam and PPO as the ES above."""
+    task = request.getfixturevalue(task)
+    spread = Distribution(distribution)
+    rows = lk.run_imp(task, trainer(), "final-ticket", seeds=[0], rounds=3, keep_ratio=0.5, distribution=spread,
+                      out_dir=tmp_path / "run", progress=False)
+    shapes = kernel_shapes(task.init_params(jax.random.key(0)))
+    expected = [int(np.prod(s)) for s in shapes]
+    total = sum(expected)
+    rewind = lk.load_round(tmp_path / "run", 0, 1)["rewind"]
+    for r in range(2, 4):
+        expected = list(spread.layer_counts(shapes, expected, masks.target_kept(total, 0.5, r)))
+        kept = lk.load_round(tmp_path / "run", 0, r)
+        assert _counts(kept["mask"]) == expected
+        assert rows.loc[rows["round"] == r, "kept_weights"].item() == sum(expected) == masks.target_kept(total, 0.5, r)
+        for w, theta_k, m in zip(*(jax.tree_util.tree_leaves(t) for t in (kept["init"], rewind, kept["mask"]))):
+            np.testing.assert_array_equal(np.asarray(w), np.asarray(theta_k) * np.asarray(m))   # rewound to θ_k
