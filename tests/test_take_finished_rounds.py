@@ -31,12 +31,15 @@ def test_taken_rounds_are_slimmed_but_what_resume_reads_and_the_run_resumes_to_t
     shutil.rmtree(cell / "rounds" / "round_04")
     (cell / "rounds" / "round_03" / "DONE").unlink()
     (cell / "imp_es.ipynb").write_text("{}")
+    starting = cell.parent / "cell_b"   # a cell whose first round is still running
+    shutil.copytree(cell, starting, ignore=shutil.ignore_patterns("round_0[2-9]", "DONE", "results.parquet"))
     target = tmp_path / "checkout"
     taken = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "running"), str(target)],
                            capture_output=True, text=True)
     assert taken.returncode == 0, taken.stderr
     here = target / "some_grid" / "cells" / "cell_a"
     assert sorted(p.name for p in (here / "rounds").iterdir()) == ["round_01", "round_02"]
+    assert not (here.parent / "cell_b").exists()   # nothing finished, nothing taken
     assert not (here / "imp_es.ipynb").exists()
     assert sorted(pd.read_parquet(here / "results.parquet")["round"].unique()) == [1, 2]   # rebuilt, not copied
     assert not list((here / "rounds" / "round_01").glob("seed_*"))   # a grid slim.py keeps nothing of

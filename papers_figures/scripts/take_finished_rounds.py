@@ -3,12 +3,12 @@
     .venv/bin/python papers_figures/scripts/take_finished_rounds.py /work/long/papers_figures/results-long \
         papers_figures/results-long
 
-Per cell of every grid under SOURCE: its params.json and config.json, and every round whose DONE marker exists (the
-rounds still running, executed notebooks, logs, locks and the compilation cache stay behind); its results.parquet is
-rebuilt here from the rounds taken, so it never lists a round that is not there. A cell with all its rounds done is
-then slimmed as slim.py does (status.json kept). An unfinished one is slimmed likewise except for what its resume
-reads: the last finished round's outcome, and round 1's with late rewinding (its θ_k). Rounds already here are not
-copied again, so it can run at any time.
+Per cell of every grid under SOURCE that has finished a round: its params.json and config.json, and every round
+whose DONE marker exists (the rounds still running, executed notebooks, logs, locks and the compilation cache stay
+behind); its results.parquet is rebuilt here from the rounds taken, so it never lists a round that is not there. A
+cell with all its rounds done is then slimmed as slim.py does (status.json kept). An unfinished one is slimmed
+likewise except for what its resume reads: the last finished round's outcome, and round 1's with late rewinding
+(its θ_k). Rounds already here are not copied again, so it can run at any time.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ def take_cell(source: Path, target: Path) -> tuple[int, int, bool]:
     """Copy ``source``'s finished rounds into ``target``; return (rounds taken now, rounds there, cell finished)."""
     src, dst = RunStore(source), RunStore(target)
     done, taken = src.done_rounds(), 0
+    if not done:   # nothing finished yet: no empty cell here for the figures to trip over
+        return 0, 0, False
     target.mkdir(parents=True, exist_ok=True)
     for name in ("params.json", "config.json"):
         if (source / name).exists():
@@ -35,9 +37,8 @@ def take_cell(source: Path, target: Path) -> tuple[int, int, bool]:
             shutil.copytree(src.round_dir(round_), dst.round_dir(round_), dirs_exist_ok=True,
                             ignore=shutil.ignore_patterns(".*"))
             taken += 1
-    if done:
-        dst.write_results()
-    finished = bool(done) and dst.last_done_round() == read_config(target)["config"].get("rounds")
+    dst.write_results()
+    finished = dst.last_done_round() == read_config(target)["config"].get("rounds")
     if finished and (source / "status.json").exists():
         shutil.copy2(source / "status.json", target / "status.json")
     return taken, len(dst.done_rounds()), finished
@@ -48,7 +49,8 @@ def main(source_root: Path, target_root: Path) -> None:
         grid = cell.parent.parent.name
         target = target_root / grid / "cells" / cell.name
         taken, there, finished = take_cell(cell, target)
-        slim_cell(target, grid)
+        if target.exists():
+            slim_cell(target, grid)
         print(f"{grid}/{cell.name[:40]}: {taken} rounds taken, {there} here{', finished and slimmed' if finished else ''}")
 
 
