@@ -26,7 +26,8 @@
 # - **Top:** test score against weights remaining, mean ± standard error over seeds.
 # - **Middle:** SNR − magnitude and replicate − magnitude, paired by seed, with Student-t 95 % intervals over
 #   seeds (with 5 seeds a bootstrap interval is too narrow). SNR beats magnitude at a sparsity only where its
-#   difference clears both zero and the replicate's.
+#   difference clears both zero and the replicate's. The tables also set SNR against the replicate itself (SNR −
+#   replicate): two magnitude runs per seed instead of one.
 # - **Bottom:** whether the rules can differ at all there: the share of the next round's kept weights that SNR and
 #   magnitude pruning would both keep (the SNR runs' `snr_magnitude_agreement`) and σ's coefficient of variation.
 
@@ -36,6 +37,7 @@ figure_dir = "figures"
 perf = "best_perf"
 grids = ["long_pendulum_es", "long_cartpole_es", "long_fmnist_es"]   # those with finished rounds are drawn
 pooled_ranges = [(6, 11), (12, 21)]   # rounds pooled within each seed (32.8-10.7 %, 8.6-1.15 % of the weights)
+trainable_levels = [0.5, 0.75]   # "still trains": above this fraction of the way from the worst to the dense score
 
 # %%
 from pathlib import Path
@@ -46,7 +48,9 @@ import pandas as pd
 import lottery_kit as lk
 from lottery_kit import analysis, plots
 
-COMPARISONS = {"SNR − magnitude": "sig2noise", "replicate − magnitude": "replicate"}
+# name: (better, than); SNR − replicate sets the rule against the null's own magnitude runs (tables only)
+COMPARISONS = {"SNR − magnitude": ("sig2noise", "final-ticket"), "replicate − magnitude": ("replicate", "final-ticket"),
+               "SNR − replicate": ("sig2noise", "replicate")}
 COLOURS = {"replicate": "grey", "SNR − magnitude": "black", "replicate − magnitude": "grey"}
 
 
@@ -72,9 +76,9 @@ results.pivot_table(index="round", columns=["task", "baseline"], values=perf, ag
 
 # %%
 columns = ["weights_remaining", "seeds", "mean_difference", "t_low", "t_high", "seeds_same_sign", "wilcoxon_p"]
-comparisons = {name: b for name, b in COMPARISONS.items() if (results["baseline"] == b).any()}
-paired = pd.concat([analysis.paired_difference(results, perf=perf, better=b).assign(comparison=name)
-                    for name, b in comparisons.items()], ignore_index=True)
+comparisons = {name: pair for name, pair in COMPARISONS.items() if set(pair) <= set(results["baseline"])}
+paired = pd.concat([analysis.paired_difference(results, perf=perf, better=b, than=t).assign(comparison=name)
+                    for name, (b, t) in comparisons.items()], ignore_index=True)
 paired[paired["round"] > 1].set_index(["task", "comparison", "round"])[columns].round(4)
 
 # %% [markdown]
@@ -82,27 +86,32 @@ paired[paired["round"] > 1].set_index(["task", "comparison", "round"])[columns].
 # (`analysis.pooled_difference`; only rounds every seed has finished count).
 
 # %%
-pooled = pd.concat([analysis.pooled_difference(results, first, last, perf=perf, better=b).assign(comparison=name)
-                    for name, b in comparisons.items() for first, last in pooled_ranges], ignore_index=True)
+pooled = pd.concat([analysis.pooled_difference(results, first, last, perf=perf, better=b, than=t)
+                    .assign(comparison=name)
+                    for name, (b, t) in comparisons.items() for first, last in pooled_ranges], ignore_index=True)
 pooled.set_index(["task", "comparison", "rounds"])[columns].round(4)
 
 # %% [markdown]
-# **How long the tickets stay trainable:** per seed, the last round before the score first falls below halfway from
-# the task's worst score to its dense score (`analysis.trainable_until`; `censored`: it has not fallen in the rounds
-# finished so far), then each rule minus magnitude IMP in rounds, paired by seed over the seeds where both runs have
-# fallen. A round more is a network 0.8 times as dense.
+# **How long the tickets stay trainable:** per seed, the last round before the score first falls below a level (a
+# fraction of the way from the task's worst score to its dense score: `analysis.trainable_until`; `censored`: it has
+# not fallen in the rounds finished so far), then the comparisons in rounds, paired by seed over the
+# seeds where both runs have fallen. A round more is a network 0.8 times as dense. The worst score is the set's, so
+# a low level moves when runs that fall deeper (random re-initialisation) join; where the collapse is steep, a level
+# near the dense score gives the same rounds whatever the floor.
 
 # %%
-survival = analysis.trainable_until(results, perf=perf)
-survival.pivot_table(index=["task", "seed"], columns="baseline", values=["round", "censored"])
+survival = pd.concat([analysis.trainable_until(results, perf=perf, level=level).assign(level=level)
+                      for level in trainable_levels], ignore_index=True)
+survival.pivot_table(index=["level", "task", "seed"], columns="baseline", values="round")
 
 # %%
-fallen = survival[~survival["censored"]].pivot_table(index=["task", "seed"], columns="baseline", values="round")
+fallen = survival[~survival["censored"]].pivot_table(index=["level", "task", "seed"], columns="baseline",
+                                                     values="round")
 rounds_longer = pd.DataFrame([
-    {"task": task, "comparison": name, **analysis.paired_statistics(d)}
-    for task, part in fallen.groupby(level="task") for name, b in comparisons.items()
-    if b in part and "final-ticket" in part and len(d := (part[b] - part["final-ticket"]).dropna())])
-rounds_longer.set_index(["task", "comparison"])[columns[1:]].round(3) if len(rounds_longer) else rounds_longer
+    {"level": level, "task": task, "comparison": name, **analysis.paired_statistics(d)}
+    for (level, task), part in fallen.groupby(level=["level", "task"]) for name, (b, t) in comparisons.items()
+    if b in part and t in part and len(d := (part[b] - part[t]).dropna())])
+rounds_longer.set_index(["level", "task", "comparison"])[columns[1:]].round(3) if len(rounds_longer) else rounds_longer
 
 # %%
 snr_runs = results[results["baseline"] == "sig2noise"]
@@ -116,7 +125,8 @@ for col, task in enumerate(tasks):
     plots.imp_plot(results[results["task"] == task], perf=perf, ax=axes[0, col], palette=COLOURS,
                    title=f"{task}: {results.loc[results['task'] == task, 'seed'].nunique()} seeds")
     ax = axes[1, col]
-    for name, part in paired[(paired["task"] == task) & (paired["round"] > 1)].groupby("comparison"):
+    drawn = paired["comparison"].isin(COLOURS)
+    for name, part in paired[drawn & (paired["task"] == task) & (paired["round"] > 1)].groupby("comparison"):
         x = 100 * part["weights_remaining"]
         ax.plot(x, part["mean_difference"], marker="o", ms=3, color=COLOURS[name], label=name)
         ax.fill_between(x, part["t_low"], part["t_high"], color=COLOURS[name], alpha=0.2, lw=0)
