@@ -51,6 +51,7 @@ from lottery_kit import analysis, plots
 # name: (better, than); SNR − replicate sets the rule against the null's own magnitude runs (tables only)
 COMPARISONS = {"SNR − magnitude": ("sig2noise", "final-ticket"), "replicate − magnitude": ("replicate", "final-ticket"),
                "SNR − replicate": ("sig2noise", "replicate")}
+DRAWN = ("SNR − magnitude", "replicate − magnitude")   # the comparisons the middle row plots
 COLOURS = {"replicate": "grey", "SNR − magnitude": "black", "replicate − magnitude": "grey"}
 
 
@@ -120,13 +121,13 @@ diagnosis.round(3)
 
 # %%
 tasks = list(results["task"].unique())
+drawn = paired[paired["comparison"].isin(DRAWN) & (paired["round"] > 1)]
 fig, axes = plt.subplots(3, len(tasks), figsize=(5.6 * len(tasks), 11), squeeze=False)
 for col, task in enumerate(tasks):
     plots.imp_plot(results[results["task"] == task], perf=perf, ax=axes[0, col], palette=COLOURS,
                    title=f"{task}: {results.loc[results['task'] == task, 'seed'].nunique()} seeds")
     ax = axes[1, col]
-    drawn = paired["comparison"].isin(COLOURS)
-    for name, part in paired[drawn & (paired["task"] == task) & (paired["round"] > 1)].groupby("comparison"):
+    for name, part in drawn[drawn["task"] == task].groupby("comparison"):
         x = 100 * part["weights_remaining"]
         ax.plot(x, part["mean_difference"], marker="o", ms=3, color=COLOURS[name], label=name)
         ax.fill_between(x, part["t_low"], part["t_high"], color=COLOURS[name], alpha=0.2, lw=0)

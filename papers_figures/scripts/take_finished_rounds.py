@@ -27,7 +27,7 @@ def take_cell(source: Path, target: Path) -> tuple[int, int, bool]:
     src, dst = RunStore(source), RunStore(target)
     done, taken = src.done_rounds(), 0
     if not done:   # nothing finished yet: no empty cell here for the figures to trip over
-        return 0, 0, False
+        return 0, len(dst.done_rounds()), False
     target.mkdir(parents=True, exist_ok=True)
     for name in ("params.json", "config.json"):
         if (source / name).exists():
