@@ -4,7 +4,8 @@ The grid runner starts this process with the cell's working directory and enviro
 (threads of a local pool, or a Dask worker's) never share a working directory or ``os.environ``. The process dies
 with the runner that started it (Linux's parent-death signal), its kernel talks over IPC sockets in a private
 temporary directory (no TCP ports, no ipykernel warning about unencrypted TCP), and it writes the cell's
-``status.json`` atomically when the notebook has finished or failed.
+``status.json`` atomically when the notebook has finished or failed. It holds the cell's ``.cell.lock`` while it
+lives, so that ``lottery-kit progress`` can tell a cell whose kernel is still starting from one not started.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
+from . import locks
+from .grid import CELL_LOCK
 from .store import atomic_write_text
 
 PR_SET_PDEATHSIG = 1
@@ -81,7 +84,8 @@ def main(argv=None) -> int:
         os.execvp(argv[2], argv[2:])
     notebook, cell_dir, parent = argv[:3]
     die_with_parent(int(parent))
-    return 0 if execute(notebook, Path(cell_dir))["state"] == "done" else 1
+    with locks.exclusive(Path(cell_dir) / CELL_LOCK, what=f"grid cell {cell_dir}"):
+        return 0 if execute(notebook, Path(cell_dir))["state"] == "done" else 1
 
 
 if __name__ == "__main__":

@@ -143,6 +143,10 @@ def check_cells(notebook, cells: list[dict]) -> tuple[dict, dict[str, str]]:
 
 
 # ---------------------------------------------------------------- running one cell
+#: Held by a cell's process (:mod:`lottery_kit.cell`) from its start, before its kernel starts, to its end.
+CELL_LOCK = ".cell.lock"
+
+
 def run_cell(notebook: str, cell_dir: str, params: dict, env: dict | None = None) -> dict:
     """Execute one cell in a process of its own (:mod:`lottery_kit.cell`); never raises, returns its status.
 
@@ -306,8 +310,9 @@ def grid_progress(root, grid_file=None) -> pd.DataFrame:
     """How far each cell of the grid in ``root`` has got, for grids that run for hours (``lottery-kit progress``).
 
     One row per cell directory, and with ``grid_file`` (the grid's YAML) one per cell of it not started yet:
-    ``state`` (done, failed, running: its process still holds the run; stopped: it resumes at the next round when
-    the grid runs again; to do), ``rounds_done`` of ``rounds`` (the finished prefix; NaN for notebooks without
+    ``state`` (done, failed, running: its process still holds the run; starting: its process lives, its notebook
+    has not taken the run yet, e.g. the kernel is starting; stopped: it resumes at the next round when the grid runs
+    again; to do), ``rounds_done`` of ``rounds`` (the finished prefix; NaN for notebooks without
     rounds), ``last_round`` (when the latest round finished, UTC), ``minutes_per_round`` (the median time between
     consecutive finished rounds) and ``hours_left`` at that pace, then the parameters that differ between cells.
     """
@@ -335,6 +340,8 @@ def grid_progress(root, grid_file=None) -> pd.DataFrame:
             state = status["state"]
         elif locks.holder_alive(d / ".run.lock"):
             state = "running"
+        elif locks.holder_alive(d / CELL_LOCK):
+            state = "starting"
         elif done and done == rounds:   # finished, its status not kept (e.g. a committed copy)
             state = "done"
         else:

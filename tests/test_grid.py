@@ -16,7 +16,7 @@ import yaml
 
 import lottery_kit as lk
 from lottery_kit import ConfigError
-from lottery_kit.grid import cell_name, expand, grid_progress, make_jobqueue_cluster, parse_assignments
+from lottery_kit.grid import CELL_LOCK, cell_name, expand, grid_progress, make_jobqueue_cluster, parse_assignments
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -156,20 +156,31 @@ def test_imp_es_grid_over_two_axes_with_the_cli(tmp_path):
     assert pd.read_parquet(next(out.rglob("results.parquet"))).shape[0] == 4
 
     # lottery-kit progress: a cell whose last round is undone stopped after round 1, one whose process holds the run
-    # is running, and the grid file's cells that never started are to do.
-    stopped, running = sorted((out / "cells").iterdir())[:2]
+    # is running, one whose cell process lives but whose notebook has not taken the run (its kernel starting) is
+    # starting, and the grid file's cells that never started are to do. Each cell's process held its .cell.lock.
+    this_process = f"pid {os.getpid()} on {socket.gethostname()}\n"
+    cell_dirs = sorted((out / "cells").iterdir())
+    assert all((cell / CELL_LOCK).read_text().startswith("pid ") for cell in cell_dirs)
+    assert all((cell / CELL_LOCK).read_text() != this_process for cell in cell_dirs)
+    stopped, running = cell_dirs[:2]
     for cell in (stopped, running):
         (cell / "status.json").unlink()
     (stopped / "rounds" / "round_02" / "DONE").unlink()
-    (running / ".run.lock").write_text(f"pid {os.getpid()} on {socket.gethostname()}\n")
+    (running / ".run.lock").write_text(this_process)
     grid_file = tmp_path / "grid.yaml"
-    grid_file.write_text(yaml.safe_dump({"baseline": ["sig2noise", "random-reinit"], "keep_ratio": [0.5, 0.25, 0.125],
-                                         "rounds": [2], "generations": [4], "eval_every": [2], "popsize": [8],
-                                         "seeds": [[0, 1]]}))
+    axes = {"baseline": ["sig2noise", "random-reinit"], "keep_ratio": [0.5, 0.25, 0.125], "rounds": [2],
+            "generations": [4], "eval_every": [2], "popsize": [8], "seeds": [[0, 1]]}
+    grid_file.write_text(yaml.safe_dump(axes))
+    starting_params = expand({**axes, "baseline": ["sig2noise"], "keep_ratio": [0.125]})[0]
+    starting = out / "cells" / cell_name(starting_params)
+    starting.mkdir()
+    (starting / "params.json").write_text(json.dumps(starting_params))   # as the runner writes it before the process
+    (starting / CELL_LOCK).write_text(this_process)
     table = grid_progress(out, grid_file).set_index("cell")
     assert table.loc[stopped.name, ["state", "rounds_done", "rounds"]].tolist() == ["stopped", 1, 2]
     assert table.loc[running.name, "state"] == "running"
-    assert sorted(table["state"]) == ["done"] * 2 + ["running", "stopped"] + ["to do"] * 2
+    assert table.loc[starting.name, ["state", "rounds_done"]].tolist() == ["starting", 0]
+    assert sorted(table["state"]) == ["done"] * 2 + ["running", "starting", "stopped", "to do"]
     assert (table.loc[table["state"] == "to do", "keep_ratio"] == 0.125).all()
     finished = table[table["state"] == "done"]
     assert (finished["rounds_done"] == 2).all() and (finished["minutes_per_round"] > 0).all()

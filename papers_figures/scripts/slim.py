@@ -32,7 +32,7 @@ KEEP = {
 for _task in ("pendulum", "cartpole", "fmnist"):
     KEEP |= {(f"long_{_task}_es", "sig2noise"): ("mask",), (f"long_{_task}_es", "final-ticket"): ("mask",),
              (f"long_{_task}_es_replicate", "final-ticket"): ("mask",)}
-DROP = ("*.ipynb", "cell.log", "*.png", ".jax_cache", ".grid.lock", ".run.lock", ".dense.lock", "grid.json")
+DROP = ("*.ipynb", "cell.log", "*.png", ".jax_cache", ".grid.lock", ".run.lock", ".cell.lock", ".dense.lock", "grid.json")
 
 
 def keys_for(grid: str, run: Path):
