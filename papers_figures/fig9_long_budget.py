@@ -76,11 +76,24 @@ results.pivot_table(index="round", columns=["task", "baseline"], values=perf, ag
 # Per round: each comparison paired by seed, over the seeds that have finished that round on both sides.
 
 # %%
-columns = ["weights_remaining", "seeds", "mean_difference", "t_low", "t_high", "seeds_same_sign", "wilcoxon_p"]
+columns = ["weights_remaining", "seeds", "mean_difference", "t_low", "t_high", "seeds_same_sign", "seeds_tied",
+           "wilcoxon_p"]
 comparisons = {name: pair for name, pair in COMPARISONS.items() if set(pair) <= set(results["baseline"])}
 paired = pd.concat([analysis.paired_difference(results, perf=perf, better=b, than=t).assign(comparison=name)
                     for name, (b, t) in comparisons.items()], ignore_index=True)
 paired[paired["round"] > 1].set_index(["task", "comparison", "round"])[columns].round(4)
+
+# %% [markdown]
+# Where every seed ties (both runs reach the same score, as at CartPole's 500-step cap), a comparison cannot
+# separate the rules in that round, however much their weights differ: said here in words.
+
+# %%
+tied = paired[(paired["round"] > 1) & (paired["seeds_tied"] == paired["seeds"])]
+for (task, name), part in tied.groupby(["task", "comparison"]):
+    print(f"{task}, {name}: every seed ties in rounds {', '.join(map(str, part['round']))} "
+          f"(down to {100 * part['weights_remaining'].min():.2f} % of the weights); these rounds cannot separate them.")
+if tied.empty:
+    print("No round in which every seed ties.")
 
 # %% [markdown]
 # Pooled: each seed's difference averaged over a range of rounds, then compared over seeds

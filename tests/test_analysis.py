@@ -131,7 +131,7 @@ def test_paired_difference_pairs_by_seed_with_bootstrap_ci_and_wilcoxon():
     assert out["t_low"] < out["ci_low"]                                    # five seeds: the bootstrap is narrower
 
 
-def test_paired_difference_counts_the_seeds_that_share_the_mean_differences_sign():
+def test_paired_difference_counts_the_seeds_that_share_the_mean_differences_sign_and_those_tied():
     import pandas as pd
 
     from lottery_kit.analysis import paired_difference
@@ -139,11 +139,12 @@ def test_paired_difference_counts_the_seeds_that_share_the_mean_differences_sign
     def count(differences):
         rows = [{"task": "t", "round": 2, "seed": s, "baseline": b, "best_perf": v, "weights_remaining": 0.5}
                 for s, d in enumerate(differences) for b, v in (("sig2noise", d), ("final-ticket", 0.0))]
-        return paired_difference(pd.DataFrame(rows))["seeds_same_sign"].item()
+        return tuple(paired_difference(pd.DataFrame(rows))[["seeds_same_sign", "seeds_tied"]].iloc[0])
 
-    assert count([-1.0, -2.0, 0.5]) == 2          # mean negative; two seeds below zero
-    assert count([3.0, -1.0, 0.0]) == 1           # a zero counts for neither side
-    assert count([1.0, -1.0]) == 0                # no mean sign, no agreement
+    assert count([-1.0, -2.0, 0.5]) == (2, 0)     # mean negative; two seeds below zero
+    assert count([3.0, -1.0, 0.0]) == (1, 1)      # a zero counts for neither side, and is a tie
+    assert count([1.0, -1.0]) == (0, 0)           # no mean sign, no agreement
+    assert count([0.0, 0.0, 0.0]) == (0, 3)       # both at a cap in every seed: nothing can separate them
 
 
 def test_pooled_difference_averages_each_seeds_rounds_before_comparing_seeds():

@@ -129,8 +129,9 @@ def ticket_overlap(run_a, run_b) -> pd.DataFrame:
 
 def paired_statistics(d, rng: np.random.Generator | None = None, n_boot: int = 10_000, level: float = 0.95) -> dict:
     """Mean of the paired differences ``d`` (one per seed), its percentile-bootstrap interval and its Student-t
-    interval, the two-sided Wilcoxon signed-rank p (1.0 when every difference is zero) and how many seeds share the
-    mean's sign. With a handful of seeds the bootstrap interval is too narrow (3 seeds give it 10 distinct resamples
+    interval, the two-sided Wilcoxon signed-rank p (1.0 when every difference is zero), how many seeds share the
+    mean's sign and how many tie exactly (``seeds_tied``: where every seed ties, e.g. both runs at a task's score cap
+    such as CartPole's 500 steps, the comparison cannot separate the two, whatever it is). With a handful of seeds the bootstrap interval is too narrow (3 seeds give it 10 distinct resamples
     to draw from); the t interval is the honest one there."""
     from scipy.stats import t, wilcoxon
 
@@ -142,7 +143,7 @@ def paired_statistics(d, rng: np.random.Generator | None = None, n_boot: int = 1
     return {"seeds": d.size, "mean_difference": mean, "ci_low": low, "ci_high": high,
             "t_low": mean - half, "t_high": mean + half,
             "wilcoxon_p": 1.0 if np.all(d == 0) else float(wilcoxon(d, zero_method="zsplit").pvalue),
-            "seeds_same_sign": int(np.sum(np.sign(d) * np.sign(mean) > 0))}
+            "seeds_same_sign": int(np.sum(np.sign(d) * np.sign(mean) > 0)), "seeds_tied": int(np.sum(d == 0))}
 
 
 def _paired_wide(results: pd.DataFrame, perf: str, better: str, than: str):
@@ -163,8 +164,8 @@ def paired_difference(results: pd.DataFrame, perf: str = "best_perf", better: st
     Columns: task, round, weights_remaining, seeds, mean_difference, ci_low, ci_high (bootstrap), t_low, t_high
     (Student's t over seeds: with 3 to 5 seeds the bootstrap interval is too narrow, the t interval is not), wilcoxon_p,
     ``seeds_same_sign`` (how many seeds' differences have the mean's sign; a zero difference counts for neither:
-    with few seeds, where no test can reach a small p, this says whether the seeds agree at all),
-    and ``normalised_difference`` (the mean over the task's joint score range, as :func:`normalised_gain`).
+    with few seeds, where no test can reach a small p, this says whether the seeds agree at all), ``seeds_tied``
+    (seeds whose two scores are equal), and ``normalised_difference`` (the mean over the task's joint score range, as :func:`normalised_gain`).
     """
     both, wide, span = _paired_wide(results, perf, better, than)
     remaining = both.groupby(["task", "round"])["weights_remaining"].mean()
