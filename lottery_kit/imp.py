@@ -223,13 +223,22 @@ def artifacts(outcome: RoundOutcome) -> dict:
 
 
 def round_rows(task, label, baseline, seeds, round_, n_keep, n_prunable, metrics) -> pd.DataFrame:
-    """One results row per seed of a round: the schedule, the scores and (where present) the diagnostics."""
+    """One results row per seed of a round: the schedule, the scores and (where present) the diagnostics.
+
+    ``val_curve_mean``: the mean of the round's validation curve (the score at every evaluation), an area under the
+    learning curve that says how fast a ticket trains. Unlike ``best_perf`` it separates tickets that both reach a
+    task's score cap (CartPole's 500 steps), unless both are there from the first evaluation on.
+    """
     remaining = n_keep / n_prunable
+    curve = metrics.get("val_curve")
+    curve_mean = np.asarray(curve, float).reshape(len(seeds), -1).mean(axis=1) if curve is not None else np.nan
     return pd.DataFrame({
         "task": task.name, "strategy": label, "baseline": baseline, "seed": list(seeds), "round": round_,
         "sparsity": 1.0 - remaining, "weights_remaining": remaining, "kept_weights": n_keep,
         "final_perf": np.asarray(metrics["final_perf"], float), "best_perf": np.asarray(metrics["best_perf"], float),
-        **{c: np.asarray(metrics.get(c, np.nan), float) * np.ones(len(seeds)) for c in ("best_val", *DIAGNOSTICS)},
+        "best_val": np.asarray(metrics.get("best_val", np.nan), float) * np.ones(len(seeds)),
+        "val_curve_mean": curve_mean * np.ones(len(seeds)),
+        **{c: np.asarray(metrics.get(c, np.nan), float) * np.ones(len(seeds)) for c in DIAGNOSTICS},
     })
 
 

@@ -28,6 +28,7 @@ def test_rounds_write_artifacts_and_rows(cartpole, tmp_path):
     assert df.groupby("round")["kept_weights"].first().tolist() == [n, round(n / 2), round(n / 4)]
     np.testing.assert_allclose(df["weights_remaining"], df["kept_weights"] / n)
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "results.parquet"), df)
+    assert df["val_curve_mean"].notna().all() and (df["val_curve_mean"] <= df["best_val"] + 1e-4).all()
     art = lk.load_round(tmp_path, seed=5, round=2)
     assert set(art) == {"init", "mask", "final_mean", "final_std", "best_mean"}
     kernel_mask = np.asarray(art["mask"]["params"]["Dense_1"]["kernel"])
@@ -68,3 +69,13 @@ def test_random_reinit_rounds_draw_new_masks(cartpole, tmp_path):
                progress=False)
     m2, m3 = (np.asarray(masks.flat_prunable(lk.load_round(tmp_path, 0, r)["mask"])[0]) for r in (2, 3))
     assert m2.sum() == 2 * m3.sum() and np.any(m3 & ~m2)  # not nested: redrawn each round
+
+
+def test_round_rows_average_each_seeds_validation_curve(cartpole):
+    from lottery_kit.imp import round_rows
+
+    curve = np.array([[100.0, 500.0, 500.0, 500.0], [20.0, 60.0, 300.0, 500.0]])   # both end at the cap
+    rows = round_rows(cartpole, "SNES", "sig2noise", [0, 1], 2, 50, 100,
+                      {"final_perf": [500.0, 500.0], "best_perf": [500.0, 500.0], "val_curve": curve})
+    assert rows["val_curve_mean"].tolist() == [400.0, 220.0]         # the first seed learned faster
+    assert rows["best_val"].isna().all() and rows["weights_remaining"].tolist() == [0.5, 0.5]
