@@ -330,11 +330,15 @@ def grid_progress(root, grid_file=None) -> pd.DataFrame:
         params_file = d / "params.json"
         params = json.loads(params_file.read_text()) if params_file.exists() else expected.get(name, {})
         store = RunStore(d)
-        done = store.last_done_round()
-        stamps = [t for r in range(1, done + 1) if (t := store.finished_at(r)) is not None]
-        pace = float(pd.Series(stamps).diff().median()) / 60 if len(stamps) > 1 else float("nan")
         config = read_config(d)["config"] if (d / "config.json").exists() else params
-        rounds = config.get("rounds", float("nan"))
+        chosen = config.get("rounds", float("nan"))
+        if isinstance(chosen, list):   # a transfer run: its chosen source rounds, finished in any order
+            finished, rounds = [r for r in store.done_rounds() if r in chosen], len(chosen)
+        else:
+            finished, rounds = list(range(1, store.last_done_round() + 1)), chosen
+        done = len(finished)
+        stamps = [t for r in finished if (t := store.finished_at(r)) is not None]
+        pace = float(pd.Series(stamps).diff().median()) / 60 if len(stamps) > 1 else float("nan")
         status = cell_status(d) or {}
         if status.get("state") in ("done", "failed"):
             state = status["state"]

@@ -27,6 +27,9 @@ from .validate import ConfigError, choice, non_empty, number
 
 SIGNALS = ("final", "best")
 
+#: The seed-key stream θ0 is drawn from (every baseline of a seed shares it).
+DENSE_INIT_STREAM = 0
+
 
 def seed_keys(seeds, stream: int, round_: int = 0):
     """Independent keys per seed for a purpose (``stream``) and round: everything is seeded by the run seed."""
@@ -157,7 +160,7 @@ def run_imp(task, trainer, baseline: str, *, seeds, rounds: int = 20, keep_ratio
     if hasattr(trainer, "preflight"):
         trainer.preflight(task, len(seeds))   # e.g. a population that cannot fit, refused before any compile
     plan = RunPlan(task, trainer, baseline, tuple(seeds), rounds, keep_ratio, signal, distribution or Distribution(),
-                   task.init_params_batch(seed_keys(seeds, 0)), progress, training_replicate)
+                   task.init_params_batch(seed_keys(seeds, DENSE_INIT_STREAM)), progress, training_replicate)
     check_keeps_weights(plan.n_prunable, rounds, keep_ratio)
     plan.distribution.check_schedule(plan.one(plan.dense_init), plan.n_keep(rounds))
     if out_dir is None:

@@ -24,7 +24,8 @@ from tqdm.auto import tqdm
 
 from . import masks
 from .experiment import build_trainer
-from .imp import artifacts, round_rows, seed_keys
+from .imp import DENSE_INIT_STREAM, artifacts, round_rows, seed_keys
+from .pruning import get_baseline
 from .store import RunStore, load_config
 from .tasks import make_task, task_family
 from .validate import ConfigError
@@ -59,6 +60,31 @@ def choose_rounds(rounds, available: int) -> list[int]:
     if not chosen or bad:
         raise ConfigError(f"rounds={rounds!r} is out of range: give 'all' or source rounds in [1, {available}]")
     return chosen
+
+
+def starting_weights(source: dict, source_dir):
+    """``(seed, round, artifact) -> init``: the weights a source round started from. A round whose ``init`` was
+    thinned away (``papers_figures/scripts/slim.py`` keeps only the long-budget set's masks) is rebuilt as
+    θ0 ⊙ mask, θ0 drawn again from the seed as the IMP driver drew it: exact for baselines that rewind to θ0, refused
+    for those that start elsewhere (re-initialised or permuted weights, late rewinding)."""
+    rewinds_to_theta0 = get_baseline(source["baseline"]).weights == "rewind" and not source.get("rewind_step")
+    dense = {}
+
+    def init(seed, round_, art):
+        if "init" in art:
+            return art["init"]
+        if not rewinds_to_theta0:
+            raise ConfigError(f"round {round_} of seed {seed} in {source_dir} stores no init (its artifacts were "
+                              f"thinned), and baseline {source['baseline']!r}"
+                              f"{' with late rewinding' if source.get('rewind_step') else ''} does not start from "
+                              "θ0, so it cannot be rebuilt; transfer from a run that keeps its init")
+        if seed not in dense:
+            task = make_task(source["task"], **dict(source.get("task_options") or {}))
+            theta0 = task.init_params_batch(seed_keys([seed], DENSE_INIT_STREAM))
+            dense[seed] = jax.tree_util.tree_map(lambda a: a[0], theta0)
+        return masks.apply(dense[seed], art["mask"])
+
+    return init
 
 
 def embed(source, target):
@@ -100,10 +126,12 @@ def run_transfer(source_dir, target_task: str, target_strategy: str, rounds="all
     trainer = build_trainer(target_strategy, task_family(target_task), training, progress)
     task = make_task(target_task, **dict(task_options or {}))
 
+    source_init = starting_weights(source, source_dir)
+
     def ticket(seed, round_, fresh):
         art = RunStore(source_dir).load_round(seed, round_)
         mask = embed(art["mask"], masks.dense_mask(fresh))
-        return masks.apply(embed(art["init"], fresh), mask), mask
+        return masks.apply(embed(source_init(seed, round_, art), fresh), mask), mask
 
     fresh0 = task.init_params(jax.random.key(0))
     ticket(seeds[0], chosen[0], fresh0)  # shapes are checked here, before anything trains
@@ -135,4 +163,4 @@ def _train_tickets(store, source, chosen, seeds, task, trainer, ticket, n_prunab
         store.save_round(r, seeds, artifacts(outcome), rows)
 
 
-__all__ = ["choose_rounds", "embed", "finished_run", "run_transfer"]
+__all__ = ["choose_rounds", "embed", "finished_run", "run_transfer", "starting_weights"]

@@ -1,6 +1,8 @@
 """Ticket transfer: exactly the source's masks and θ0 are trained, between optimisers; bad sources are refused."""
 
+import importlib.util
 import shutil
+from pathlib import Path
 
 import jax
 import numpy as np
@@ -9,6 +11,7 @@ import pytest
 
 import lottery_kit as lk
 from lottery_kit import ConfigError, masks
+from lottery_kit.grid import grid_progress
 from lottery_kit.networks import MLP
 from lottery_kit.transfer import embed, run_transfer
 
@@ -52,6 +55,37 @@ def test_es_tickets_train_with_another_optimiser_from_exactly_their_mask_and_ini
                 assert np.all(np.asarray(w)[~np.asarray(m)] == 0)
     again = run_transfer(es_source, "digits", target, "all", out_dir=out, **settings)  # finished: nothing retrained
     pd.testing.assert_frame_equal(again, df)
+
+
+def _slim_run():
+    path = Path(__file__).resolve().parents[1] / "papers_figures" / "scripts" / "slim.py"
+    spec = importlib.util.spec_from_file_location("slim", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.slim_run
+
+
+def test_a_source_thinned_to_its_masks_transfers_as_the_full_one_where_it_rewinds_to_theta0(es_source, tmp_path):
+    thinned = tmp_path / "thinned"
+    shutil.copytree(es_source, thinned)
+    _slim_run()(thinned, ("mask",))          # as slim.py thins the long-budget set
+    assert "init" not in lk.load_round(thinned, 1, 3)
+    full = run_transfer(es_source, "digits", "PGPE", [2, 3], out_dir=tmp_path / "from_full", **ES_TARGET)
+    rebuilt = run_transfer(thinned, "digits", "PGPE", [2, 3], out_dir=tmp_path / "from_thinned", **ES_TARGET)
+    pd.testing.assert_frame_equal(rebuilt, full)     # θ0 ⊙ mask, θ0 drawn again from the seed: the same tickets
+    for seed in (0, 1):
+        assert _same(lk.load_round(tmp_path / "from_thinned", seed, 3)["init"], lk.load_round(es_source, seed, 3)["init"])
+    cell = tmp_path / "grid" / "cells" / "transfer_cell"    # lottery-kit progress counts a transfer's chosen rounds
+    shutil.copytree(tmp_path / "from_thinned", cell, ignore=shutil.ignore_patterns(".run.lock"))  # no process holds it
+    (cell / "rounds" / "round_02" / "DONE").unlink()
+    progress = grid_progress(tmp_path / "grid").iloc[0]
+    assert (progress["state"], progress["rounds_done"], progress["rounds"]) == ("stopped", 1, 2)
+
+    reinit = tmp_path / "reinit"              # its round 2 starts from fresh weights, which no seed redraws here
+    lk.run_es_imp("digits", "SNES", "random-reinit", [0], 2, 0.5, 4, 8, 2, reinit, progress=False)
+    _slim_run()(reinit, ("mask",))
+    with pytest.raises(ConfigError, match="round 2 of seed 0 .* stores no init .* 'random-reinit' does not start from θ0"):
+        run_transfer(reinit, "digits", "PGPE", [2], out_dir=tmp_path / "never", **ES_TARGET)
 
 
 def test_gd_tickets_transfer_to_an_evolution_strategy(adam_source, tmp_path):

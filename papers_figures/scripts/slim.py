@@ -60,10 +60,13 @@ def slim_run(run: Path, keys, rounds=None) -> None:
 
 def resume_reads(run: Path) -> set[int]:
     """The rounds whose full artifacts a run that has not finished reads when it resumes (``imp._run_rounds``):
-    the last finished one, and round 1's under late rewinding (its θ_k); none once every round is done."""
+    the last finished one, and round 1's under late rewinding (its θ_k); none once every round is done, and none for
+    a transfer run (it reads its source's tickets, never its own rounds)."""
     if not (run / "config.json").exists():
         return set()
     config = json.loads((run / "config.json").read_text())["config"]
+    if "transfer" in config:
+        return set()
     last = RunStore(run).last_done_round()
     if not last or last == config.get("rounds"):
         return set()

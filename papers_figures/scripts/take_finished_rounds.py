@@ -38,7 +38,8 @@ def take_cell(source: Path, target: Path) -> tuple[int, int, bool]:
                             ignore=shutil.ignore_patterns(".*"))
             taken += 1
     dst.write_results()
-    finished = dst.last_done_round() == read_config(target)["config"].get("rounds")
+    rounds = read_config(target)["config"].get("rounds")   # a transfer run lists its chosen source rounds
+    finished = dst.done_rounds() == sorted(rounds) if isinstance(rounds, list) else dst.last_done_round() == rounds
     if finished and (source / "status.json").exists():
         shutil.copy2(source / "status.json", target / "status.json")
     return taken, len(dst.done_rounds()), finished
