@@ -12,7 +12,8 @@ import seaborn as sns
 #: The paper's x ticks: % of weights remaining after rounds 1, 6, 11, 16, 21 at keep ratio 0.8.
 PAPER_TICKS = (100.0, 32.77, 10.74, 3.52, 1.44)
 #: Axis labels for the results table's score columns.
-PERF_LABELS = {"best_perf": "test score of the validation-best mean", "final_perf": "test score of the final mean"}
+PERF_LABELS = {"best_perf": "test score of the validation-best mean", "final_perf": "test score of the final mean",
+               "val_curve_mean": "mean validation score over training"}
 #: The paper's colours: ES tickets by rule, ES against GD, and the transfer panels.
 PAPER_COLOURS = {"sig2noise": "black", "ES-SNR": "black", "final-ticket": "red", "ES-IMP": "red", "ES": "red",
                  "random-reinit": "#bcbd22", "ES-Random": "#bcbd22", "GD": "green", "transferred": "blue",

@@ -38,6 +38,7 @@ perf = "best_perf"
 grids = ["long_pendulum_es", "long_cartpole_es", "long_fmnist_es"]   # those with finished rounds are drawn
 pooled_ranges = [(6, 11), (12, 21)]   # rounds pooled within each seed (32.8-10.7 %, 8.6-1.15 % of the weights)
 trainable_levels = [0.5, 0.75]   # "still trains": above this fraction of the way from the worst to the dense score
+retrain_grid = "long_cartpole_retrain"   # CartPole's tickets trained again for 500 generations (drawn when present)
 
 # %%
 from pathlib import Path
@@ -163,3 +164,45 @@ for ax in axes[1:].ravel():
 Path(figure_dir).mkdir(exist_ok=True)
 plots.save(fig, Path(figure_dir) / "fig9_long_budget.png")
 plt.show()
+
+# %% [markdown]
+# **CartPole: how fast the tickets train.** At the paper's budget every CartPole ticket of both rules reaches the
+# 500-step cap, so their best scores tie (above). Grid `long_cartpole_retrain` trains each seed's ticket of some
+# rounds again (SNES, population 100, 8 rollouts, 500 generations, evaluated every 10): `val_curve_mean`, the mean
+# validation return over its 50 evaluations, is the area under the learning curve, which the cap does not flatten
+# unless a ticket balances from the first evaluation. The same comparisons, paired by seed, on it and on the best
+# score; round 1 is the one dense ticket for every rule (its rows must tie).
+
+# %%
+retrain_dir = Path(results_dir) / retrain_grid
+if has_rounds(retrain_dir):
+    retrain = lk.collect(retrain_dir)
+    retrain["baseline"] = retrain["source_baseline"].where(~retrain["source_dir"].str.contains("_replicate/"),
+                                                           "replicate")
+    pairs = {name: pair for name, pair in COMPARISONS.items() if set(pair) <= set(retrain["baseline"])}
+    speed = pd.concat([analysis.paired_difference(retrain, perf=measure, better=b, than=t)
+                       .assign(comparison=name, measure=measure)
+                       for measure in ("val_curve_mean", "best_perf") for name, (b, t) in pairs.items()]
+                      or [pd.DataFrame(columns=["measure", "comparison", "round", *columns])], ignore_index=True)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    plots.imp_plot(retrain, perf="val_curve_mean", ax=axes[0], palette=COLOURS,
+                   title=f"{retrain_grid}: mean validation return over training")
+    for name, part in speed[(speed["measure"] == "val_curve_mean") & speed["comparison"].isin(DRAWN)].groupby(
+            "comparison"):
+        x = 100 * part["weights_remaining"]
+        axes[1].plot(x, part["mean_difference"], marker="o", ms=3, color=COLOURS[name], label=name)
+        axes[1].fill_between(x, part["t_low"], part["t_high"], color=COLOURS[name], alpha=0.2, lw=0)
+    axes[1].axhline(0, color="red", lw=0.8)
+    plots.percent_axis(axes[1], 100 * retrain["weights_remaining"])
+    axes[1].set_title("paired by seed, Student-t 95 % interval")
+    axes[1].legend(frameon=False, fontsize=8)
+    axes[1].spines[["top", "right"]].set_visible(False)
+    plots.save(fig, Path(figure_dir) / "fig9_cartpole_retrain.png")
+    plt.show()
+else:
+    speed = pd.DataFrame()
+    print(f"{retrain_dir} has no finished rounds yet")
+
+# %%
+speed.set_index(["measure", "comparison", "round"])[columns].round(3) if len(speed) else speed
+
