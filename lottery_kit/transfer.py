@@ -65,15 +65,16 @@ def choose_rounds(rounds, available: int) -> list[int]:
 def starting_weights(source: dict, source_dir):
     """``(seed, round, artifact) -> init``: the weights a source round started from. A round whose ``init`` was
     thinned away (``papers_figures/scripts/slim.py`` keeps only the long-budget set's masks) is rebuilt as
-    θ0 ⊙ mask, θ0 drawn again from the seed as the IMP driver drew it: exact for baselines that rewind to θ0, refused
-    for those that start elsewhere (re-initialised or permuted weights, late rewinding)."""
+    θ0 ⊙ mask, θ0 drawn again from the seed as the IMP driver drew it: exact for round 1 (the dense round starts from
+    θ0 under every baseline) and for baselines that rewind to θ0, refused for rounds that start elsewhere
+    (re-initialised or permuted weights, late rewinding)."""
     rewinds_to_theta0 = get_baseline(source["baseline"]).weights == "rewind" and not source.get("rewind_step")
     dense = {}
 
     def init(seed, round_, art):
         if "init" in art:
             return art["init"]
-        if not rewinds_to_theta0:
+        if not (rewinds_to_theta0 or round_ == 1):
             raise ConfigError(f"round {round_} of seed {seed} in {source_dir} stores no init (its artifacts were "
                               f"thinned), and baseline {source['baseline']!r}"
                               f"{' with late rewinding' if source.get('rewind_step') else ''} does not start from "

@@ -13,7 +13,7 @@ import lottery_kit as lk
 from lottery_kit import ConfigError, masks
 from lottery_kit.grid import grid_progress
 from lottery_kit.networks import MLP
-from lottery_kit.transfer import embed, run_transfer
+from lottery_kit.transfer import embed, run_transfer, starting_weights
 
 pytestmark = pytest.mark.xdist_group("transfer")  # one worker: the source runs are trained once
 
@@ -86,6 +86,10 @@ def test_a_source_thinned_to_its_masks_transfers_as_the_full_one_where_it_rewind
     _slim_run()(reinit, ("mask",))
     with pytest.raises(ConfigError, match="round 2 of seed 0 .* stores no init .* 'random-reinit' does not start from θ0"):
         run_transfer(reinit, "digits", "PGPE", [2], out_dir=tmp_path / "never", **ES_TARGET)
+    assert not (tmp_path / "never").exists()
+    starting = starting_weights(lk.load_config(reinit)["config"], reinit)
+    art = lk.load_round(reinit, 0, 1)                                 # round 1 starts from θ0 under every baseline
+    assert _same(starting(0, 1, art), lk.load_round(es_source, 0, 1)["init"])
 
 
 def test_gd_tickets_transfer_to_an_evolution_strategy(adam_source, tmp_path):

@@ -131,8 +131,9 @@ def paired_statistics(d, rng: np.random.Generator | None = None, n_boot: int = 1
     """Mean of the paired differences ``d`` (one per seed), its percentile-bootstrap interval and its Student-t
     interval, the two-sided Wilcoxon signed-rank p (1.0 when every difference is zero), how many seeds share the
     mean's sign and how many tie exactly (``seeds_tied``: where every seed ties, e.g. both runs at a task's score cap
-    such as CartPole's 500 steps, the comparison cannot separate the two, whatever it is). With a handful of seeds the bootstrap interval is too narrow (3 seeds give it 10 distinct resamples
-    to draw from); the t interval is the honest one there."""
+    such as CartPole's 500 steps, the comparison cannot separate the two, whatever it is). With a handful of seeds
+    the bootstrap interval is too narrow (3 seeds give it 10 distinct resamples to draw from); the t interval is the
+    honest one there."""
     from scipy.stats import t, wilcoxon
 
     d, rng = np.asarray(d, float), rng if rng is not None else np.random.default_rng(0)
@@ -165,7 +166,8 @@ def paired_difference(results: pd.DataFrame, perf: str = "best_perf", better: st
     (Student's t over seeds: with 3 to 5 seeds the bootstrap interval is too narrow, the t interval is not), wilcoxon_p,
     ``seeds_same_sign`` (how many seeds' differences have the mean's sign; a zero difference counts for neither:
     with few seeds, where no test can reach a small p, this says whether the seeds agree at all), ``seeds_tied``
-    (seeds whose two scores are equal), and ``normalised_difference`` (the mean over the task's joint score range, as :func:`normalised_gain`).
+    (seeds whose two scores are equal), and ``normalised_difference`` (the mean over the task's joint score range,
+    as :func:`normalised_gain`).
     """
     both, wide, span = _paired_wide(results, perf, better, than)
     remaining = both.groupby(["task", "round"])["weights_remaining"].mean()
