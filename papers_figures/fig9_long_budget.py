@@ -38,7 +38,7 @@ perf = "best_perf"
 grids = ["long_pendulum_es", "long_cartpole_es", "long_fmnist_es"]   # those with finished rounds are drawn
 pooled_ranges = [(6, 11), (12, 21)]   # rounds pooled within each seed (32.8-10.7 %, 8.6-1.15 % of the weights)
 trainable_levels = [0.5, 0.75]   # "still trains": above this fraction of the way from the worst to the dense score
-retrain_grid = "long_cartpole_retrain"   # CartPole's tickets trained again for 500 generations (drawn when present)
+retrain_grid = "long_cartpole_retrain"   # CartPole's tickets trained again for 100 generations (drawn when present)
 
 # %%
 from pathlib import Path
@@ -168,8 +168,8 @@ plt.show()
 # %% [markdown]
 # **CartPole: how fast the tickets train.** At the paper's budget every CartPole ticket of both rules reaches the
 # 500-step cap, so their best scores tie (above). Grid `long_cartpole_retrain` trains each seed's ticket of some
-# rounds again (SNES, population 100, 8 rollouts, 500 generations, evaluated every 10): `val_curve_mean`, the mean
-# validation return over its 50 evaluations, is the area under the learning curve, which the cap does not flatten
+# rounds again (SNES, population 100, 8 rollouts, 100 generations, evaluated after each): `val_curve_mean`, the mean
+# validation return over its 100 evaluations, is the area under the learning curve, which the cap does not flatten
 # unless a ticket balances from the first evaluation. The same comparisons, paired by seed, on it and on the best
 # score; round 1 is the one dense ticket for every rule (its rows must tie).
 
