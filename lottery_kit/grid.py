@@ -331,11 +331,7 @@ def grid_progress(root, grid_file=None) -> pd.DataFrame:
         params = json.loads(params_file.read_text()) if params_file.exists() else expected.get(name, {})
         store = RunStore(d)
         config = read_config(d)["config"] if (d / "config.json").exists() else params
-        chosen = config.get("rounds", float("nan"))
-        if isinstance(chosen, list):   # a transfer run: its chosen source rounds, finished in any order
-            finished, rounds = [r for r in store.done_rounds() if r in chosen], len(chosen)
-        else:
-            finished, rounds = list(range(1, store.last_done_round() + 1)), chosen
+        finished, rounds = store.finished_of(config.get("rounds", float("nan")))
         done = len(finished)
         stamps = [t for r in finished if (t := store.finished_at(r)) is not None]
         pace = float(pd.Series(stamps).diff().median()) / 60 if len(stamps) > 1 else float("nan")

@@ -215,6 +215,13 @@ class RunStore:
             return []
         return sorted(int(d.name.split("_")[1]) for d in base.iterdir() if (d / "DONE").exists())
 
+    def finished_of(self, rounds) -> tuple[list[int], int]:
+        """The finished rounds of a run scheduled for ``rounds`` and how many it has: an IMP run's count (its
+        finished prefix 1..n) or a transfer run's list of chosen source rounds (those done, finished in any order)."""
+        if isinstance(rounds, list):
+            return [r for r in self.done_rounds() if r in rounds], len(rounds)
+        return list(range(1, self.last_done_round() + 1)), rounds
+
     def last_done_round(self) -> int:
         """Rounds 1..n complete (the contiguous prefix); 0 if none."""
         n = 0

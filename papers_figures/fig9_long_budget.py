@@ -134,6 +134,17 @@ diagnosis = snr_runs.groupby(["task", "round"])[["weights_remaining", "snr_magni
 diagnosis.round(3)
 
 # %%
+def difference_panel(ax, differences, percents):
+    """Each comparison's per-round mean difference with its Student-t band, against % weights remaining."""
+    for name, part in differences.groupby("comparison"):
+        x = 100 * part["weights_remaining"]
+        ax.plot(x, part["mean_difference"], marker="o", ms=3, color=COLOURS[name], label=name)
+        ax.fill_between(x, part["t_low"], part["t_high"], color=COLOURS[name], alpha=0.2, lw=0)
+    ax.axhline(0, color="red", lw=0.8)
+    plots.percent_axis(ax, percents)
+    ax.set_title("paired by seed, Student-t 95 % interval")
+
+
 tasks = list(results["task"].unique())
 drawn = paired[paired["comparison"].isin(DRAWN) & (paired["round"] > 1)]
 fig, axes = plt.subplots(3, len(tasks), figsize=(5.6 * len(tasks), 11), squeeze=False)
@@ -141,14 +152,8 @@ for col, task in enumerate(tasks):
     plots.imp_plot(results[results["task"] == task], perf=perf, ax=axes[0, col], palette=COLOURS,
                    title=f"{task}: {results.loc[results['task'] == task, 'seed'].nunique()} seeds")
     ax = axes[1, col]
-    for name, part in drawn[drawn["task"] == task].groupby("comparison"):
-        x = 100 * part["weights_remaining"]
-        ax.plot(x, part["mean_difference"], marker="o", ms=3, color=COLOURS[name], label=name)
-        ax.fill_between(x, part["t_low"], part["t_high"], color=COLOURS[name], alpha=0.2, lw=0)
-    ax.axhline(0, color="red", lw=0.8)
-    plots.percent_axis(ax, 100 * results.loc[results["task"] == task, "weights_remaining"])
+    difference_panel(ax, drawn[drawn["task"] == task], 100 * results.loc[results["task"] == task, "weights_remaining"])
     ax.set_ylabel(f"difference in {plots.PERF_LABELS.get(perf, perf)}", fontsize=8)
-    ax.set_title("paired by seed, Student-t 95 % interval")
     ax.legend(frameon=False, fontsize=8)
     ax = axes[2, col]
     part = diagnosis.loc[task].reset_index()
@@ -187,14 +192,8 @@ if has_rounds(retrain_dir):
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
     plots.imp_plot(retrain, perf="val_curve_mean", ax=axes[0], palette=COLOURS,
                    title=f"{retrain_grid}: mean validation return over training")
-    for name, part in speed[(speed["measure"] == "val_curve_mean") & speed["comparison"].isin(DRAWN)].groupby(
-            "comparison"):
-        x = 100 * part["weights_remaining"]
-        axes[1].plot(x, part["mean_difference"], marker="o", ms=3, color=COLOURS[name], label=name)
-        axes[1].fill_between(x, part["t_low"], part["t_high"], color=COLOURS[name], alpha=0.2, lw=0)
-    axes[1].axhline(0, color="red", lw=0.8)
-    plots.percent_axis(axes[1], 100 * retrain["weights_remaining"])
-    axes[1].set_title("paired by seed, Student-t 95 % interval")
+    difference_panel(axes[1], speed[(speed["measure"] == "val_curve_mean") & speed["comparison"].isin(DRAWN)],
+                     100 * retrain["weights_remaining"])
     axes[1].legend(frameon=False, fontsize=8)
     axes[1].spines[["top", "right"]].set_visible(False)
     plots.save(fig, Path(figure_dir) / "fig9_cartpole_retrain.png")

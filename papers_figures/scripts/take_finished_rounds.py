@@ -38,8 +38,8 @@ def take_cell(source: Path, target: Path) -> tuple[int, int, bool]:
                             ignore=shutil.ignore_patterns(".*"))
             taken += 1
     dst.write_results()
-    rounds = read_config(target)["config"].get("rounds")   # a transfer run lists its chosen source rounds
-    finished = dst.done_rounds() == sorted(rounds) if isinstance(rounds, list) else dst.last_done_round() == rounds
+    done_here, scheduled = dst.finished_of(read_config(target)["config"].get("rounds"))
+    finished = len(done_here) == scheduled
     if finished and (source / "status.json").exists():
         shutil.copy2(source / "status.json", target / "status.json")
     return taken, len(dst.done_rounds()), finished
