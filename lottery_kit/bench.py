@@ -383,26 +383,40 @@ def targets_met(result: dict, backend: str) -> dict:
     return out
 
 
-def run_suite(quick: bool = False) -> dict:
-    reps = 1 if quick else 5   # quick: one timed call after the warm-up (the test suite's smoke run)
+#: Toy sizes for ``--smoke`` (the test suite's run): every figure computed, none of them meaningful.
+SMOKE = {"cnn_pop_eval": dict(popsize=8, batch=16), "es_generation": dict(popsize=8, batch=16),
+         "control_rollout": dict(popsize=8, n_rollouts=2, steps=10), "adam_epoch": dict(steps=4),
+         "ppo_steps": dict(total_steps=5_120), "seed_vmap_speedup": dict(seeds=2, popsize=8, n_rollouts=8),
+         "generation_vs_parts": dict(popsize=8, batch=16, generations=2), "guard_cost": dict(popsize=8)}
+
+
+def run_suite(quick: bool = False, smoke: bool = False) -> dict:
+    """Every benchmark. ``quick``: one timed call after each warm-up, at the real sizes; ``smoke``: also the toy
+    sizes of :data:`SMOKE` (checks that the suite runs; its figures measure nothing)."""
+    quick = quick or smoke
+    size = (lambda name: SMOKE[name]) if smoke else (lambda name: {})
+    reps = 1 if quick else 5
     on_cpu = jax.default_backend() == "cpu"
-    peak = matmul_peak(reps=reps * 2)
+    peak = matmul_peak(n=256 if smoke else 2048, reps=reps * 2)
     result = {
         "device": f"{jax.devices()[0].device_kind} ({jax.default_backend()})",
         "host": platform.node(), "cpu_count": __import__("os").cpu_count(), "jax": jax.__version__,
-        "matmul_peak_gflops": peak,
-        "cnn_pop_eval": cnn_pop_eval(peak, reps=reps),
-        "cnn_pop_eval_vmap_reference": cnn_pop_eval(peak, reps=max(1, reps // 2), backend="vmap"),
-        "es_generation": es_generation(reps=reps),
+        "smoke": smoke, "matmul_peak_gflops": peak,
+        "cnn_pop_eval": cnn_pop_eval(peak, reps=reps, **size("cnn_pop_eval")),
+        "cnn_pop_eval_vmap_reference": cnn_pop_eval(peak, reps=max(1, reps // 2), backend="vmap",
+                                                    **size("cnn_pop_eval")),
+        "es_generation": es_generation(reps=reps, **size("es_generation")),
         # the paper's control budget (population 100, 8 rollouts a member), both tasks
-        "control_rollout": [control_rollout(peak, name, steps=50 if quick else 200, reps=reps)
+        "control_rollout": [control_rollout(peak, name, reps=reps, **{"steps": 50 if quick else 200,
+                                                                      **size("control_rollout")})
                             for name in ("CartPole-v1", "Pendulum-v1")],
-        "adam_epoch": adam_epoch(reps=1, steps=40) if quick else adam_epoch(reps=3),
-        "ppo_steps": ppo_steps(total_steps=50_000 if quick else 200_000, reps=1 if quick else 3),
+        "adam_epoch": adam_epoch(reps=1, **{"steps": 40, **size("adam_epoch")}) if quick else adam_epoch(reps=3),
+        "ppo_steps": ppo_steps(reps=1 if quick else 3, **{"total_steps": 50_000 if quick else 200_000,
+                                                          **size("ppo_steps")}),
     }
     # the task's default (the paper's eight rollouts a member), and one rollout a member (full run only): the
     # memory-bound worst case, where vmapped seeds run exactly the chunks that seeds in turn run (parity)
-    seed_runs = [seed_vmap_speedup(generations=2, eval_every=2, reps=1) if quick else
+    seed_runs = [seed_vmap_speedup(generations=2, eval_every=2, reps=1, **size("seed_vmap_speedup")) if quick else
                  seed_vmap_speedup(generations=20, eval_every=10, reps=5)]
     if not quick:
         seed_runs.append(seed_vmap_speedup(n_rollouts=1, generations=50, eval_every=25, reps=7))
@@ -412,17 +426,20 @@ def run_suite(quick: bool = False) -> dict:
         result["rollout_chunking"] = [rollout_chunking("CartPole-v1", 100, 1, steps=500),
                                       rollout_chunking("Breakout-MinAtar", 256, 8)]
     # on CPU at a small scale (a paper-scale generation takes seconds there); on accelerators at the paper's
-    result["generation_vs_parts"] = (generation_vs_parts(generations=4 if quick else 10, reps=1 if quick else 2)
-                                     if on_cpu else
+    result["generation_vs_parts"] = (generation_vs_parts(**{"generations": 4 if quick else 10, "reps": 1 if quick else 2,
+                                                            **size("generation_vs_parts")})
+                                     if on_cpu or smoke else
                                      generation_vs_parts(PAPER_RUN["popsize"], PAPER_RUN["batch"], reps=reps))
-    if not (quick and on_cpu):  # the paper's run, one seed and five vmapped seeds (minutes of compute on a CPU)
+    if not (quick and on_cpu) and not smoke:  # the paper's run, one seed and five vmapped seeds (minutes on a CPU)
         result["paper_run"] = {str(n): paper_run_minutes(n, generations=2 if on_cpu or quick else 10,
                                                          reps=1 if on_cpu or quick else 3) for n in (1, 5)}
-    result["guard_cost"] = guard_cost(generations=10, eval_every=5, reps=1) if quick else guard_cost(reps=7)
+    result["guard_cost"] = (guard_cost(generations=10, eval_every=5, reps=1, **size("guard_cost")) if quick else
+                            guard_cost(reps=7))
     if not quick:   # a minute of compiling; the test suite checks one compile per run on its own
         result["imp_round_seconds"] = imp_round_seconds()
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result["targets_met"] = targets_met(result, jax.default_backend())
+    result["targets_met"] = {name: None for name in TARGETS.get(jax.default_backend(), {})} if smoke else \
+        targets_met(result, jax.default_backend())
     return result
 
 
@@ -470,7 +487,7 @@ def summary(r: dict) -> str:
     return "\n".join(lines)
 
 
-def main(json_output: bool = False, quick: bool = False) -> int:
-    result = run_suite(quick=quick)
+def main(json_output: bool = False, quick: bool = False, smoke: bool = False) -> int:
+    result = run_suite(quick=quick, smoke=smoke)
     print(json.dumps(result, indent=2) if json_output else summary(result))
     return 0

@@ -55,7 +55,7 @@ def _collect(args) -> int:
 def _bench(args) -> int:
     from .bench import main as bench_main
 
-    return bench_main(json_output=args.json, quick=args.quick)
+    return bench_main(json_output=args.json, quick=args.quick, smoke=args.smoke)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,7 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="population-kernel and ES benchmarks")
     b.add_argument("--json", action="store_true", help="print one JSON object")
-    b.add_argument("--quick", action="store_true", help="fewer repetitions (for smoke tests)")
+    b.add_argument("--quick", action="store_true", help="one timed call after each warm-up, at the real sizes")
+    b.add_argument("--smoke", action="store_true", help="toy sizes: checks that the suite runs (the test suite's run); "
+                   "its figures measure nothing")
     b.set_defaults(func=_bench)
     return parser
 

@@ -1,7 +1,7 @@
 """Progress bars for jitted training loops: a tqdm bar fed from inside compiled code.
 
 Trainers run a whole round as one jitted function; :class:`Progress` hands it a token, and the compiled
-loop reports how far it got through ``jax.debug.callback(Progress.tick, token, done)``. Executables that
+loop reports how far it got through ``Progress.report`` (a ``jax.debug.callback``). Executables that
 hold a host callback are not written to JAX's persistent compilation cache, so batch runs (grid cells,
 ``$LOTTERY_KIT_PROGRESS=0``) build their loops without it.
 """
@@ -43,7 +43,7 @@ class Progress:
             bar.close()
 
     @staticmethod
-    def tick(token, done):
+    def tick(token, done, after=None):
         """Host side of the callback: ``done`` units finished (the largest over vmapped seeds)."""
         bar = Progress._bars.get(int(np.max(token)))
         done = int(np.max(done))
@@ -51,7 +51,9 @@ class Progress:
             bar.update(done - bar.n)
 
     @staticmethod
-    def report(enabled: bool, token, done) -> None:
-        """Call inside jitted code: report ``done`` units (nothing is traced when ``enabled`` is false)."""
+    def report(enabled: bool, token, done, after) -> None:
+        """Call inside jitted code: report ``done`` units once ``after`` is computed (nothing is traced when
+        ``enabled`` is false). ``after`` is the work just done (a block's validation score): without that data
+        dependency XLA may run the callback as soon as ``done`` is known, before the block it reports."""
         if enabled:
-            jax.debug.callback(Progress.tick, token, done)
+            jax.debug.callback(Progress.tick, token, done, after)

@@ -23,11 +23,15 @@ def trained(digits):
     return [jax.tree_util.tree_map(lambda a, i=i: a[i], outcome.final_mean) for i in range(2)]
 
 
-def test_population_scores_equal_the_tasks_own_evaluation(digits, trained):
+def test_population_scores_equal_the_tasks_own_evaluation_and_flaxs(digits, trained):
+    """Stacked networks are scored as one population of the CNN kernel; each score equals the task's own
+    evaluation of that network alone and the accuracy of the flax module's forward pass."""
     stacked = jax.tree_util.tree_map(lambda *a: jnp.stack(a), *trained)
     many = analysis.score_many(digits, stacked)
+    x, y = digits.data["x_test"], digits.data["y_test"]
     for i, params in enumerate(trained):
         assert abs(float(many[i]) - float(digits.evaluate(params, None, digits.data, None, "test"))) < 1e-6
+        assert abs(float(many[i]) - float(jnp.mean(jnp.argmax(digits.network.apply(params, x), -1) == y))) < 1e-6
     assert np.all(np.asarray(many) > 0.8)  # trained networks, not chance
 
 

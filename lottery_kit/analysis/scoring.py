@@ -5,35 +5,12 @@ from __future__ import annotations
 import dataclasses
 
 import jax
-import jax.numpy as jnp
-from jax import lax
-
-from ..population import apply_shared
-
-#: Images a pass of the vision population sees (bounds memory: members x images x activations).
-IMAGE_CHUNK = 1000
-
-
-def vision_accuracy(task, stacked, split: str = "test", chunk: int = IMAGE_CHUNK):
-    """Accuracy of every network in ``stacked`` on the split, through the population kernel (float32)."""
-    x, y = task.data[f"x_{split}"], task.data[f"y_{split}"]
-    n = (x.shape[0] // chunk) * chunk
-
-    def correct(xb, yb):
-        logp = apply_shared(task.network, stacked, xb)                      # (networks, images, classes)
-        return jnp.sum(jnp.argmax(logp, -1) == yb[None], axis=-1)
-
-    total = lax.map(lambda b: correct(*b), (x[:n].reshape((-1, chunk) + x.shape[1:]), y[:n].reshape(-1, chunk))).sum(0)
-    if n < x.shape[0]:
-        total = total + correct(x[n:], y[n:])
-    return total / x.shape[0]
 
 
 def score_many(task, stacked, key=None, split: str = "test", fit_state=None):
     """The task's score of every network in ``stacked``: test accuracy (vision) or mean return (control; every
-    network plays the same episodes, from ``key``, so differences between networks are not episode noise)."""
-    if task.family == "vision":
-        return vision_accuracy(task, stacked, split)
+    network plays the same episodes, from ``key``, so differences between networks are not episode noise). Vision
+    tasks score a vmapped stack as one population of their CNN kernel (:func:`lottery_kit.tasks.vision`)."""
     key = jax.random.key(0) if key is None else key
     return jax.vmap(lambda p: task.evaluate(p, key, task.data, fit_state, split))(stacked)
 

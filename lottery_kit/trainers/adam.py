@@ -112,7 +112,7 @@ class AdamTrainer:
                 val = task.evaluate(p, None, data, None, "val")
                 better = val > best_val
                 best_p = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), p, best_p)
-                Progress.report(progress, token, i + 1)
+                Progress.report(progress, token, i + 1, val)
                 failure = guard.first(*failure, jnp.where(jnp.isfinite(losses).all(), 0, 6), i)
                 return (p, opt_state, snap, stats, best_p, jnp.maximum(val, best_val), failure), (val, losses.mean())
 

@@ -187,7 +187,7 @@ class ESTrainer:
                 better = val > best_val
                 best_x = jnp.where(better, state.mean, best_x)
                 best_val = jnp.where(better, val, best_val)
-                Progress.report(progress, token, (i + 1) * eval_every)
+                Progress.report(progress, token, (i + 1) * eval_every, val)
                 curves = (val, fit_mean.mean(), fit_max.max())
                 if trajectory:
                     curves += (state.mean, spec_k.per_weight_std(state))

@@ -245,7 +245,7 @@ class PPOTrainer:
                 val = task.evaluate(actor, jax.random.fold_in(k_val, i), None, None, "val")
                 better = val > carry.best_val
                 best_actor = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), actor, carry.best_actor)
-                Progress.report(progress, token, (i + 1) * per_eval)
+                Progress.report(progress, token, (i + 1) * per_eval, val)
                 mean_return = returns.sum() / jnp.maximum(episodes.sum(), 1.0)  # of the episodes that ended
                 finite = jnp.all(jnp.array([jnp.isfinite(a).all() for a in jax.tree_util.tree_leaves(learner.params)]))
                 failure = guard.first(*carry.failure, jnp.where(finite, 0, 7), (i + 1) * per_eval - 1)
