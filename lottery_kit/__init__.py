@@ -5,16 +5,33 @@ The public face: build a task, train with a trainer, prune with a baseline, stor
 
 __version__ = "0.1.0"
 
-from .experiment import run_es_imp, run_gd_imp
-from .grid import collect, run_grid
-from .imp import run_imp
-from .pruning import (BASELINES, DISTRIBUTIONS, SCORES, WEIGHTS, RoundOutcome, Distribution, get_baseline,
-                      register_baseline, register_distribution, register_score, register_weights)
-from .store import load_config, load_round
-from .strategies import PAPER_STRATEGIES, make_strategy, register_strategy
-from .tasks import TASKS, make_task, register_task
-from .trainers import AdamTrainer, BraxPPOTrainer, ESTrainer, PPOTrainer, Trainer, make_trainer
-from .validate import ConfigError
+#: Public name -> the module that defines it. Imported on first use (PEP 562), so that processes that need only a
+#: corner of the kit (a grid cell's runner, a kernel's exec wrapper, the CLI) start without importing JAX.
+_EXPORTS = {
+    "experiment": ("run_es_imp", "run_gd_imp"), "grid": ("collect", "run_grid"), "imp": ("run_imp",),
+    "pruning": ("BASELINES", "DISTRIBUTIONS", "SCORES", "WEIGHTS", "RoundOutcome", "Distribution", "get_baseline",
+                "register_baseline", "register_distribution", "register_score", "register_weights"),
+    "store": ("load_config", "load_round"), "strategies": ("PAPER_STRATEGIES", "make_strategy", "register_strategy"),
+    "tasks": ("TASKS", "make_task", "register_task"),
+    "trainers": ("AdamTrainer", "BraxPPOTrainer", "ESTrainer", "PPOTrainer", "Trainer", "make_trainer"),
+    "validate": ("ConfigError",),
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+
+def __getattr__(name):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'lottery_kit' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f".{_MODULE_OF[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_MODULE_OF))
+
 
 __all__ = ["AdamTrainer", "BASELINES", "BraxPPOTrainer", "ConfigError", "DISTRIBUTIONS", "ESTrainer",
            "PAPER_STRATEGIES", "PPOTrainer", "RoundOutcome", "SCORES", "Distribution", "TASKS", "Trainer", "WEIGHTS",

@@ -10,10 +10,8 @@ lives, so that ``lottery-kit progress`` can tell a cell whose kernel is still st
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
-import signal
 import sys
 import tempfile
 import time
@@ -24,10 +22,8 @@ from jupyter_client.manager import AsyncKernelManager
 
 from . import locks
 from .grid import CELL_LOCK
+from .kernel_exec import die_with_parent
 from .store import atomic_write_text
-
-PR_SET_PDEATHSIG = 1
-
 
 class IPCKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels listen on IPC sockets under a fresh temporary directory and die with the
@@ -40,17 +36,7 @@ class IPCKernelManager(AsyncKernelManager):
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
-        return [sys.executable, "-m", "lottery_kit.cell", "exec", str(os.getpid()), *cmd]
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """Ask Linux to kill this process when its parent dies; exit now if the parent is already gone."""
-    try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux: the cell outlives a killed runner, and its lock protects the run
-        return
-    if os.getppid() != parent_pid:
-        os._exit(1)
+        return [sys.executable, "-m", "lottery_kit.kernel_exec", str(os.getpid()), *cmd]
 
 
 #: Seconds a cell's kernel may take to start. papermill's default, 60 s, is too short on a loaded machine: cells of a
@@ -79,9 +65,6 @@ def execute(notebook: str, cell_dir: Path) -> dict:
 
 def main(argv=None) -> int:
     argv = argv or sys.argv[1:]
-    if argv[0] == "exec":  # a kernel: become it, keeping the parent-death signal (it survives exec)
-        die_with_parent(int(argv[1]))
-        os.execvp(argv[2], argv[2:])
     notebook, cell_dir, parent = argv[:3]
     die_with_parent(int(parent))
     with locks.exclusive(Path(cell_dir) / CELL_LOCK, what=f"grid cell {cell_dir}"):

@@ -31,10 +31,8 @@ from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
-import jax
 import numpy as np
 import pandas as pd
-from flax import serialization
 
 from . import locks
 from .validate import ConfigError
@@ -138,6 +136,8 @@ def read_parquet(path: Path, fix: str) -> pd.DataFrame:
 
 
 def versions() -> dict[str, str]:
+    import jax
+
     out = {"python": platform.python_version(), "platform": platform.platform(), "jax_backend": jax.default_backend()}
     for name in VERSIONED_PACKAGES:
         try:
@@ -233,6 +233,9 @@ class RunStore:
 
     def save_round(self, round_: int, seeds, artifacts: dict, rows: pd.DataFrame) -> None:
         """Write every seed's artifacts, the round's rows, then DONE (with their checksums), then the results table."""
+        import jax
+        from flax import serialization
+
         d = self.round_dir(round_)
         files = []
         for i, seed in enumerate(seeds):
@@ -288,6 +291,8 @@ class RunStore:
     def load_round(self, seed: int, round_: int) -> dict:
         if not (self.round_dir(round_) / "DONE").exists() or not (self.round_dir(round_) / f"seed_{seed}.msgpack").exists():
             raise FileNotFoundError(f"no finished round {round_} for seed {seed} in {self.root}")
+        from flax import serialization
+
         path = self._checked(round_, f"seed_{seed}.msgpack")
         try:
             return serialization.msgpack_restore(path.read_bytes())
