@@ -25,6 +25,7 @@ from .grid import CELL_LOCK
 from .kernel_exec import die_with_parent
 from .store import atomic_write_text
 
+
 class IPCKernelManager(AsyncKernelManager):
     """A kernel manager whose kernels listen on IPC sockets under a fresh temporary directory and die with the
     process that started them."""
