@@ -394,7 +394,7 @@ def run_suite(quick: bool = False, smoke: bool = False) -> dict:
     """Every benchmark. ``quick``: one timed call after each warm-up, at the real sizes; ``smoke``: also the toy
     sizes of :data:`SMOKE` (checks that the suite runs; its figures measure nothing)."""
     quick = quick or smoke
-    size = (lambda name: SMOKE[name]) if smoke else (lambda name: {})
+    size = lambda name, **real: {**real, **SMOKE[name]} if smoke else real  # noqa: E731  (arguments of a figure)
     reps = 1 if quick else 5
     on_cpu = jax.default_backend() == "cpu"
     peak = matmul_peak(n=256 if smoke else 2048, reps=reps * 2)
@@ -407,12 +407,10 @@ def run_suite(quick: bool = False, smoke: bool = False) -> dict:
                                                     **size("cnn_pop_eval")),
         "es_generation": es_generation(reps=reps, **size("es_generation")),
         # the paper's control budget (population 100, 8 rollouts a member), both tasks
-        "control_rollout": [control_rollout(peak, name, reps=reps, **{"steps": 50 if quick else 200,
-                                                                      **size("control_rollout")})
+        "control_rollout": [control_rollout(peak, name, reps=reps, **size("control_rollout", steps=50 if quick else 200))
                             for name in ("CartPole-v1", "Pendulum-v1")],
-        "adam_epoch": adam_epoch(reps=1, **{"steps": 40, **size("adam_epoch")}) if quick else adam_epoch(reps=3),
-        "ppo_steps": ppo_steps(reps=1 if quick else 3, **{"total_steps": 50_000 if quick else 200_000,
-                                                          **size("ppo_steps")}),
+        "adam_epoch": adam_epoch(reps=1, **size("adam_epoch", steps=40)) if quick else adam_epoch(reps=3),
+        "ppo_steps": ppo_steps(reps=1 if quick else 3, **size("ppo_steps", total_steps=50_000 if quick else 200_000)),
     }
     # the task's default (the paper's eight rollouts a member), and one rollout a member (full run only): the
     # memory-bound worst case, where vmapped seeds run exactly the chunks that seeds in turn run (parity)
@@ -426,8 +424,8 @@ def run_suite(quick: bool = False, smoke: bool = False) -> dict:
         result["rollout_chunking"] = [rollout_chunking("CartPole-v1", 100, 1, steps=500),
                                       rollout_chunking("Breakout-MinAtar", 256, 8)]
     # on CPU at a small scale (a paper-scale generation takes seconds there); on accelerators at the paper's
-    result["generation_vs_parts"] = (generation_vs_parts(**{"generations": 4 if quick else 10, "reps": 1 if quick else 2,
-                                                            **size("generation_vs_parts")})
+    result["generation_vs_parts"] = (generation_vs_parts(reps=1 if quick else 2,
+                                                         **size("generation_vs_parts", generations=4 if quick else 10))
                                      if on_cpu or smoke else
                                      generation_vs_parts(PAPER_RUN["popsize"], PAPER_RUN["batch"], reps=reps))
     if not (quick and on_cpu) and not smoke:  # the paper's run, one seed and five vmapped seeds (minutes on a CPU)
