@@ -407,7 +407,8 @@ def run_suite(quick: bool = False, smoke: bool = False) -> dict:
                                                     **size("cnn_pop_eval")),
         "es_generation": es_generation(reps=reps, **size("es_generation")),
         # the paper's control budget (population 100, 8 rollouts a member), both tasks
-        "control_rollout": [control_rollout(peak, name, reps=reps, **size("control_rollout", steps=50 if quick else 200))
+        "control_rollout": [control_rollout(peak, name, reps=reps,
+                                            **size("control_rollout", steps=50 if quick else 200))
                             for name in ("CartPole-v1", "Pendulum-v1")],
         "adam_epoch": adam_epoch(reps=1, **size("adam_epoch", steps=40)) if quick else adam_epoch(reps=3),
         "ppo_steps": ppo_steps(reps=1 if quick else 3, **size("ppo_steps", total_steps=50_000 if quick else 200_000)),

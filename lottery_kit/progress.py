@@ -43,8 +43,8 @@ class Progress:
             bar.close()
 
     @staticmethod
-    def tick(token, done, after=None):
-        """Host side of the callback: ``done`` units finished (the largest over vmapped seeds)."""
+    def tick(token, done, after):
+        """Host side of the callback: ``done`` units finished (the largest over vmapped seeds); ``after`` orders it."""
         bar = Progress._bars.get(int(np.max(token)))
         done = int(np.max(done))
         if bar is not None and done > bar.n:
