@@ -25,9 +25,9 @@ import pandas as pd
 import yaml
 from tqdm.auto import tqdm
 
-from . import locks
+from . import affinity, locks
 from .store import RunStore, atomic_write_text, read_config, read_parquet
-from .validate import ConfigError, choice
+from .validate import ConfigError, choice, number
 
 JOBQUEUE_SCHEDULERS = ("slurm", "sge", "pbs")
 
@@ -213,19 +213,25 @@ def make_jobqueue_cluster(profile: dict):
 # ---------------------------------------------------------------- the grid
 def run_grid(notebook, out, axes: dict[str, list] | None = None, zips=(), *, workers: int | None = None,
              dask: str | None = None, profile: dict | str | None = None, progress: bool = True,
-             jax_cache: bool = True) -> pd.DataFrame:
+             jax_cache: bool = True, cores_per_cell: int | None = None) -> pd.DataFrame:
     """Run every cell of the grid (skipping finished ones); return one status row per cell.
 
     ``dask``: None (local threads), ``"local"`` (a local Dask cluster) or a scheduler address;
     ``profile``: a dask-jobqueue profile (mapping or YAML file) for Slurm/SGE/PBS. Paths are resolved here, before
-    any cell is dispatched; one grid at a time may work in ``out``.
+    any cell is dispatched; one grid at a time may work in ``out``. ``cores_per_cell``: pin each cell to that many
+    cores that no other cell on the machine holds (:mod:`lottery_kit.affinity`; unpinned when none are free).
     """
     notebook, out = Path(notebook).resolve(), Path(out).resolve()
     if not notebook.is_file():
         raise FileNotFoundError(f"notebook {notebook} not found")
     cells = expand(axes or {}, zips)
     _, type_errors = check_cells(notebook, cells)
-    workers = workers or default_workers()
+    workers = default_workers() if workers is None else workers
+    number("workers", workers, integer=True, low=1)
+    if cores_per_cell is not None:
+        usable = len(os.sched_getaffinity(0))
+        number("cores_per_cell", cores_per_cell, integer=True, low=1, high=usable,
+               why=f"each cell's cores come out of the {usable} this process may run on")
     if isinstance(profile, (str, os.PathLike)):
         profile = load_profile(profile)
     env = {"LOTTERY_KIT_PROGRESS": "0"}  # no progress bars inside batch cells (and cacheable executables)
@@ -233,6 +239,8 @@ def run_grid(notebook, out, axes: dict[str, list] | None = None, zips=(), *, wor
         env |= {"JAX_COMPILATION_CACHE_DIR": os.environ.get("JAX_COMPILATION_CACHE_DIR") or str(out / ".jax_cache"),
                 "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS":
                     os.environ.get("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")}
+    if cores_per_cell:
+        env[affinity.ENV] = str(cores_per_cell)
     with locks.exclusive(out / ".grid.lock", what=f"grid directory {out}"):
         atomic_write_text(out / "grid.json", json.dumps({"notebook": str(notebook), "axes": axes, "zip": list(zips)},
                                                         indent=2, default=str))

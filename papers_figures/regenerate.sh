@@ -8,7 +8,7 @@
 # paper's rules). To check that a set reproduces: OUT=/tmp/regen GRIDS=... papers_figures/regenerate.sh, then
 # .venv/bin/python papers_figures/scripts/compare_sets.py papers_figures/results /tmp/regen
 # The long-budget set (papers_figures/results-long, LONG=<dir> elsewhere) runs only when GRIDS names its grids:
-# GRIDS="long_pendulum_es long_pendulum_es_replicate" WORKERS=2 papers_figures/regenerate.sh (hours a cell;
+# GRIDS="long_pendulum_es long_pendulum_es_replicate" WORKERS=2 CORES_PER_CELL=1 papers_figures/regenerate.sh (hours a cell;
 # long_cartpole_es, long_cartpole_es_replicate, long_cartpole_retrain, long_fmnist_es and long_fmnist_es_replicate
 # likewise;
 # cells resume round by round; `lottery-kit progress papers_figures/results-long/*` shows how far they are).
@@ -18,12 +18,13 @@ OUT=${OUT:-papers_figures/results}
 LONG=${LONG:-papers_figures/results-long}
 WORKERS=${WORKERS:-1}
 EXTRA=${EXTRA:-}
+pin=(); [ -n "${CORES_PER_CELL:-}" ] && pin=(--cores-per-cell "$CORES_PER_CELL")   # cores of its own for each cell
 preset=(); [ -n "${PRESET:-}" ] && preset=(-p "preset=$PRESET")
 run() {  # notebook grid [results dir]
   [ -z "${GRIDS:-}" ] || [[ " $GRIDS " == *" $2 "* ]] || return 0
   rules=(); [ "$1" = imp_es ] && [ -n "${ES_RULES:-}" ] && rules=(-p "es_rules=$ES_RULES")
   .venv/bin/lottery-kit grid "notebooks/$1.ipynb" --grid "papers_figures/grids/$2.yaml" --out "${3:-$OUT}/$2" \
-    --workers "$WORKERS" --quiet "${preset[@]}" "${rules[@]}" $EXTRA
+    --workers "$WORKERS" --quiet "${preset[@]}" "${rules[@]}" "${pin[@]}" $EXTRA
 }
 run imp_es fmnist_es
 run imp_gd fmnist_adam

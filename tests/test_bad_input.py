@@ -246,6 +246,10 @@ CASES = {
     65: lambda **_: lk.run_es_imp(**(ES | {"min_per_layer": 100, "rounds": 8, "out_dir": "x"})),
     66: lambda **_: lk.run_es_imp(**(ES | {"rewind_step": 5, "out_dir": "x"})),
     67: lambda **_: lk.register_baseline("x", "movement"),
+    68: lambda tmp_path, **_: lk.run_grid(ROOT / "notebooks" / "imp_es.ipynb", tmp_path / "g", {"rounds": [1]},
+                                          cores_per_cell=10**4, progress=False),
+    69: lambda tmp_path, **_: lk.run_grid(ROOT / "notebooks" / "imp_es.ipynb", tmp_path / "g", {"rounds": [1]},
+                                          workers=0, progress=False),
 }
 #: Rows met only once a round has trained (a full disk when the round is written; the numerical guard); every other
 #: row is refused before any round program is compiled.

@@ -24,11 +24,12 @@ ECHO_PARAMS = '''x = 1
 label = "a"
 fail = False
 out_dir = "."'''
-ECHO_BODY = '''import pandas as pd, pathlib
+ECHO_BODY = '''import os, pandas as pd, pathlib
 if fail:
     raise RuntimeError(f"planned failure for x={x}")
 pathlib.Path(out_dir).mkdir(parents=True, exist_ok=True)
-pd.DataFrame({"value": [2 * x], "round": [1]}).to_parquet(pathlib.Path(out_dir) / "results.parquet")'''
+pd.DataFrame({"value": [2 * x], "round": [1], "cores": [len(os.sched_getaffinity(0))]}).to_parquet(
+    pathlib.Path(out_dir) / "results.parquet")'''
 
 
 @pytest.fixture
@@ -212,11 +213,13 @@ def test_oneshot_grid_shares_one_dense_run(tmp_path):
 @pytest.mark.parametrize("engine", [["--workers", "2"], ["--dask", "local", "--workers", "2"]], ids=["threads", "dask"])
 def test_relative_paths_with_two_cells_at_once(echo_nb, tmp_path, engine):
     """The README's grid form from the notebook's directory with relative paths: cells running at once share no
-    working directory (each is a process of its own started in the notebook's directory)."""
+    working directory (each is a process of its own started in the notebook's directory); each cell's kernel runs
+    on the one core its cell claimed (``--cores-per-cell``)."""
     args = [sys.executable, "-m", "lottery_kit.cli", "grid", echo_nb.name, "--out", "grid", "-p", "x=1", "-p", "x=2",
-            "-p", "label=a", "--quiet", *engine]
+            "-p", "label=a", "--quiet", "--cores-per-cell", "1", *engine]
     run = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True)
     assert run.returncode == 0, run.stderr[-3000:]
     results = lk.collect(tmp_path / "grid")
     assert len(results) == 2 and (results["value"] == 2 * results["x"]).all()
+    assert (results["cores"] == 1).all()
     assert "without encryption" not in run.stderr  # kernels talk over IPC sockets, not TCP
