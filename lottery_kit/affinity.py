@@ -26,9 +26,16 @@ def claims_dir() -> Path:
     return Path(tempfile.gettempdir()) / f"lottery-kit-cores-{os.getuid()}"
 
 
+def usable_cores() -> set[int]:
+    """The cores this process may run on (all of them where the system has no CPU affinity)."""
+    if hasattr(os, "sched_getaffinity"):
+        return os.sched_getaffinity(0)
+    return set(range(os.cpu_count() or 1))
+
+
 def core_groups(per_cell: int, cores=None) -> list[list[int]]:
     """The groups of ``per_cell`` consecutive cores out of ``cores`` (default: those this process may run on)."""
-    cores = sorted(os.sched_getaffinity(0) if cores is None else cores)
+    cores = sorted(usable_cores() if cores is None else cores)
     return [cores[i:i + per_cell] for i in range(0, len(cores) - per_cell + 1, per_cell)]
 
 

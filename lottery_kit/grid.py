@@ -228,8 +228,8 @@ def run_grid(notebook, out, axes: dict[str, list] | None = None, zips=(), *, wor
     _, type_errors = check_cells(notebook, cells)
     workers = default_workers() if workers is None else workers
     number("workers", workers, integer=True, low=1)
-    if cores_per_cell is not None:
-        usable = len(os.sched_getaffinity(0))
+    if cores_per_cell is not None:   # cells on other machines (Dask, jobqueue) check against their own cores
+        usable = None if dask or profile else len(affinity.usable_cores())
         number("cores_per_cell", cores_per_cell, integer=True, low=1, high=usable,
                why=f"each cell's cores come out of the {usable} this process may run on")
     if isinstance(profile, (str, os.PathLike)):
