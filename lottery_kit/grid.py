@@ -235,10 +235,13 @@ def run_grid(notebook, out, axes: dict[str, list] | None = None, zips=(), *, wor
     if isinstance(profile, (str, os.PathLike)):
         profile = load_profile(profile)
     env = {"LOTTERY_KIT_PROGRESS": "0"}  # no progress bars inside batch cells (and cacheable executables)
-    if jax_cache:  # one persistent compilation cache shared by all cells (or $JAX_COMPILATION_CACHE_DIR's, if set)
+    # One persistent compilation cache shared by all cells (or $JAX_COMPILATION_CACHE_DIR's, if set), keeping every
+    # compilation: a run's ~170 small eager operations (pruning, masks, scores), each below JAX's default threshold
+    # of 1 s, took over half of a tiny IMP run's time when each new process compiled them again.
+    if jax_cache:
         env |= {"JAX_COMPILATION_CACHE_DIR": os.environ.get("JAX_COMPILATION_CACHE_DIR") or str(out / ".jax_cache"),
                 "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS":
-                    os.environ.get("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")}
+                    os.environ.get("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")}
     if cores_per_cell:
         env[affinity.ENV] = str(cores_per_cell)
     with locks.exclusive(out / ".grid.lock", what=f"grid directory {out}"):
