@@ -21,9 +21,14 @@ from pathlib import Path
 ENV = "LOTTERY_KIT_CORES_PER_CELL"
 
 
+#: Where cells claim cores, when set (default: one machine-wide directory a user, :func:`claims_dir`); cells that
+#: claim in different directories do not see each other's claims.
+CLAIMS_ENV = "LOTTERY_KIT_CORE_CLAIMS"
+
+
 def claims_dir() -> Path:
-    """The machine-wide directory of core claims (one per user)."""
-    return Path(tempfile.gettempdir()) / f"lottery-kit-cores-{os.getuid()}"
+    """The directory of core claims: ``$LOTTERY_KIT_CORE_CLAIMS``, else one machine-wide directory a user."""
+    return Path(os.environ.get(CLAIMS_ENV) or Path(tempfile.gettempdir()) / f"lottery-kit-cores-{os.getuid()}")
 
 
 def usable_cores() -> set[int]:

@@ -217,9 +217,10 @@ def test_relative_paths_with_two_cells_at_once(echo_nb, tmp_path, engine):
     on the one core its cell claimed (``--cores-per-cell``)."""
     args = [sys.executable, "-m", "lottery_kit.cli", "grid", echo_nb.name, "--out", "grid", "-p", "x=1", "-p", "x=2",
             "-p", "label=a", "--quiet", "--cores-per-cell", "1", *engine]
-    run = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True)
+    claims = {"LOTTERY_KIT_CORE_CLAIMS": str(tmp_path / "claims")}   # not the machine's: the other engine may run now
+    run = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, env=os.environ | claims)
     assert run.returncode == 0, run.stderr[-3000:]
     results = lk.collect(tmp_path / "grid")
     assert len(results) == 2 and (results["value"] == 2 * results["x"]).all()
-    assert (results["cores"] == 1).all()
+    assert (results["cores"] == 1).all() and any((tmp_path / "claims").glob("core-*.lock"))
     assert "without encryption" not in run.stderr  # kernels talk over IPC sockets, not TCP
