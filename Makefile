@@ -35,7 +35,8 @@ quickstart: $(STAMP)
 	@echo "figure: runs/quickstart/ticket_effect.png"
 
 # One persistent compilation cache for the tests and the processes they start (emptied first, so every run measures
-# alike), keeping every compilation, the small eager ones too (benchmarks/RESULTS.md, "Compilation cache"). Tests go to the workers one by one, slowest first (tests/conftest.py), except the modules in an xdist_group.
+# alike), keeping every compilation, the small eager ones too (benchmarks/RESULTS.md, "Compilation cache").
+# Tests go to the workers one by one, slowest first (tests/conftest.py), except the modules in an xdist_group.
 JAX_TEST_CACHE := $(CURDIR)/.pytest_cache/jax-compilation-cache
 test: $(STAMP) data
 	rm -rf $(JAX_TEST_CACHE)

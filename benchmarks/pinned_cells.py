@@ -23,9 +23,8 @@ import time
 ONE_COPY = """
 import hashlib, json, sys, time
 import jax, jax.numpy as jnp, numpy as np
-from lottery_kit import masks
 from lottery_kit.affinity import own_cores
-from lottery_kit.strategies import make_strategy
+from lottery_kit.bench import _dense_round
 from lottery_kit.tasks import make_task
 from lottery_kit.trainers import ESTrainer
 
@@ -33,11 +32,8 @@ per_cell, claims, seeds, generations = int(sys.argv[1]), sys.argv[2], int(sys.ar
 with own_cores(per_cell, claims) as group:
     task = make_task("CartPole-v1", n_rollouts=8)
     trainer = ESTrainer("SNES", popsize=100, generations=generations, eval_every=generations, progress=False)
-    flat, unravel = masks.ravel(task.init_params(jax.random.key(0)))
-    spec = make_strategy("SNES", 100, flat.size, task.name, task.family)
-    run = jax.jit(jax.vmap(trainer.build_run(task, spec, unravel, 1), in_axes=(0, 0, None, None)))
-    args = (jax.random.split(jax.random.key(1), seeds), jnp.stack([flat] * seeds),
-            jnp.arange(flat.size, dtype=jnp.int32), (None, jnp.int32(0), spec.params))
+    keys, run, x0, source, _, params = _dense_round(task, trainer, seeds)
+    args = (keys, x0, source, (task.data, jnp.int32(0), params))
     out = jax.block_until_ready(run(*args))
     times = []
     for _ in range(3):

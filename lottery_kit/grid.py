@@ -231,7 +231,7 @@ def run_grid(notebook, out, axes: dict[str, list] | None = None, zips=(), *, wor
     if cores_per_cell is not None:   # cells on other machines (Dask, jobqueue) check against their own cores
         usable = None if dask or profile else len(affinity.usable_cores())
         number("cores_per_cell", cores_per_cell, integer=True, low=1, high=usable,
-               why=f"each cell's cores come out of the {usable} this process may run on")
+               why=f"each cell's cores come out of the {usable} this process may run on" if usable else "")
     if isinstance(profile, (str, os.PathLike)):
         profile = load_profile(profile)
     env = {"LOTTERY_KIT_PROGRESS": "0"}  # no progress bars inside batch cells (and cacheable executables)
