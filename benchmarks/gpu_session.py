@@ -45,7 +45,7 @@ def emit(record: dict) -> None:
 def _generation_setup(barriers: bool, seeds: int = 1, precision: str = "float32"):
     task = lk.make_task("fmnist", batch_size=BATCH, precision=precision)
     trainer = lk.ESTrainer("SNES", popsize=POP, generations=10, eval_every=10, progress=False)
-    keys, _, x0, source, unravel, _ = bench._dense_round(task, trainer, seeds)
+    keys, _, x0, source, unravel, _ = bench.dense_round(task, trainer, seeds)
     spec = trainer.strategy_for(task, x0.shape[1])
     gen = trainer.generation(task, spec, unravel)
     gen = type(gen)(gen.task, gen.spec, gen.unravel, gen.shrink, barriers)

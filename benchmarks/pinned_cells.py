@@ -24,7 +24,7 @@ ONE_COPY = """
 import hashlib, json, sys, time
 import jax, jax.numpy as jnp, numpy as np
 from lottery_kit.affinity import own_cores
-from lottery_kit.bench import _dense_round
+from lottery_kit.bench import dense_round
 from lottery_kit.tasks import make_task
 from lottery_kit.trainers import ESTrainer
 
@@ -32,7 +32,7 @@ per_cell, claims, seeds, generations = int(sys.argv[1]), sys.argv[2], int(sys.ar
 with own_cores(per_cell, claims) as group:
     task = make_task("CartPole-v1", n_rollouts=8)
     trainer = ESTrainer("SNES", popsize=100, generations=generations, eval_every=generations, progress=False)
-    keys, run, x0, source, _, params = _dense_round(task, trainer, seeds)
+    keys, run, x0, source, _, params = dense_round(task, trainer, seeds)
     args = (keys, x0, source, (task.data, jnp.int32(0), params))
     out = jax.block_until_ready(run(*args))
     times = []

@@ -162,7 +162,7 @@ def guard_cost(popsize: int = 32, generations: int = 40, eval_every: int = 10, r
     for guarded in (True, False):
         trainer = ESTrainer("SNES", popsize=popsize, generations=generations, eval_every=eval_every,
                             numerical_guard=guarded, progress=False)
-        keys, run, x0, source, _, params = _dense_round(task, trainer, 1)
+        keys, run, x0, source, _, params = dense_round(task, trainer, 1)
         ways["guarded" if guarded else "unguarded"] = (lambda p=run, k=keys, x=x0, s=source, q=params:
                                                        p(k, x, s, (task.data, jnp.int32(0), q)))
     seconds, ratios = paired_times(ways, reps)
@@ -279,7 +279,7 @@ def ppo_steps(task_name: str = "Pendulum-v1", total_steps: int = 200_000, reps: 
             "env_steps_per_second": steps / t}
 
 
-def _dense_round(task, trainer, seeds: int):
+def dense_round(task, trainer, seeds: int):
     """Keys for ``seeds`` seeds and the trainer's jitted round program with its inputs for the dense round:
     ``(keys, run, x0, source, unravel, params)``."""
     keys = jax.random.split(jax.random.key(0), seeds)
@@ -298,7 +298,7 @@ def generation_vs_parts(popsize: int = 64, batch: int = 256, generations: int = 
 
     task = _vision_task(batch_size=batch, precision=precision)
     trainer = ESTrainer(strategy, popsize=popsize, generations=generations, eval_every=generations, progress=False)
-    keys, _, x0, source, unravel, _ = _dense_round(task, trainer, seeds)
+    keys, _, x0, source, unravel, _ = dense_round(task, trainer, seeds)
     spec = trainer.strategy_for(task, x0.shape[1])
     gen = trainer.generation(task, spec, unravel)
     states = jax.vmap(lambda k, x: spec.es.init(k, x, spec.params))(keys, x0)
@@ -341,7 +341,7 @@ def paper_run_minutes(seeds: int = 1, generations: int = 10, reps: int = 2, stra
     task = _vision_task(batch_size=p["batch"], precision=precision)
     trainer = ESTrainer(strategy, popsize=p["popsize"], generations=p["generations"], eval_every=p["eval_every"],
                         progress=False)
-    keys, run, x0, source, unravel, params = _dense_round(task, trainer, seeds)
+    keys, run, x0, source, unravel, params = dense_round(task, trainer, seeds)
     start = time.perf_counter()
     run.lower(keys, x0, source, (task.data, jnp.int32(0), params)).compile()
     compile_s = time.perf_counter() - start
