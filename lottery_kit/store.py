@@ -25,6 +25,7 @@ import json
 import os
 import platform
 import signal
+import subprocess
 import tempfile
 import time
 from contextlib import contextmanager
@@ -144,7 +145,26 @@ def versions() -> dict[str, str]:
             out[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             pass
+    commit = kit_commit()
+    if commit:
+        out["lottery-kit_commit"] = commit
     return out
+
+
+def kit_commit() -> str | None:
+    """The git commit of the kit's checkout (``+dirty`` when tracked files differ from it), None outside git."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=10)
+        if head.returncode:
+            return None
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--",
+                                "lottery_kit", "notebooks", "pyproject.toml"], capture_output=True, text=True,
+                               timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty else "")
 
 
 def _identity(config: dict) -> dict:
