@@ -114,3 +114,66 @@ def test_snip_needs_a_loss(cartpole):
     outcome = _fake_outcome(cartpole, jax.random.key(2), dense, masks.dense_mask(dense))
     with pytest.raises(ConfigError, match="vision task"):
         BASELINES["snip"](jax.random.key(0), outcome, 100, cartpole)
+
+
+def _kept_kernels(tree, mask):
+    """(values at the kept entries, sorted) of each kernel: the per-kernel multiset of kept values."""
+    pr = jax.tree_util.tree_leaves(masks.prunable_tree(mask))
+    return [np.sort(np.asarray(v)[np.asarray(m)]) for v, m, p in
+            zip(jax.tree_util.tree_leaves(tree), jax.tree_util.tree_leaves(mask), pr) if p]
+
+
+def _half_mask(dense, key):
+    """A mask keeping a random half of every kernel (biases kept)."""
+    flat, unflat = masks.flat_prunable(masks.dense_mask(dense))
+    keep = jax.random.uniform(key, flat.shape) < 0.5
+    return unflat(keep, masks.dense_mask(dense))
+
+
+def test_snr_shuffled_permutes_sigma_within_each_kernel(digits):
+    from lottery_kit.pruning import SCORES
+
+    dense = digits.init_params(jax.random.key(1))
+    mask = _half_mask(dense, jax.random.key(3))
+    outcome = _fake_outcome(digits, jax.random.key(2), dense, mask)
+    shuffled = SCORES["snr-shuffled"].fn(jax.random.key(4), outcome, digits)
+    # σ' = |μ| / score at the kept entries: each kernel's kept σ values, in another order
+    implied = jax.tree_util.tree_map(lambda m, s: jnp.abs(m) / s, outcome.final_mean, shuffled)
+    for got, want in zip(_kept_kernels(implied, mask), _kept_kernels(outcome.final_std, mask)):
+        np.testing.assert_allclose(got, want, rtol=1e-5)
+    snr = snr_scores(outcome.final_mean, outcome.final_std)
+    kept = np.asarray(masks.flat_prunable(mask)[0])
+    a, b = (np.asarray(masks.flat_prunable(t)[0])[kept] for t in (shuffled, snr))
+    assert np.mean(a == b) < 0.05                     # which weight has which σ is lost
+    again = SCORES["snr-shuffled"].fn(jax.random.key(5), outcome, digits)
+    assert not np.array_equal(np.asarray(masks.flat_prunable(again)[0])[kept], a)   # redrawn with the key
+    # with σ constant within each kernel, shuffling changes nothing: the ranking is SNR's
+    flat_std = jax.tree_util.tree_map(lambda s: jnp.full_like(s, s.mean()), outcome.final_std)
+    same = SCORES["snr-shuffled"].fn(jax.random.key(4), outcome.replace(final_std=flat_std), digits)
+    np.testing.assert_allclose(np.asarray(masks.flat_prunable(same)[0])[kept],
+                               np.asarray(masks.flat_prunable(snr_scores(outcome.final_mean, flat_std))[0])[kept],
+                               rtol=1e-6)
+
+
+def test_magnitude_layer_std_divides_by_each_kernels_mean_sigma(digits):
+    from lottery_kit.pruning import SCORES
+
+    dense = digits.init_params(jax.random.key(1))
+    mask = _half_mask(dense, jax.random.key(3))
+    outcome = _fake_outcome(digits, jax.random.key(2), dense, mask)
+    # σ 10x larger in the first kernel than in the others: its weights rank 10x lower than by magnitude
+    leaves, treedef = jax.tree_util.tree_flatten(outcome.final_std)
+    pr = jax.tree_util.tree_leaves(masks.prunable_tree(mask))
+    first = pr.index(True)
+    leaves[first] = leaves[first] * 10.0
+    std = jax.tree_util.tree_unflatten(treedef, leaves)
+    scores = SCORES["magnitude-layer-std"].fn(None, outcome.replace(final_std=std), digits)
+    for s, m, sd, k, p in zip(jax.tree_util.tree_leaves(scores), jax.tree_util.tree_leaves(outcome.final_mean),
+                              leaves, jax.tree_util.tree_leaves(mask), pr):
+        if p:
+            level = np.asarray(sd)[np.asarray(k)].mean()
+            np.testing.assert_allclose(np.asarray(s), np.abs(np.asarray(m)) / level, rtol=1e-5)
+    # a baseline of it keeps exactly n_keep among the kept weights
+    _, new_mask = BASELINES["magnitude-layer-std"](jax.random.key(0), outcome.replace(final_std=std), 2000, digits)
+    assert int(masks.kept_count(new_mask)) == 2000
+    assert not np.any(np.asarray(masks.flat_prunable(new_mask)[0]) & ~np.asarray(masks.flat_prunable(mask)[0]))

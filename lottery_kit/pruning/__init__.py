@@ -13,6 +13,8 @@ chosen apart (``distribution`` parameter), and the rewind point by the trainer's
 | snip | \\|g ⊙ θ0\\| at the dense rewind point, one-shot | rewound |
 | grasp | keep the smallest −θ0 ⊙ Hg at the dense rewind point, one-shot (GraSP's direction) | rewound |
 | iterate-snr | \\|mean\\|/std of gradient-descent iterates over the last epoch (the kit's) | rewound |
+| sig2noise-shuffled | \\|μ\\|/σ with σ shuffled within each kernel among its kept weights (the kit's control) | rewound |
+| magnitude-layer-std | \\|μ\\| over the mean σ of the kernel's kept weights (the kit's control) | rewound |
 
 Modules: :mod:`.scores`, :mod:`.distributions`, :mod:`.weights`, :mod:`.baselines`; each has a registry and a
 ``register_*`` function (see the README's "Extending lottery-kit").

@@ -60,6 +60,9 @@ BASELINES: dict[str, Baseline] = {
     "snip": Baseline("snip", "rewind"),
     "grasp": Baseline("grasp", "rewind"),
     "iterate-snr": Baseline("iterate-snr", "rewind"),   # the kit's: SNR pruning for gradient descent
+    # the kit's controls for SNR pruning's mechanism (papers_figures/preregistration.md)
+    "sig2noise-shuffled": Baseline("snr-shuffled", "rewind"),
+    "magnitude-layer-std": Baseline("magnitude-layer-std", "rewind"),
 }
 
 

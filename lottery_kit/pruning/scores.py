@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import masks
+from .weights import permute_within_layers
 from ..validate import ConfigError, choice
 
 NEEDS = ("search_distribution", "loss", "iterates")
@@ -41,15 +42,43 @@ def snr_scores(mean, std):
     return jax.tree_util.tree_map(lambda m, s: jnp.abs(m) / jnp.maximum(s, jnp.finfo(s.dtype).tiny), mean, std)
 
 
+def _search_std(outcome, name):
+    if outcome.final_std is None:
+        raise ConfigError(f"the {name} score needs the per-weight std of an evolution strategy's search "
+                          "distribution; the trainer of this round (a gradient-descent optimiser) has none")
+    return outcome.final_std
+
+
 def magnitude(key, outcome, task, signal="final"):
     return jax.tree_util.tree_map(jnp.abs, outcome.mean(signal))
 
 
 def signal_to_noise(key, outcome, task, signal="final"):
-    if outcome.final_std is None:
-        raise ConfigError("the signal-to-noise score needs the per-weight std of an evolution strategy's search "
-                          "distribution; the trainer of this round (a gradient-descent optimiser) has none")
-    return snr_scores(outcome.mean(signal), outcome.final_std)
+    return snr_scores(outcome.mean(signal), _search_std(outcome, "signal-to-noise"))
+
+
+def snr_shuffled(key, outcome, task, signal="final"):
+    """|μ|/σ with σ shuffled within each kernel among its kept weights (redrawn each round): every kernel keeps
+    its σ values, so its level, but which weight has which σ is lost. If SNR's tickets owe their advantage to the
+    per-layer σ level (e.g. keeping a layer from collapsing), this score keeps it; if to σ's per-weight information,
+    it does not."""
+    std = _search_std(outcome, "snr-shuffled")
+    return snr_scores(outcome.mean(signal), permute_within_layers(key, std, outcome.mask, outcome.mask))
+
+
+def magnitude_layer_std(key, outcome, task, signal="final"):
+    """|μ| divided by the mean σ of the kernel's kept weights: magnitude pruning with every kernel weighted by its
+    σ level alone (no per-weight σ)."""
+    std = _search_std(outcome, "magnitude-layer-std")
+    prunable = masks.prunable_tree(outcome.mask)
+
+    def scaled(m, s, kept, p):
+        if not p:
+            return jnp.abs(m)
+        level = jnp.sum(jnp.where(kept, s, 0.0)) / jnp.maximum(jnp.sum(kept), 1)
+        return jnp.abs(m) / jnp.maximum(level, jnp.finfo(s.dtype).tiny)
+
+    return jax.tree_util.tree_map(scaled, outcome.mean(signal), std, outcome.mask, prunable)
 
 
 def iterate_snr(key, outcome, task, signal="final"):
@@ -103,6 +132,10 @@ def grasp(key, outcome, task, signal="final"):
 SCORES: dict[str, Score] = {
     "magnitude": Score(magnitude, doc="|μ| of the round's final (or best) mean"),
     "snr": Score(signal_to_noise, needs={"search_distribution"}, doc="|μ|/σ of the ES search distribution"),
+    "snr-shuffled": Score(snr_shuffled, needs={"search_distribution"}, random=True,
+                          doc="|μ|/σ with σ shuffled within each kernel among its kept weights"),
+    "magnitude-layer-std": Score(magnitude_layer_std, needs={"search_distribution"},
+                                 doc="|μ| over the mean σ of the kernel's kept weights"),
     "iterate-snr": Score(iterate_snr, needs={"iterates"}, doc="|mean|/std of gradient-descent iterates"),
     "random": Score(uniform_random, from_dense=True, random=True, doc="uniform random, redrawn each round"),
     "snip": Score(snip, needs={"loss"}, from_dense=True, random=True, doc="|g ⊙ θ0|, one-shot at the dense θ0"),

@@ -32,7 +32,7 @@ class WeightsPolicy:
     doc: str = ""
 
 
-def _permute_within_layers(key, values, src_mask, dst_mask):
+def permute_within_layers(key, values, src_mask, dst_mask):
     """Place the values at ``src_mask`` positions onto ``dst_mask`` positions in random order, per leaf.
 
     Both masks must keep the same count in each leaf; shapes stay static so this vmaps over seeds.
@@ -73,13 +73,13 @@ def reinit(key, outcome, mask, task):
 
 
 def permute(key, outcome, mask, task):
-    return _permute_within_layers(key, outcome.init, mask, mask), mask
+    return permute_within_layers(key, outcome.init, mask, mask), mask
 
 
 def shuffle(key, outcome, mask, task):
     k_mask, k_vals = jax.random.split(key)
     moved = _permute_mask_within_layers(k_mask, mask)
-    return _permute_within_layers(k_vals, outcome.init, mask, moved), moved
+    return permute_within_layers(k_vals, outcome.init, mask, moved), moved
 
 
 WEIGHTS: dict[str, WeightsPolicy] = {
