@@ -24,6 +24,7 @@ from .pruning import BASELINES, Baseline, RoundOutcome, Distribution, check_need
 from .pruning.distributions import kernel_shapes, kernel_sizes
 from .store import ARTIFACT_KEYS, OPTIONAL_ARTIFACT_KEYS, RunStore
 from .validate import ConfigError, choice, non_empty, number
+from .wiring import wiring_columns
 
 SIGNALS = ("final", "best")
 
@@ -211,7 +212,7 @@ def _run_rounds(plan: RunPlan, store) -> pd.DataFrame:
             outcome = outcome.replace(rewind=None)    # only round 1's is ever read
         diagnostics = search_distribution(outcome, plan.n_keep(r + 1), plan.signal)
         rows = round_rows(plan.task, plan.label, plan.baseline, plan.seeds, r, n_keep, plan.n_prunable,
-                          metrics | diagnostics)
+                          metrics | diagnostics, mask)
         if store is not None:
             store.save_round(r, plan.seeds, artifacts(outcome), rows)
         collected.append(rows)
@@ -225,8 +226,10 @@ def artifacts(outcome: RoundOutcome) -> dict:
     return {k: getattr(outcome, k) for k in ARTIFACT_KEYS + OPTIONAL_ARTIFACT_KEYS}
 
 
-def round_rows(task, label, baseline, seeds, round_, n_keep, n_prunable, metrics) -> pd.DataFrame:
-    """One results row per seed of a round: the schedule, the scores and (where present) the diagnostics.
+def round_rows(task, label, baseline, seeds, round_, n_keep, n_prunable, metrics, mask=None) -> pd.DataFrame:
+    """One results row per seed of a round: the schedule, the scores, (where present) the diagnostics, and with the
+    round's seed-stacked ``mask`` what it wires (:mod:`lottery_kit.wiring`: kept weights per kernel, input and
+    output units still connected, hidden units on a complete input→output path).
 
     ``val_curve_mean``: the mean of the round's validation curve (the score at every evaluation), an area under the
     learning curve that says how fast a ticket trains. Unlike ``best_perf`` it separates tickets that both reach a
@@ -242,6 +245,7 @@ def round_rows(task, label, baseline, seeds, round_, n_keep, n_prunable, metrics
         "best_val": np.asarray(metrics.get("best_val", np.nan), float) * np.ones(len(seeds)),
         "val_curve_mean": curve_mean * np.ones(len(seeds)),
         **{c: np.asarray(metrics.get(c, np.nan), float) * np.ones(len(seeds)) for c in DIAGNOSTICS},
+        **(wiring_columns(mask, len(seeds)) if mask is not None else {}),
     })
 
 

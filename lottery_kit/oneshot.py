@@ -61,7 +61,7 @@ def _train_oneshot(task, trainer, rule, baseline, seeds, sparsity, dense_dir, st
                                             min_per_layer=distribution.min_per_layer))(seed_keys(seeds, 3), dense)
     outcome, metrics = trainer(task, init, mask, seed_keys(seeds, 4), dense.rewind_point, desc=f"sparsity {sparsity:g}")
     rows = round_rows(task, trainer.config().get("strategy", type(trainer).__name__), baseline, seeds, 1, n_keep,
-                 n_prunable, metrics)
+                      n_prunable, metrics, mask)
     store.save_round(1, seeds, artifacts(outcome), rows.assign(target_sparsity=sparsity))
 
 

@@ -158,7 +158,7 @@ def _train_tickets(store, source, chosen, seeds, task, trainer, ticket, n_prunab
         kept = np.asarray(jax.vmap(masks.kept_count)(mask))
         outcome, metrics = trainer(task, init, mask, seed_keys(seeds, TRAIN_STREAM, r), fresh,
                                    desc=f"source round {r}")
-        rows = round_rows(task, label, "transfer", seeds, r, int(kept[0]), n_prunable, metrics).assign(
+        rows = round_rows(task, label, "transfer", seeds, r, int(kept[0]), n_prunable, metrics, mask).assign(
             source_task=source["task"], source_strategy=source["trainer"]["strategy"],
             source_baseline=source["baseline"])
         store.save_round(r, seeds, artifacts(outcome), rows)
