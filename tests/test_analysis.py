@@ -180,9 +180,14 @@ def test_trainable_until_finds_the_last_round_before_a_ticket_collapses():
               ("B", 0): [-150, -150, -160, -170, -200, -760], ("B", 1): [-150, -150, -150, -160, -170, -180]}
     rows = [{"task": "t", "baseline": b, "seed": s, "round": r + 1, "best_perf": v, "weights_remaining": 0.8 ** r}
             for (b, s), vals in scores.items() for r, v in enumerate(vals)]
-    out = trainable_until(pd.DataFrame(rows)).set_index(["baseline", "seed"])
-    # halfway from -800 to -150 is -475: -300 still trains, -700 does not
+    out = trainable_until(pd.DataFrame(rows), floors={"t": -475}).set_index(["baseline", "seed"])
+    # the floor -475: -300 still trains, -700 does not
     assert out["round"].to_dict() == {("A", 0): 3, ("A", 1): 4, ("B", 0): 5, ("B", 1): 6}
+    # an absolute floor: a run that joins the table with far worse scores moves no other run's round
+    worse = rows + [{"task": "t", "baseline": "C", "seed": 0, "round": r, "best_perf": -5000.0,
+                     "weights_remaining": 0.8 ** (r - 1)} for r in (1, 2)]
+    again = trainable_until(pd.DataFrame(worse), floors={"t": -475}).set_index(["baseline", "seed"])
+    assert again.drop(index="C")["round"].to_dict() == out["round"].to_dict()
     assert out["censored"].to_dict() == {("A", 0): False, ("A", 1): False, ("B", 0): False, ("B", 1): True}
     assert out.loc[("A", 0), "weights_remaining"] == pytest.approx(0.64)
     stats = paired_statistics(out.loc["B", "round"] - out.loc["A", "round"])

@@ -3,16 +3,22 @@
 - :mod:`.scoring`: the test (or validation) score of many networks in one call.
 - :mod:`.connectivity`: linear mode connectivity: scores along the straight line between two networks, and the barrier.
 - :mod:`.flatness`: scores under Gaussian perturbations of the kept weights, at several radii.
-- :mod:`.dynamics`: SNR against magnitude pruning over rounds: gains, rank correlations, thresholds, per-layer statistics.
+- :mod:`.dynamics`: SNR against magnitude pruning over rounds: rank correlations, thresholds, ticket overlap, per-layer
+  statistics of the weights.
+- :mod:`.stats`: statistics of results tables: paired comparisons over seeds, the sign-flip test, the mixed model,
+  equivalence, Holm's correction, survival analysis of capped tasks.
 """
 
 from .connectivity import barrier, interpolate, linear_path, linear_paths
-from .dynamics import (gain_against_agreement, layer_statistics, normalised_gain, paired_difference,
-                       paired_statistics, pooled_difference, pruning_thresholds, rank_correlations, spearman,
-                       ticket_overlap, trainable_until)
+from .dynamics import layer_statistics, pruning_thresholds, rank_correlations, spearman, ticket_overlap
+from .stats import (equivalence, failure_rounds, gain_against_agreement, holm, kaplan_meier, mixed_model,
+                    normalised_gain, paired_difference, paired_statistics, pooled_difference, seed_differences,
+                    sign_flip_test, survival_comparison, trainable_until)
 from .flatness import perturbation_curves, perturbation_scores
 from .scoring import score_many, subset
 
-__all__ = ["barrier", "gain_against_agreement", "interpolate", "layer_statistics", "linear_path", "linear_paths", "normalised_gain", "paired_difference",
-           "paired_statistics", "perturbation_curves", "pooled_difference", "perturbation_scores", "pruning_thresholds", "rank_correlations", "score_many",
-           "spearman", "subset", "ticket_overlap", "trainable_until"]
+__all__ = ["barrier", "equivalence", "failure_rounds", "gain_against_agreement", "holm", "interpolate", "kaplan_meier",
+           "layer_statistics", "linear_path", "linear_paths", "mixed_model", "normalised_gain", "paired_difference",
+           "paired_statistics", "perturbation_curves", "perturbation_scores", "pooled_difference",
+           "pruning_thresholds", "rank_correlations", "score_many", "seed_differences", "sign_flip_test", "spearman",
+           "subset", "survival_comparison", "ticket_overlap", "trainable_until"]

@@ -1,0 +1,122 @@
+"""lottery_kit.analysis.stats against values known by hand or fixed by the design."""
+
+import itertools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lottery_kit.analysis import stats
+
+
+def test_sign_flip_is_exact_on_small_cases():
+    # sums of ±1 ±2 ±3: 6, 4, 2, 0, 0, -2, -4, -6; only +6 reaches the observed 6
+    assert stats.sign_flip_test([1, 2, 3], alternative="greater") == pytest.approx(1 / 8)
+    assert stats.sign_flip_test([1, 2, 3]) == pytest.approx(2 / 8)
+    # five seeds of one sign: the two-sided floor 2 / 2^5
+    assert stats.sign_flip_test([3, 1, 4, 1, 5]) == pytest.approx(0.0625)
+    # [1, -1, 2]: sums 2, 0, 4, 2, -2, -4, 0, -2 -> |sum| >= 2 in 6 of 8
+    assert stats.sign_flip_test([1, -1, 2]) == pytest.approx(6 / 8)
+    assert stats.sign_flip_test([0, 0, 0]) == 1.0
+
+
+def test_sign_flip_matches_a_brute_force_enumeration():
+    d = np.array([2.1, -0.4, 1.3, 0.8, -1.1, 2.5, 0.2, 1.7, -0.3, 0.9])
+    signs = np.array(list(itertools.product([-1, 1], repeat=d.size)))
+    brute = np.mean(np.abs(signs @ d) >= abs(d.sum()) - 1e-12)
+    assert stats.sign_flip_test(d) == pytest.approx(brute)
+
+
+def test_holm_steps_down():
+    out = stats.holm([0.01, 0.04, 0.03, 0.005])
+    # sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1 = 0.02, 0.03, 0.06, 0.04, then the running maximum
+    assert out["p_holm"].tolist() == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert out["reject"].tolist() == [True, False, False, True]
+
+
+def test_equivalence_inside_and_outside_the_margin():
+    close = stats.equivalence([10, -20, 5, 15, -5], margin=100)
+    assert close["equivalent"] and -100 < close["low"] < close["high"] < 100
+    far = stats.equivalence([150, 80, 120, 200, 90], margin=100)
+    assert not far["equivalent"] and far["high"] > 100
+    # the interval is the 90 % t interval: mean ± t(0.95, 4) · sd / sqrt(5)
+    d = np.array([10, -20, 5, 15, -5], float)
+    assert close["high"] - d.mean() == pytest.approx(2.131847 * d.std(ddof=1) / np.sqrt(5), rel=1e-5)
+
+
+def _design(effect, seeds=6, streams=2, rng=None):
+    """A balanced table: every (seed, stream) has both rules over rounds 12-21; SNR = magnitude + effect + noise."""
+    rng = rng or np.random.default_rng(0)
+    rows = []
+    for s in range(seeds):
+        seed_level = rng.normal(0, 50)
+        for k in range(streams):
+            stream_level = rng.normal(0, 20)
+            for r in range(12, 22):
+                base = -500 + seed_level + stream_level + rng.normal(0, 10)
+                rows.append({"seed": s, "training_replicate": k, "round": r, "baseline": "final-ticket",
+                             "best_perf": base})
+                rows.append({"seed": s, "training_replicate": k, "round": r, "baseline": "sig2noise",
+                             "best_perf": base + effect + rng.normal(0, 30)})
+    return pd.DataFrame(rows)
+
+
+def test_seed_differences_average_rounds_then_streams():
+    table = _design(40.0)
+    d = stats.seed_differences(table, "sig2noise", "final-ticket", 12, 21)
+    one = table[(table["seed"] == 2) & (table["training_replicate"] == 1)].pivot(index="round", columns="baseline",
+                                                                                  values="best_perf")
+    row = d.set_index("seed").loc[2]
+    assert row["stream_1"] == pytest.approx((one["sig2noise"] - one["final-ticket"]).mean())
+    assert row["difference"] == pytest.approx((row["stream_0"] + row["stream_1"]) / 2)
+    with pytest.raises(ValueError, match=r"incomplete for \(seed, stream\) \[\(0, 1\)\]"):
+        stats.seed_differences(table.drop(table[(table["seed"] == 0) & (table["training_replicate"] == 1)
+                                                & (table["round"] == 15)].index), "sig2noise", "final-ticket", 12, 21)
+
+
+def test_mixed_model_estimates_the_paired_difference_of_a_balanced_design():
+    table = _design(40.0)
+    fit = stats.mixed_model(table, "sig2noise", "final-ticket", 12, 21)
+    d = stats.seed_differences(table, "sig2noise", "final-ticket", 12, 21)
+    # balanced: the fixed effect of the rule is the mean paired difference, whatever the variance components
+    assert fit["coefficient"] == pytest.approx(d["difference"].mean(), abs=1e-6)
+    assert fit["low"] < fit["coefficient"] < fit["high"] and fit["p"] < 0.05
+    assert (fit["seeds"], fit["streams"], fit["observations"]) == (6, 2, 24)
+    null = stats.mixed_model(_design(0.0, rng=np.random.default_rng(1)), "sig2noise", "final-ticket", 12, 21)
+    assert null["low"] < 0 < null["high"]
+
+
+def _capped_runs():
+    """CartPole-like scores: A fails (falls below 250) at round 2 in all 3 seeds; B never does."""
+    rows = []
+    for s in range(3):
+        for r in range(1, 6):
+            rows.append({"task": "t", "baseline": "A", "seed": s, "round": r, "weights_remaining": 0.8 ** (r - 1),
+                         "best_perf": 500.0 if r == 1 else 40.0})
+            rows.append({"task": "t", "baseline": "B", "seed": s, "round": r, "weights_remaining": 0.8 ** (r - 1),
+                         "best_perf": 500.0})
+    return pd.DataFrame(rows)
+
+
+def test_failure_rounds_and_the_log_rank_test_by_hand():
+    failures = stats.failure_rounds(_capped_runs(), floors={"t": 250})
+    a = failures[failures["baseline"] == "A"]
+    b = failures[failures["baseline"] == "B"]
+    assert a["round"].tolist() == [2, 2, 2] and a["failed"].all() and a["trainable_until"].tolist() == [1, 1, 1]
+    assert b["round"].tolist() == [5, 5, 5] and not b["failed"].any()
+    out = stats.survival_comparison(failures, "B", "A")
+    # at round 2: 6 at risk, 3 events, all in A: O - E = 1.5, V = 3·3·3·3 / (36·5) = 0.45, chi² = 5.0
+    from scipy.stats import chi2
+    assert out["logrank_p"] == pytest.approx(chi2.sf(5.0, 1), rel=1e-6)
+    assert out["fisher_p"] == pytest.approx(0.1, rel=1e-6)        # 3 of 3 against 0 of 3: 2 / C(6, 3)
+    assert out["failed"] == (0, 3)
+    km = stats.kaplan_meier(failures).set_index(["baseline", "round"])["survival"]
+    assert km.loc[("A", 2)] == 0.0 and km.loc[("B", 5)] == 1.0
+
+
+def test_fisher_on_the_cartpole_counts():
+    # 0 of 5 against 3 of 5 failing: two-sided p = 1/6 (hypergeometric)
+    rows = [{"baseline": "snr", "round": 21, "failed": False}] * 5 + \
+           [{"baseline": "mag", "round": 15, "failed": True}] * 3 + [{"baseline": "mag", "round": 21, "failed": False}] * 2
+    out = stats.survival_comparison(pd.DataFrame(rows), "snr", "mag")
+    assert out["fisher_p"] == pytest.approx(1 / 6)
