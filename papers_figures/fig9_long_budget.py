@@ -17,7 +17,7 @@
 # %% [markdown]
 # # Figure 9: does SNR pruning beat magnitude pruning once σ has adapted? (the long-budget set)
 #
-# The long-budget set (`papers_figures/results-long/`, issue 19; what is done: `grids/long-budget-status.md`): SNES
+# The long-budget set (`papers_figures/results-long/`; what is done: `grids/long-budget-status.md`): SNES
 # at the paper's control budget (population 100 × 2000 generations × 8 rollouts, 21 rounds at keep ratio 0.8) and on
 # F-MNIST at the budget where σ adapts as far (population 32 × 2000 generations, 11 rounds), 5 seeds. Each task has
 # SNR pruning, magnitude IMP, random re-initialisation and the null: magnitude IMP trained again from round 2 on
@@ -25,9 +25,10 @@
 #
 # - **Top:** test score against weights remaining, mean ± standard error over seeds.
 # - **Middle:** SNR − magnitude and replicate − magnitude, paired by seed, with Student-t 95 % intervals over
-#   seeds (with 5 seeds a bootstrap interval is too narrow). SNR beats magnitude at a sparsity only where its
-#   difference clears both zero and the replicate's. The tables also set SNR against the replicate itself (SNR −
-#   replicate): two magnitude runs per seed instead of one.
+#   seeds (with 5 seeds a bootstrap interval is too narrow). The tables also set SNR against the replicate itself
+#   (SNR − replicate). Everything here is exploratory: these 5 seeds were analysed before the pre-registered test
+#   (`papers_figures/preregistration.md`, Figure 10), and in this set SNR and magnitude share their training noise
+#   while the replicate does not, so the two differences are not on an equal footing.
 # - **Bottom:** whether the rules can differ at all there: the share of the next round's kept weights that SNR and
 #   magnitude pruning would both keep (the SNR runs' `snr_magnitude_agreement`) and σ's coefficient of variation.
 
@@ -37,7 +38,7 @@ figure_dir = "figures"
 perf = "best_perf"
 grids = ["long_pendulum_es", "long_cartpole_es", "long_fmnist_es"]   # those with finished rounds are drawn
 pooled_ranges = [(6, 11), (12, 21)]   # rounds pooled within each seed (32.8-10.7 %, 8.6-1.15 % of the weights)
-trainable_levels = [0.5, 0.75]   # "still trains": above this fraction of the way from the worst to the dense score
+failure_floors = {"Pendulum-v1": [-400.0, -800.0], "CartPole-v1": [250.0, 475.0]}   # absolute score floors per task
 retrain_grid = "long_cartpole_retrain"   # CartPole's tickets trained again for 100 generations (drawn when present)
 
 # %%
@@ -107,26 +108,43 @@ pooled = pd.concat([analysis.pooled_difference(results, first, last, perf=perf, 
 pooled.set_index(["task", "comparison", "rounds"])[columns].round(4)
 
 # %% [markdown]
-# **How long the tickets stay trainable:** per seed, the last round before the score first falls below a level (a
-# fraction of the way from the task's worst score to its dense score: `analysis.trainable_until`; `censored`: it has
-# not fallen in the rounds finished so far), then the comparisons in rounds, paired by seed over the
-# seeds where both runs have fallen. A round more is a network 0.8 times as dense. The worst score is the set's, so
-# a low level moves when runs that fall deeper (random re-initialisation) join; where the collapse is steep, a level
-# near the dense score gives the same rounds whatever the floor.
+# **Capped and collapsing tasks as survival data** (exploratory: these seeds were seen before the pre-registration,
+# `papers_figures/preregistration.md`). Per seed, the round in which the score first falls below an absolute floor
+# (`analysis.failure_rounds`; censored at the last finished round when it never does), Kaplan–Meier curves per rule,
+# the log-rank test and Fisher's exact test of the failure counts (two-sided). The floors are fixed numbers per task,
+# so no run's round moves when other runs join. CartPole's scores are bimodal (500 or about 40), so its evidence is
+# a failure count, not a mean difference at the cap; a run that fails may recover in a later round (it counts as
+# failed from the first fall).
 
 # %%
-survival = pd.concat([analysis.trainable_until(results, perf=perf, level=level).assign(level=level)
-                      for level in trainable_levels], ignore_index=True)
-survival.pivot_table(index=["level", "task", "seed"], columns="baseline", values="round")
+failures = pd.concat([analysis.failure_rounds(results[results["task"] == task], {task: floor}, perf=perf)
+                      for task, floors in failure_floors.items() if task in set(results["task"]) for floor in floors
+                      if results.loc[results["task"] == task, "round"].max() > 1], ignore_index=True)
+failures.pivot_table(index=["task", "floor", "seed"], columns="baseline", values="round")
 
 # %%
-fallen = survival[~survival["censored"]].pivot_table(index=["level", "task", "seed"], columns="baseline",
-                                                     values="round")
-rounds_longer = pd.DataFrame([
-    {"level": level, "task": task, "comparison": name, **analysis.paired_statistics(d)}
-    for (level, task), part in fallen.groupby(level=["level", "task"]) for name, (b, t) in comparisons.items()
-    if b in part and t in part and len(d := (part[b] - part[t]).dropna())])
-rounds_longer.set_index(["level", "task", "comparison"])[columns[1:]].round(3) if len(rounds_longer) else rounds_longer
+survival_tests = pd.DataFrame([
+    {"task": task, "floor": floor, "comparison": name, **analysis.survival_comparison(part, b, t)}
+    for (task, floor), part in failures.groupby(["task", "floor"]) for name, (b, t) in comparisons.items()
+    if {b, t} <= set(part["baseline"])])
+survival_tests.set_index(["task", "floor", "comparison"]).round(4)
+
+# %%
+curves = failures.groupby(["task", "floor"])
+fig, axes = plt.subplots(1, curves.ngroups, figsize=(4.2 * curves.ngroups, 3.4), squeeze=False)
+for ax, ((task, floor), part) in zip(axes[0], curves):
+    km = analysis.kaplan_meier(part)
+    for baseline, curve in km.groupby("baseline"):
+        ax.step(curve["round"], curve["survival"], where="post", color=plots.PAPER_COLOURS.get(baseline, COLOURS.get(
+            baseline)), label=f"{baseline} ({int(part.loc[part['baseline'] == baseline, 'failed'].sum())} of "
+                              f"{int((part['baseline'] == baseline).sum())} fail)")
+    ax.set(title=f"{task}: score ≥ {floor:g}", xlabel="IMP round", ylabel="share of seeds not yet failed",
+           ylim=(-0.05, 1.05))
+    ax.legend(frameon=False, fontsize=7)
+    ax.spines[["top", "right"]].set_visible(False)
+Path(figure_dir).mkdir(exist_ok=True)
+plots.save(fig, Path(figure_dir) / "fig9_survival.png")
+plt.show()
 
 # %%
 snr_runs = results[results["baseline"] == "sig2noise"]
