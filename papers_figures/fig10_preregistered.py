@@ -1,0 +1,228 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Figure 10: the pre-registered test of SNR against magnitude pruning
+#
+# Everything this notebook decides is fixed in `papers_figures/preregistration.md`, committed before any of its
+# cells ran a round: Pendulum-v1, SNES at the paper's budget, 15 seeds, each in two noise streams; the endpoint is
+# each seed's SNR − magnitude difference of the validation-best test return, averaged over rounds 12–21 and over
+# its two streams; the test is the exact two-sided sign-flip test at α = 0.05. The mechanism arms (M-floor:
+# magnitude with at least 8 weights per kernel; M-shuffled: SNR with σ shuffled within each kernel) form one
+# family of four tests under Holm's correction; Sep-CMA-ES, the paper's own Pendulum strategy, is tested for a tie.
+#
+# **No test is computed before every cell of its family has finished all 21 rounds** (the pre-registered stopping
+# rule): until then this notebook says how far the cells are and draws the finished rounds, labelled unfinished.
+# The wiring of the tickets (kept output-layer weights, hidden units on a complete input→output path) is
+# exploratory throughout.
+
+# %% tags=["parameters"]
+results_dir = "results-long"
+figure_dir = "figures"
+perf = "best_perf"
+first_round, last_round = 12, 21     # the endpoint's rounds (8.6 % down to 1.15 % of the weights)
+seeds = list(range(15))              # the primary and mechanism families' seeds
+sepcma_seeds = list(range(5))
+rounds = 21
+equivalence_margin = 100.0           # Sep-CMA-ES: "tie" when the 90 % interval lies inside ±100
+
+# %%
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+import lottery_kit as lk
+from lottery_kit import analysis, plots
+from lottery_kit.wiring import stored_wiring
+
+#: grid -> the runs it holds; ``arm`` is read from the baseline and the settings of each cell (arm_of)
+GRIDS = ["long_pendulum_es", "long_pendulum_es_replicate", "prereg_pendulum_snes_stream1", "prereg_pendulum_snes",
+         "prereg_pendulum_mechanism", "prereg_pendulum_sepcma", "prereg_pendulum_mechanism_exploratory"]
+COLOURS = {"SNR": "black", "magnitude": "red", "M-floor": "tab:orange", "M-shuffled": "tab:blue",
+           "magnitude, layer-wise": "tab:purple", "magnitude-layer-std": "tab:green"}
+
+
+def arm_of(row) -> str | None:
+    """The pre-registration's name of a run (None: not one of its arms, e.g. random re-initialisation)."""
+    if row["baseline"] == "sig2noise":
+        return "SNR"
+    if row["baseline"] == "sig2noise-shuffled":
+        return "M-shuffled"
+    if row["baseline"] == "magnitude-layer-std":
+        return "magnitude-layer-std"
+    if row["baseline"] == "final-ticket":
+        if row.get("distribution", "global") == "layerwise":
+            return "magnitude, layer-wise"
+        return "M-floor" if row.get("min_per_layer", 0) == 8 else "magnitude"
+    return None
+
+
+def load(grid: str) -> pd.DataFrame:
+    root = Path(results_dir) / grid
+    if not (root.exists() and any(root.rglob("results.parquet"))):
+        return pd.DataFrame()
+    rows = lk.collect(root).assign(grid=grid)
+    for column, default in (("training_replicate", 0), ("min_per_layer", 0), ("distribution", "global")):
+        rows[column] = rows[column].fillna(default) if column in rows else default
+    rows["arm"] = [arm_of(r) for r in rows.to_dict("records")]
+    return rows[rows["arm"].notna()]
+
+
+frames = [load(g) for g in GRIDS]
+results = pd.concat([f for f in frames if len(f)], ignore_index=True)
+results["training_replicate"] = results["training_replicate"].astype(int)
+
+# %% [markdown]
+# How far each family is: a run is one (strategy, arm, noise stream, seed); it is complete with all 21 rounds.
+
+# %%
+done = results.groupby(["strategy", "arm", "training_replicate", "seed"])["round"].nunique().eq(rounds)
+FAMILIES = {   # family -> (strategy, arms, streams, seeds)
+    "primary": ("SNES", ["SNR", "magnitude"], [0, 1], seeds),
+    "mechanism": ("SNES", ["SNR", "magnitude", "M-floor", "M-shuffled"], [0], seeds),
+    "Sep-CMA-ES": ("Sep_CMA_ES", ["SNR", "magnitude"], [0, 1], sepcma_seeds),
+}
+progress = pd.DataFrame([
+    {"family": family, "runs": len(arms) * len(streams) * len(ss),
+     "complete": sum(bool(done.get((strategy, a, k, s), False)) for a in arms for k in streams for s in ss)}
+    for family, (strategy, arms, streams, ss) in FAMILIES.items()]).set_index("family")
+progress["ready"] = progress["complete"] == progress["runs"]
+progress
+
+
+# %%
+def family_rows(family: str) -> pd.DataFrame:
+    strategy, arms, streams, ss = FAMILIES[family]
+    part = results[(results["strategy"] == strategy) & results["arm"].isin(arms)
+                   & results["training_replicate"].isin(streams) & results["seed"].isin(ss)]
+    return part.assign(baseline=part["arm"])
+
+
+def seed_test(part, better, than) -> dict:
+    d = analysis.seed_differences(part, better, than, first_round, last_round, perf=perf)["difference"]
+    stats = analysis.paired_statistics(d.to_numpy())
+    return {"comparison": f"{better} − {than}", "seeds": len(d), "mean_difference": d.mean(),
+            "t_low": stats["t_low"], "t_high": stats["t_high"], "seeds_same_sign": stats["seeds_same_sign"],
+            "sign_flip_p": analysis.sign_flip_test(d.to_numpy())}
+
+
+def not_ready(family: str) -> None:
+    row = progress.loc[family]
+    print(f"{family}: {row['complete']} of {row['runs']} runs complete; the pre-registered test is computed only "
+          "when every one is (papers_figures/preregistration.md, stopping rule).")
+
+
+# %% [markdown]
+# **The primary test:** SNR − magnitude, exact two-sided sign-flip over 15 seeds, with the Student-t interval and
+# the mixed model (rule fixed; seed and stream within seed random).
+
+# %%
+if progress.loc["primary", "ready"]:
+    part = family_rows("primary")
+    primary = seed_test(part, "SNR", "magnitude")
+    model = analysis.mixed_model(part, "SNR", "magnitude", first_round, last_round, perf=perf)
+    p, mean = primary["sign_flip_p"], primary["mean_difference"]
+    verdict = ("SNR pruning gives better tickets than magnitude pruning" if p < 0.05 and mean > 0 else
+               "magnitude pruning gives better tickets than SNR pruning" if p < 0.05 else "no difference detected")
+    print(f"Primary: {verdict} on Pendulum-v1 with SNES at the paper's budget: mean difference {mean:+.1f} "
+          f"[{primary['t_low']:+.1f}, {primary['t_high']:+.1f}], sign-flip p = {p:.4f}; mixed model "
+          f"{model['coefficient']:+.1f} [{model['low']:+.1f}, {model['high']:+.1f}].")
+else:
+    not_ready("primary")
+
+# %% [markdown]
+# **The mechanism family** (stream 0, Holm over T1–T4): T1 M-floor − magnitude, T2 SNR − M-floor, T3 M-shuffled −
+# magnitude, T4 SNR − M-shuffled. "SNR avoids layer collapse" if T1 rejects (M-floor above magnitude) and T2 does
+# not; "σ picks better weights" if T2 and T4 both reject with SNR above; otherwise the tests are reported as they are.
+
+# %%
+if progress.loc["mechanism", "ready"]:
+    part = family_rows("mechanism")
+    tests = pd.DataFrame([seed_test(part, b, t) for b, t in
+                          [("M-floor", "magnitude"), ("SNR", "M-floor"), ("M-shuffled", "magnitude"),
+                           ("SNR", "M-shuffled")]], index=["T1", "T2", "T3", "T4"])
+    tests = tests.join(analysis.holm(tests["sign_flip_p"]).set_index(tests.index)[["p_holm", "reject"]])
+    up = {t: bool(tests.loc[t, "reject"] and tests.loc[t, "mean_difference"] > 0) for t in tests.index}
+    reading = ("SNR avoids layer collapse" if up["T1"] and not tests.loc["T2", "reject"] else
+               "σ picks better weights" if up["T2"] and up["T4"] else
+               "neither reading: " + ", ".join(f"{t} {'rejects' if tests.loc[t, 'reject'] else 'does not reject'}"
+                                               for t in tests.index))
+    print(f"Mechanism: {reading}.")
+    display(tests.round(4))   # noqa: F821  (IPython)
+else:
+    not_ready("mechanism")
+
+# %% [markdown]
+# **Sep-CMA-ES** (5 seeds, both streams): "tie" if the 90 % t interval lies inside ±100 (TOST at α = 0.05); a rule
+# is better if the 95 % t interval excludes 0; otherwise inconclusive.
+
+# %%
+if progress.loc["Sep-CMA-ES", "ready"]:
+    part = family_rows("Sep-CMA-ES")
+    d = analysis.seed_differences(part, "SNR", "magnitude", first_round, last_round, perf=perf)["difference"]
+    eq, stats = analysis.equivalence(d.to_numpy(), equivalence_margin), analysis.paired_statistics(d.to_numpy())
+    verdict = ("a tie (within ±100)" if eq["equivalent"] else
+               "SNR better" if stats["t_low"] > 0 else "magnitude better" if stats["t_high"] < 0 else "inconclusive")
+    print(f"Sep-CMA-ES: {verdict}: mean {eq['mean_difference']:+.1f}, 90 % [{eq['low']:+.1f}, {eq['high']:+.1f}], "
+          f"95 % [{stats['t_low']:+.1f}, {stats['t_high']:+.1f}].")
+else:
+    not_ready("Sep-CMA-ES")
+
+# %% [markdown]
+# **What the tickets still wire** (exploratory): per arm and round, the kept weights of the output kernel (64 in the
+# dense 2×64 policy) and the hidden units on a complete input→output path, from every stored mask, mean over runs.
+
+# %%
+wiring = []
+for grid in GRIDS:
+    for cell in sorted((Path(results_dir) / grid / "cells").glob("*")):
+        rows = results[(results["grid"] == grid) & (results["cell"] == cell.name)]
+        if (cell / "config.json").exists() and len(rows):
+            w = stored_wiring(cell)
+            first = rows.iloc[0]
+            wiring.append(w.assign(arm=first["arm"], strategy=first["strategy"],
+                                   training_replicate=first["training_replicate"]))
+wiring = pd.concat(wiring, ignore_index=True)
+wiring.groupby(["strategy", "arm", "round"])[["kept_weights_kernel2", "hidden_on_path", "inputs_wired"]].mean().unstack(
+    "arm").loc["SNES"].loc[[1, 6, 12, 16, 21]].round(1)
+
+# %%
+snes = results[results["strategy"] == "SNES"]
+fig, axes = plt.subplots(1, 3, figsize=(16, 4.2))
+for arm, part in snes.groupby("arm"):
+    per_round = part.groupby("round").agg(score=(perf, "mean"), runs=(perf, "size"),
+                                          remaining=("weights_remaining", "mean"))
+    runs = part.groupby(["seed", "training_replicate"]).ngroups
+    axes[0].plot(100 * per_round["remaining"], per_round["score"], marker="o", ms=3, color=COLOURS.get(arm),
+                 label=f"{arm} ({runs} runs, {int(part.groupby(['seed', 'training_replicate'])['round'].nunique().eq(rounds).sum())} complete)")
+    w = wiring[(wiring["strategy"] == "SNES") & (wiring["arm"] == arm)].groupby("round").mean(numeric_only=True)
+    x = 100 * per_round["remaining"].reindex(w.index)
+    axes[1].plot(x, w["kept_weights_kernel2"], marker="o", ms=3, color=COLOURS.get(arm), label=arm)
+    axes[2].plot(x, w["hidden_on_path"], marker="o", ms=3, color=COLOURS.get(arm), label=arm)
+ready = progress.loc["primary", "ready"] and progress.loc["mechanism", "ready"]
+axes[0].set(title="test return, mean over runs" + ("" if ready else " (unfinished: no test yet)"),
+            ylabel=plots.PERF_LABELS.get(perf, perf))
+axes[1].set(title="kept output-layer weights (of 64)", ylabel="weights", yscale="log")
+axes[2].set(title="hidden units on an input→output path (of 128)", ylabel="units")
+for ax in axes:
+    plots.percent_axis(ax, 100 * snes["weights_remaining"])
+    ax.legend(frameon=False, fontsize=7)
+    ax.spines[["top", "right"]].set_visible(False)
+fig.suptitle("Pendulum-v1, SNES at the paper's budget: the pre-registered arms", fontsize=10)
+Path(figure_dir).mkdir(exist_ok=True)
+plots.save(fig, Path(figure_dir) / "fig10_preregistered.png")
+plt.show()
