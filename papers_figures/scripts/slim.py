@@ -32,6 +32,10 @@ KEEP = {
 for _task in ("pendulum", "cartpole", "fmnist"):
     KEEP |= {(f"long_{_task}_es", "sig2noise"): ("mask",), (f"long_{_task}_es", "final-ticket"): ("mask",),
              (f"long_{_task}_es_replicate", "final-ticket"): ("mask",)}
+# The pre-registered cells keep their masks: Figure 10 reads what each ticket still wires from them.
+KEEP |= {(grid, None): ("mask",) for grid in ("prereg_pendulum_snes_stream1", "prereg_pendulum_snes",
+                                              "prereg_pendulum_mechanism", "prereg_pendulum_sepcma",
+                                              "prereg_pendulum_mechanism_exploratory")}
 DROP = ("*.ipynb", "cell.log", "*.png", ".jax_cache", ".grid.lock", ".run.lock", ".cell.lock", ".dense.lock", "grid.json")
 
 
