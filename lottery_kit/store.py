@@ -151,9 +151,10 @@ def versions() -> dict[str, str]:
     return out
 
 
-def kit_commit() -> str | None:
-    """The git commit of the kit's checkout (``+dirty`` when tracked files differ from it), None outside git."""
-    root = Path(__file__).resolve().parent.parent
+def kit_commit(root=None) -> str | None:
+    """The git commit of the kit's checkout (``root``: the one this module is in), ``+dirty`` when its tracked
+    package, notebooks or pyproject.toml differ from it; None outside git."""
+    root = Path(__file__).resolve().parent.parent if root is None else Path(root)
     try:
         head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
                               timeout=10)
