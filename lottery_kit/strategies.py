@@ -2,8 +2,8 @@
 
 ``make_strategy(name, popsize, num_dims, task, ...)`` returns an :class:`ESSpec` (the evosax object and its params)
 plus the per-weight std read-out used by SNR pruning. Any distribution-based evosax algorithm works by its class
-name; the paper's five carry per-task presets (paper-notes): ``Sep_CMA_ES``, ``SNES``, ``PGPE``, ``DiscoveredES``
-(the paper's DES) and ``Open_ES``.
+name; the paper's five carry per-task presets (Lange & Sprekeler 2023): ``Sep_CMA_ES``, ``SNES``, ``PGPE``,
+``DiscoveredES`` (the paper's DES) and ``Open_ES``.
 
 The paper ran evosax 0.1.4; the kit installs evosax 0.3.2, which keeps the names but changed the rules. With
 ``rules="paper"`` (the default; ``es_rules`` in trainers, notebooks and ``config.json``) the five run evosax 0.1.4's
