@@ -17,7 +17,7 @@
 # %% [markdown]
 # # Figure 9: does SNR pruning beat magnitude pruning once σ has adapted? (the long-budget set)
 #
-# The long-budget set (`papers_figures/results-long/`, issue 19; what is done: `grids/long-budget-status.md`): SNES
+# The long-budget set (`papers_figures/results-long/`; what is done: `grids/long-budget-status.md`): SNES
 # at the paper's control budget (population 100 × 2000 generations × 8 rollouts, 21 rounds at keep ratio 0.8) and on
 # F-MNIST at the budget where σ adapts as far (population 32 × 2000 generations, 11 rounds), 5 seeds. Each task has
 # SNR pruning, magnitude IMP, random re-initialisation and the null: magnitude IMP trained again from round 2 on
