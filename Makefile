@@ -1,17 +1,18 @@
 # lottery-kit: two commands do everything on a fresh machine.
 #   make quickstart   set up .venv if needed, run the quickstart grid, write its figure
 #   make test         set up .venv if needed, run every test and every notebook (nbmake), in two processes, slowest first
+#   make docs         build the documentation site (docs/) into docs/_build/html, warnings as errors
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: quickstart test bench data setup
+.PHONY: quickstart test bench data setup docs
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt .jupyter/overrides.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	PIP_CONSTRAINT=constraints.txt $(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	PIP_CONSTRAINT=constraints.txt $(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,docs]"
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (ipykernel)" >/dev/null
 	mkdir -p $(VENV)/share/jupyter/lab/settings && cp .jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/
 	touch $(STAMP)
@@ -45,3 +46,8 @@ test: $(STAMP) data
 
 bench: $(STAMP)
 	$(BIN)/lottery-kit bench
+
+# The documentation site: Sphinx with MyST-NB (docs/design.md says why); notebooks render as committed, never executed.
+docs: $(STAMP)
+	$(BIN)/sphinx-build -W --keep-going -q -b html docs docs/_build/html
+	@echo "site: docs/_build/html/index.html"

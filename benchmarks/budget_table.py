@@ -1,5 +1,5 @@
-"""The budget table (issue 19, item 2) from ``sigma-adaptation.jsonl``: after one dense round, how far σ has adapted
-and how many weights SNR and magnitude pruning would both keep, against population and generations.
+"""The budget table (benchmarks/BUDGET.md) from ``sigma-adaptation.jsonl``: after one dense round, how far σ has
+adapted and how many weights SNR and magnitude pruning would both keep, against population and generations.
 
 One row per measured entry, grouped by task, strategy, rules and σ convention, ordered by population and
 generations; a later line for the same entry replaces an earlier one. ``seconds`` is the entry's wall time on the

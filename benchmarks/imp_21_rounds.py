@@ -1,4 +1,4 @@
-"""A 21-round IMP run at the issue's tiny budget (CartPole-v1, SNES, population 4, 2 generations a round, 3 seeds):
+"""A 21-round IMP run at a tiny budget (CartPole-v1, SNES, population 4, 2 generations a round, 3 seeds):
 round 1 (with its compile) against the later rounds, timed from the rounds' DONE markers. One JSON line.
 
 Run: .venv/bin/python benchmarks/imp_21_rounds.py

@@ -1,4 +1,4 @@
-"""What bounds the control rollouts at the paper's budget (issue 18, item 1): one JSON line per variant.
+"""What bounds the control rollouts at the paper's budget: one JSON line per variant.
 
 Pendulum-v1, the paper's MLP 2x64 tanh, population 100 x 8 rollouts a member, 200 steps. Each variant times the
 same scan of ``steps`` steps and reports ms a step and the policy's share of the same run's matmul peak:

@@ -1,7 +1,7 @@
 """``lottery-kit bench``: population-kernel and ES benchmarks, with the machine's matmul peak as yardstick.
 
 Every figure is the median of several timed repetitions after a warm-up call; compile time (first
-call minus a steady call) is reported separately. Targets (issue "Performance"): ``cnn_pop_eval``
+call minus a steady call) is reported separately. Targets: ``cnn_pop_eval``
 peak_fraction >= 0.30 on CPU; ES generation speedup over vmapped flax >= 5; seed vmap speedup >= 1 (at the control
 task's default of eight rollouts a member); the numerical guard costs at most 2 % of a round; with the masked
 search, later IMP rounds of a short run take at most 0.35 of the first's (no recompile); Pendulum-v1's rollouts at

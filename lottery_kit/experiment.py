@@ -20,7 +20,7 @@ from .trainers import GRADIENT_TRAINERS, ESTrainer, trainer_class
 from .validate import ConfigError, choice, number
 
 PRESETS = ("small", "paper")
-#: Evolution strategies at the paper's scale by task family (paper-notes, "ES settings").
+#: Evolution strategies at the paper's scale by task family (Lange & Sprekeler 2023, their ES settings).
 PAPER_SCALE = {
     "vision": dict(popsize=128, generations=4000, eval_every=100, mean_decay=1e-4, rounds=20, keep_ratio=0.8),
     "gymnax": dict(popsize=100, generations=2000, eval_every=50, mean_decay=1e-4, rounds=20, keep_ratio=0.8),
@@ -34,8 +34,8 @@ SMALL_TASK_OPTIONS = {
     "minatar": dict(n_rollouts=4, n_eval_episodes=16),
     "brax": dict(n_rollouts=1, n_eval_episodes=4, episode_length=100),
 }
-#: Gradient descent at the paper's scale by (optimiser, family) (paper-notes, "Gradient-descent baselines"). The
-#: trainers' own defaults are the paper's settings (PPO: Pendulum's; Brax's PPO: the Brax demo's ant).
+#: Gradient descent at the paper's scale by (optimiser, family) (Lange & Sprekeler 2023, their gradient-descent
+#: baselines). The trainers' own defaults are the paper's settings (PPO: Pendulum's; Brax's PPO: the Brax demo's ant).
 GD_PAPER_SCALE = {
     ("Adam", "vision"): dict(epochs=2, rounds=20, keep_ratio=0.8),
     ("PPO", "gymnax"): dict(total_steps=1_750_000, rounds=20, keep_ratio=0.8),
@@ -56,7 +56,7 @@ GD_NETWORK = {
 
 def load_plugins(modules) -> None:
     """Import the named modules (the notebooks' ``plugins`` parameter): each registers its own scores,
-    distributions, weights policies, baselines, tasks or evolution strategies (README, "Extending lottery-kit")."""
+    distributions, weights policies, baselines, tasks or evolution strategies (docs/how-to/extend.md)."""
     import importlib
 
     for name in modules or ():

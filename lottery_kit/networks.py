@@ -1,4 +1,4 @@
-"""The paper's networks as flax modules (Lange & Sprekeler 2023, table in paper-notes)."""
+"""The paper's networks as flax modules (Lange & Sprekeler 2023, their networks' description)."""
 
 from __future__ import annotations
 

@@ -2,8 +2,8 @@
 
 ``make_strategy(name, popsize, num_dims, task, ...)`` returns an :class:`ESSpec` (the evosax object and its params)
 plus the per-weight std read-out used by SNR pruning. Any distribution-based evosax algorithm works by its class
-name; the paper's five carry per-task presets (paper-notes): ``Sep_CMA_ES``, ``SNES``, ``PGPE``, ``DiscoveredES``
-(the paper's DES) and ``Open_ES``.
+name; the paper's five carry per-task presets (Lange & Sprekeler 2023): ``Sep_CMA_ES``, ``SNES``, ``PGPE``,
+``DiscoveredES`` (the paper's DES) and ``Open_ES``.
 
 The paper ran evosax 0.1.4; the kit installs evosax 0.3.2, which keeps the names but changed the rules. With
 ``rules="paper"`` (the default; ``es_rules`` in trainers, notebooks and ``config.json``) the five run evosax 0.1.4's
@@ -20,7 +20,7 @@ Sep-CMA-ES     ``c_mu = (n+2)/3 · c_mu_full`` (Ros & Hansen)     full CMA-ES's 
                weights ``log(μ+1) - log i`` over μ=⌊λ·elite⌋     ``log((λ+1)/2) - log i``; elite ratio ignored
                ``mu_eff = 1/Σw²``; ``c_c = 4/(n+4)``;            ``mu_eff`` from the λ/2 weights; ``c_c`` and ``c_σ``
                ``c_σ = (μ_eff+2)/(n+μ_eff+3)``                   from Hansen's tutorial (``n+μ_eff+5``)
-               stall test exponent ``2g``; no diagonal loading    ``2(g+1)``; C += 1e-8 on every ask
+               stall test exponent ``2g``; no diagonal loading   ``2(g+1)``; C += 1e-8 on every ask
 SNES           temperature weights softmax(-T · centred rank)    no temperature; the kit's evosax-0.3 mode set DES's
                (5th of 32 at T=12: 0.21 of the best's weight)    softmax(-20 · sigmoid(T · rank)) (0.83 of the best)
 PGPE           σ step ``+ std_lr · Δσ``, each pair's noise       ``- std_lr · Δσ``, noise and score aligned;

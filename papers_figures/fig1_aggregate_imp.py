@@ -26,7 +26,7 @@
 
 # %% tags=["parameters"]
 results_dir = "results"
-figure_dir = "figures"       # where the PNG goes (the README gallery reads it)
+figure_dir = "figures"       # where the PNG goes (the docs' report shows it)
 perf = "best_perf"
 es_grids = ["fmnist_es", "cartpole_es", "pendulum_es"]
 gd_grids = ["fmnist_adam", "cartpole_ppo", "pendulum_ppo"]

@@ -25,7 +25,7 @@
 
 # %% tags=["parameters"]
 results_dir = "results"
-figure_dir = "figures"         # where the PNG goes (the README gallery reads it)
+figure_dir = "figures"         # where the PNG goes (the docs' report shows it)
 perf = "final_perf"            # the paper scores the network after its last generation / epoch
 pairs = [["fmnist_es", "fmnist_adam"], ["cartpole_es", "cartpole_ppo"], ["pendulum_es", "pendulum_ppo"]]
 

@@ -19,7 +19,7 @@
 #
 # Magnitude IMP on Fashion-MNIST (3 seeds, 11 rounds at keep ratio 0.8), trained by SNES (population 32, 200
 # generations a round) and by Adam (2 epochs a round), with the pruning rule taken apart
-# (README, "Pruning: score × distribution × rewind point"):
+# (docs/report.md, "Pruning: score × distribution × rewind point"):
 #
 # - **distribution**: the paper's `global` top-k against `layerwise` (the same fraction of every kernel) and `erk`
 #   (Erdős–Rényi-Kernel densities);

@@ -32,15 +32,15 @@ run transfer fmnist_transfer
 run imp_es pendulum_es
 run imp_gd pendulum_ppo
 run imp_es cartpole_es
-run imp_es pendulum_es_replicate   # the null for SNR against magnitude (issue 19)
+run imp_es pendulum_es_replicate   # the null for SNR against magnitude
 run imp_gd cartpole_ppo
 run imp_es fmnist_baselines
 run imp_es fmnist_pgpe
-# Sparsity distributions, late rewinding and iterate-snr (README "Pruning: score × distribution × rewind point")
+# Sparsity distributions, late rewinding and iterate-snr (docs/report.md, "Pruning")
 run imp_es fmnist_layout_es
 run imp_gd fmnist_layout_adam
 .venv/bin/python papers_figures/scripts/slim.py "$OUT"
-# Issue 19: the long-budget set, only when GRIDS names it
+# The long-budget set, only when GRIDS names it
 # Each task's null (one cell) runs beside its grid (three cells) at a lower priority: it takes the core that the
 # grid's last cell leaves free instead of waiting for the grid to end (NULL_NICE=0 when the grid has one cell left
 # and other work shares the machine: at nice 10 beside a test suite the null got almost no CPU).

@@ -1,6 +1,6 @@
-"""The README's "Bad input" table, row by row: each input is refused with the message the table shows.
+"""The bad-input reference (docs/bad-input.md), row by row: each input is refused with the message the table shows.
 
-The table is read from README.md; every row needs a case here (and every case a row), and "…" in a message stands
+The table is read from docs/bad-input.md; every row needs a case here (and every case a row), and "…" in a message stands
 for any text. Cases that damage a stored run also check that the run's files are left as they were.
 """
 
@@ -30,9 +30,12 @@ GD = dict(task="digits", optimizer="Adam", baseline="final-ticket", seeds=[0], r
           progress=False)
 
 
-def readme_rows() -> dict[int, tuple[str, str]]:
+TABLE = ROOT / "docs" / "bad-input.md"
+
+
+def table_rows() -> dict[int, tuple[str, str]]:
     rows = {}
-    for line in (ROOT / "README.md").read_text().splitlines():
+    for line in TABLE.read_text().splitlines():
         m = ROW.match(line)
         if m:
             rows[int(m.group(1))] = (m.group(2), m.group(3))
@@ -285,12 +288,12 @@ def _wrong_type_cell(tmp_path):
 
 
 def test_every_row_has_a_case_and_every_case_a_row():
-    assert sorted(readme_rows()) == sorted(CASES) == list(range(1, len(CASES) + 1))
+    assert sorted(table_rows()) == sorted(CASES) == list(range(1, len(CASES) + 1))
 
 
 @pytest.mark.parametrize("number", sorted(CASES))
-def test_readme_row(number, finished, tmp_path, monkeypatch, nan_when_sparse, compiled):
-    what, message = readme_rows()[number]
+def test_bad_input_row(number, finished, tmp_path, monkeypatch, nan_when_sparse, compiled):
+    what, message = table_rows()[number]
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("LOTTERY_KIT_OFFLINE", "1")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))

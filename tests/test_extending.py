@@ -1,4 +1,4 @@
-"""The README's "Extending lottery-kit" recipes, taken from the README itself, registered from outside the package
+"""The extension recipes of docs/how-to/extend.md, taken from the page itself, registered from outside the package
 and used by one IMP run of the imp_es notebook (through papermill, as a grid cell would)."""
 
 import re
@@ -12,18 +12,16 @@ import lottery_kit as lk
 from lottery_kit.pruning import apportion
 
 ROOT = Path(__file__).resolve().parents[1]
+PAGE = ROOT / "docs" / "how-to" / "extend.md"
 
 
 def recipes() -> str:
-    text = (ROOT / "README.md").read_text()
-    section = text[text.index("## Extending lottery-kit"):]
-    section = section[:section.index("\n## ", 5)]
-    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
-    assert len(blocks) == 4, "the section's recipes: a score, a distribution, a network with its task, an ES"
+    blocks = re.findall(r"```python\n(.*?)```", PAGE.read_text(), re.S)
+    assert len(blocks) == 4, f"{PAGE}'s recipes: a score, a distribution, a network with its task, an ES"
     return "\n".join(blocks)
 
 
-def test_the_readmes_recipes_run_one_imp_run_through_the_notebook(tmp_path, monkeypatch):
+def test_the_extension_recipes_run_one_imp_run_through_the_notebook(tmp_path, monkeypatch):
     (tmp_path / "toy_extension.py").write_text(recipes())
     monkeypatch.setenv("PYTHONPATH", f"{tmp_path}:{__import__('os').environ.get('PYTHONPATH', '')}")
     out = tmp_path / "run"

@@ -212,8 +212,8 @@ def test_oneshot_grid_shares_one_dense_run(tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize("engine", [["--workers", "2"], ["--dask", "local", "--workers", "2"]], ids=["threads", "dask"])
 def test_relative_paths_with_two_cells_at_once(echo_nb, tmp_path, engine):
-    """The README's grid form from the notebook's directory with relative paths: cells running at once share no
-    working directory (each is a process of its own started in the notebook's directory); each cell's kernel runs
+    """The documented grid form (docs/how-to/grid.md) from the notebook's directory with relative paths: cells running
+    at once share no working directory (each is a process of its own started in the notebook's directory); each cell's kernel runs
     on the one core its cell claimed (``--cores-per-cell``)."""
     args = [sys.executable, "-m", "lottery_kit.cli", "grid", echo_nb.name, "--out", "grid", "-p", "x=1", "-p", "x=2",
             "-p", "label=a", "--quiet", "--cores-per-cell", "1", *engine]

@@ -1,7 +1,7 @@
 """JupyterLab from the project's environment opens either file of a notebook pair as a notebook.
 
 The Makefile installs ``.jupyter/overrides.json`` into the environment, which makes Jupytext's notebook view the
-default for ``.py`` files. Checked through the server's REST API, and in headless Chromium where it is installed.
+default for ``.py`` files and turns off the "notified about official Jupyter news?" pop-up. Checked through the server's REST API, and in headless Chromium where it is installed.
 """
 
 import json
@@ -62,6 +62,12 @@ def test_python_files_open_in_the_jupytext_notebook_view(lab):
         model = _get(f"{lab}/api/contents/notebooks/{name}.py?type=notebook&content=1")
         paired = json.loads((ROOT / "notebooks" / f"{name}.ipynb").read_text())
         assert model["type"] == "notebook" and len(model["content"]["cells"]) == len(paired["cells"])
+
+
+def test_no_news_pop_up(lab):
+    """JupyterLab asks a newcomer whether to be notified about official Jupyter news unless fetchNews is decided."""
+    defaults = _get(f"{lab}/lab/api/settings/@jupyterlab/apputils-extension:notification")["schema"]["properties"]
+    assert defaults["fetchNews"]["default"] == "false" and defaults["checkForUpdates"]["default"] is False
 
 
 @pytest.mark.skipif(not shutil.which("chromium"), reason="Chromium is not installed (apt-get install chromium)")

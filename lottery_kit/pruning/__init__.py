@@ -17,7 +17,7 @@ chosen apart (``distribution`` parameter), and the rewind point by the trainer's
 | magnitude-layer-std | \\|μ\\| over the mean σ of the kernel's kept weights (the kit's control) | rewound |
 
 Modules: :mod:`.scores`, :mod:`.distributions`, :mod:`.weights`, :mod:`.baselines`; each has a registry and a
-``register_*`` function (see the README's "Extending lottery-kit").
+``register_*`` function (see docs/how-to/extend.md).
 """
 
 from .baselines import BASELINES, Baseline, check_needs, get_baseline, register_baseline

@@ -1,4 +1,5 @@
-"""How differently iterate-snr and magnitude rank Adam's weights (Figure 8's Adam score panel, README "Pruning").
+"""How differently iterate-snr and magnitude rank Adam's weights (Figure 8's Adam score panel; docs/report.md,
+"Pruning").
 
 One dense Adam round on Fashion-MNIST with the layout grid's settings (seed 0, 2 epochs, lr 3e-4, batch 128), then,
 on its outcome: the share of the kept weights that both scores keep at keep fractions 0.8, 0.2 and 0.05

@@ -1,6 +1,7 @@
-"""Bring the finished rounds of a results set that is still running elsewhere (a worktree) into this checkout.
+"""Bring the finished rounds of a results set that is still running elsewhere (another checkout, another machine's
+shared directory) into this checkout.
 
-    .venv/bin/python papers_figures/scripts/take_finished_rounds.py /work/long/papers_figures/results-long \
+    .venv/bin/python papers_figures/scripts/take_finished_rounds.py /path/to/running/results-long \
         papers_figures/results-long
 
 Per cell of every grid under SOURCE that has finished a round: its params.json and config.json, and every round

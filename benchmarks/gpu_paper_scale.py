@@ -1,4 +1,4 @@
-"""One prepared device session for the paper-scale GPU figures (issue "Paper scale on one GPU").
+"""The paper-scale GPU figures: F-MNIST with SNES at population 128 and batch 1024, measured phase by phase.
 
 Phases (argument 1, any of them comma-separated): ``gen`` (a paper-scale generation as parts, as one jit and inside
 the round's scan, with and without barriers between the parts), ``precision`` (population forward per precision:
@@ -8,7 +8,7 @@ capped to 11 GB, with and without chunking), ``profile`` (a trace and an HLO dum
 ``$GENERATIONS``).
 Appends JSON lines to ``$OUT/gpu.jsonl``; ``SMALL=1`` shrinks everything for a CPU dry run, ``POP``/``BATCH`` set the
 population and batch, ``PRECISIONS`` the precisions compared. Needs Fashion-MNIST
-findable (``LOTTERY_KIT_DATA``). Usage: ``python benchmarks/gpu_session.py gen,precision,memory``.
+findable (``LOTTERY_KIT_DATA``). Usage: ``python benchmarks/gpu_paper_scale.py gen,precision,memory``.
 """
 
 from __future__ import annotations
