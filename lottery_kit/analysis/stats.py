@@ -2,8 +2,9 @@
 designs with several noise streams, equivalence, Holm's correction, and capped tasks as survival data.
 
 The unit of every comparison is the seed: two rules that start from one seed's θ0 (and, within one noise stream,
-share its training keys and test episodes) make a pair. Libraries do the statistics (scipy, statsmodels,
-lifelines); the functions here shape the tables for them.
+share its training keys and test episodes) make a pair. Libraries do the statistics (scipy and statsmodels; its
+``duration`` module gives Kaplan–Meier and the log-rank test, lifelines would pin pandas below 3); the functions here
+shape the tables for them.
 """
 
 from __future__ import annotations
@@ -237,28 +238,36 @@ def trainable_until(results: pd.DataFrame, floors: dict[str, float], perf: str =
 
 
 def survival_comparison(failures: pd.DataFrame, better: str, than: str, group: str = "baseline") -> dict:
-    """Two rules' rounds to failure (:func:`failure_rounds`, one task and floor): the log-rank test (``lifelines``)
-    and Fisher's exact test of the failure counts (``scipy``), two-sided."""
-    from lifelines.statistics import logrank_test
+    """Two rules' rounds to failure (:func:`failure_rounds`, one task and floor): the log-rank test
+    (``statsmodels.duration.survdiff``) and Fisher's exact test of the failure counts (``scipy``), two-sided."""
     from scipy.stats import fisher_exact
+    from statsmodels.duration.survfunc import survdiff
 
     a, b = (failures[failures[group] == g] for g in (better, than))
-    logrank = logrank_test(a["round"], b["round"], event_observed_A=a["failed"], event_observed_B=b["failed"])
+    both = pd.concat([a, b])
+    if both["failed"].any():
+        _, logrank_p = survdiff(both["round"].to_numpy(float), both["failed"].to_numpy(int),
+                                (both[group] == better).to_numpy(int))
+    else:
+        logrank_p = 1.0   # no failure on either side: nothing to compare
     table = [[int(a["failed"].sum()), int((~a["failed"]).sum())], [int(b["failed"].sum()), int((~b["failed"]).sum())]]
     return {"seeds": (len(a), len(b)), "failed": (table[0][0], table[1][0]),
-            "logrank_p": float(logrank.p_value), "fisher_p": float(fisher_exact(table).pvalue)}
+            "logrank_p": float(logrank_p), "fisher_p": float(fisher_exact(table).pvalue)}
 
 
 def kaplan_meier(failures: pd.DataFrame, group: str = "baseline") -> pd.DataFrame:
-    """Kaplan–Meier survival curve per group (``lifelines``): columns group, round, survival."""
-    from lifelines import KaplanMeierFitter
+    """Kaplan–Meier survival curve per group (``statsmodels.duration.SurvfuncRight``): columns group, round,
+    survival; each curve starts at round 0 with survival 1 and steps at every round in which a seed fails or is
+    censored."""
+    from statsmodels.duration.survfunc import SurvfuncRight
 
     frames = []
     for name, part in failures.groupby(group):
-        km = KaplanMeierFitter().fit(part["round"], event_observed=part["failed"])
-        curve = km.survival_function_.reset_index()
-        curve.columns = ["round", "survival"]
-        frames.append(curve.assign(**{group: name}))
+        times = part["round"].to_numpy(float)
+        km = SurvfuncRight(times, part["failed"].to_numpy(int))
+        at = np.unique(np.concatenate([[0.0], times]))
+        survival = [float(km.surv_prob[km.surv_times <= t][-1]) if np.any(km.surv_times <= t) else 1.0 for t in at]
+        frames.append(pd.DataFrame({"round": at, "survival": survival}).assign(**{group: name}))
     return pd.concat(frames, ignore_index=True)[[group, "round", "survival"]]
 
 
