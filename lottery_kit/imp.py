@@ -10,6 +10,7 @@ point is the trainer's ``rewind_step``. Each row also carries the round's search
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import IntEnum
 from functools import partial
 
 import jax
@@ -28,8 +29,21 @@ from .wiring import wiring_columns
 
 SIGNALS = ("final", "best")
 
+class KeyStream(IntEnum):
+    """What a seed's keys are for: :func:`seed_keys` folds the stream, then the round, into the seed's key, so two
+    purposes never share random numbers and every one of them is fixed by the seed alone."""
+
+    DENSE_INIT = 0          # θ0, shared by every baseline of a seed
+    TRAINING = 1            # an IMP round's training (and its test episodes)
+    PRUNING = 2             # an IMP round's pruning (random scores and weights policies)
+    ONESHOT_PRUNING = 3     # a one-shot run's pruning of the dense outcome
+    ONESHOT_TRAINING = 4    # a one-shot run's training of its ticket
+    TRANSFER_INIT = 5       # fresh weights for a transferred ticket's random re-initialisation
+    TRANSFER_TRAINING = 6   # a transferred ticket's training
+
+
 #: The seed-key stream θ0 is drawn from (every baseline of a seed shares it).
-DENSE_INIT_STREAM = 0
+DENSE_INIT_STREAM = KeyStream.DENSE_INIT
 
 
 def seed_keys(seeds, stream: int, round_: int = 0):
@@ -91,7 +105,7 @@ class RunPlan:
         first draw another stream (folded with k), while round 1, the dense round, stays the seed's own: a replicate
         shares θ0 and round 1's outcome with every baseline of the seed, as two pruning rules do, and differs only
         by the training noise after it, the null against which two rules' difference is measured."""
-        keys = seed_keys(self.seeds, 1, round_)
+        keys = seed_keys(self.seeds, KeyStream.TRAINING, round_)
         if self.training_replicate and round_ > 1:
             keys = jax.vmap(lambda k: jax.random.fold_in(k, self.training_replicate))(keys)
         return keys
@@ -119,7 +133,7 @@ class RunPlan:
         counts = self.layer_counts(outcome.mask, n_keep)
         rule = partial(self.rule, task=self.task, signal=self.signal, counts=counts,
                        min_per_layer=self.distribution.min_per_layer)
-        init, mask = jax.vmap(rule, in_axes=(0, 0, None))(seed_keys(self.seeds, 2, round_), outcome, n_keep)
+        init, mask = jax.vmap(rule, in_axes=(0, 0, None))(seed_keys(self.seeds, KeyStream.PRUNING, round_), outcome, n_keep)
         for i in range(len(self.seeds) if counts is not None else 0):
             if tuple(kernel_counts(mask, i)) != counts:
                 raise AssertionError(f"seed {self.seeds[i]} kept {kernel_counts(mask, i)} per kernel, not {counts}")
@@ -265,4 +279,4 @@ def load_outcome(store, seeds, round_, rewind_point) -> RoundOutcome:
                         **{k: _stack([d.get(k) for d in loaded]) for k in ARTIFACT_KEYS + OPTIONAL_ARTIFACT_KEYS})
 
 
-__all__ = ["BASELINES", "RunPlan", "load_outcome", "round_rows", "run_imp", "seed_keys"]
+__all__ = ["BASELINES", "KeyStream", "RunPlan", "load_outcome", "round_rows", "run_imp", "seed_keys"]

@@ -12,7 +12,7 @@ from pathlib import Path
 import jax
 
 from . import locks, masks
-from .imp import DENSE_INIT_STREAM, artifacts, check_seeds, load_outcome, round_rows, run_imp, seed_keys
+from .imp import DENSE_INIT_STREAM, KeyStream, artifacts, check_seeds, load_outcome, round_rows, run_imp, seed_keys
 from .pruning import Distribution, check_needs, get_baseline
 from .pruning.distributions import kernel_shapes, kernel_sizes
 from .store import RunStore
@@ -57,9 +57,11 @@ def _train_oneshot(task, trainer, rule, baseline, seeds, sparsity, dense_dir, st
     n_keep = int(round(n_prunable * (1.0 - sparsity)))
     one = jax.tree_util.tree_map(lambda a: a[0], dense.init)
     counts = distribution.layer_counts(kernel_shapes(one), kernel_sizes(one), n_keep)   # from the dense net
-    init, mask = jax.vmap(lambda k, o: rule(k, o, n_keep, task, signal=signal, counts=counts,
-                                            min_per_layer=distribution.min_per_layer))(seed_keys(seeds, 3), dense)
-    outcome, metrics = trainer(task, init, mask, seed_keys(seeds, 4), dense.rewind_point, desc=f"sparsity {sparsity:g}")
+    prune = jax.vmap(lambda k, o: rule(k, o, n_keep, task, signal=signal, counts=counts,
+                                       min_per_layer=distribution.min_per_layer))
+    init, mask = prune(seed_keys(seeds, KeyStream.ONESHOT_PRUNING), dense)
+    outcome, metrics = trainer(task, init, mask, seed_keys(seeds, KeyStream.ONESHOT_TRAINING), dense.rewind_point,
+                               desc=f"sparsity {sparsity:g}")
     rows = round_rows(task, trainer.config().get("strategy", type(trainer).__name__), baseline, seeds, 1, n_keep,
                       n_prunable, metrics, mask)
     store.save_round(1, seeds, artifacts(outcome), rows.assign(target_sparsity=sparsity))

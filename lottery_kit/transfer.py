@@ -24,14 +24,14 @@ from tqdm.auto import tqdm
 
 from . import masks
 from .experiment import build_trainer
-from .imp import DENSE_INIT_STREAM, artifacts, round_rows, seed_keys
+from .imp import DENSE_INIT_STREAM, KeyStream, artifacts, round_rows, seed_keys
 from .pruning import get_baseline
 from .store import RunStore, load_config
 from .tasks import make_task, task_family
 from .validate import ConfigError
 
 #: Seed-key streams of a transfer (the IMP driver uses 0-4).
-FRESH_INIT_STREAM, TRAIN_STREAM = 5, 6
+FRESH_INIT_STREAM, TRAIN_STREAM = KeyStream.TRANSFER_INIT, KeyStream.TRANSFER_TRAINING
 
 
 def finished_run(source_dir) -> dict:
