@@ -41,6 +41,11 @@ trainable_levels = [0.5, 0.75]   # "still trains": above this fraction of the wa
 retrain_grid = "long_cartpole_retrain"   # CartPole's tickets trained again for 100 generations (drawn when present)
 
 # %%
+from lottery_kit import parameters
+
+parameters.check_notebook(globals())   # a parameter this notebook does not declare, or of the wrong shape, is refused
+
+# %%
 from pathlib import Path
 
 import matplotlib.pyplot as plt
