@@ -15,7 +15,7 @@ from . import locks, masks
 from .imp import DENSE_INIT_STREAM, artifacts, load_outcome, round_rows, run_imp, seed_keys
 from .pruning import Distribution, check_needs, get_baseline
 from .pruning.distributions import kernel_shapes, kernel_sizes
-from .store import RunStore
+from .store import RunStore, directory_path
 from .validate import ConfigError, number, seed_list
 
 
@@ -36,6 +36,7 @@ def run_oneshot(task, trainer, baseline: str, *, seeds, sparsity: float, dense_d
     rule = get_baseline(baseline)
     check_needs(baseline, trainer, task)
     seeds = seed_list(seeds)
+    dense_dir = directory_path("dense_dir", dense_dir, "run directory")
     n_prunable = masks.num_prunable(task.init_params(jax.random.key(0)))
     if round(n_prunable * (1.0 - sparsity)) < 1:
         raise ConfigError(f"sparsity={sparsity} prunes every one of the {n_prunable} kernel weights; the largest "

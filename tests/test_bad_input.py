@@ -434,3 +434,30 @@ def test_readme_row(number, finished, other_finished, tmp_path, monkeypatch, nan
     pattern = ".*".join(re.escape(part) for part in message.split("…"))
     assert re.search(pattern, str(caught.value), re.S), f"row {number} ({what}):\n  {caught.value}"
     assert not (tmp_path / "x").exists()  # refused before anything was written
+
+
+#: Every entry point that takes seeds, each given ``seeds``: the notebooks (papermill's values, checked by their first
+#: cell), a grid's cells, and the Python API.
+SEED_ENTRY_POINTS = {
+    "notebook": lambda seeds, tmp_path: lk.parameters.check_notebook({"seeds": seeds}),
+    "grid": lambda seeds, tmp_path: lk.run_grid(ROOT / "notebooks" / "imp_es.ipynb", tmp_path / "x",
+                                                {"seeds": [seeds]}),
+    "run_es_imp": lambda seeds, tmp_path: lk.run_es_imp(**(ES | {"seeds": seeds, "out_dir": tmp_path / "x"})),
+    "run_gd_imp": lambda seeds, tmp_path: lk.run_gd_imp(**(GD | {"seeds": seeds, "out_dir": tmp_path / "x"})),
+    "run_imp": lambda seeds, tmp_path: lk.run_imp(lk.make_task("CartPole-v1"), lk.ESTrainer(popsize=4, generations=2,
+                                                                                           eval_every=1),
+                                                  "final-ticket", seeds=seeds, out_dir=tmp_path / "x"),
+    "run_oneshot": lambda seeds, tmp_path: run_oneshot(lk.make_task("CartPole-v1"), lk.ESTrainer(progress=False),
+                                                       "sig2noise", seeds=seeds, sparsity=0.5, dense_dir=tmp_path / "d",
+                                                       out_dir=tmp_path / "x"),
+}
+
+
+@pytest.mark.parametrize("entry", sorted(SEED_ENTRY_POINTS))
+@pytest.mark.parametrize("seeds", [[0, 0.5], 0, "0,1", [10**22], [True, False], [0, 0]], ids=repr)
+def test_every_entry_point_checks_seeds_alike(entry, seeds, tmp_path, compiled):
+    with pytest.raises(lk.ConfigError) as caught:
+        SEED_ENTRY_POINTS[entry](seeds, tmp_path)
+    assert f"seeds={seeds!r}" in str(caught.value) and ("repeats a seed" in str(caught.value) or
+                                                       "e.g. seeds=[0, 1, 2]" in str(caught.value))
+    assert "jit(run)" not in compiled and not list(tmp_path.iterdir())   # refused before any round program
