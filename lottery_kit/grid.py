@@ -80,6 +80,7 @@ def check_grid(axes, zips=(), where: str = "", zip_name: str = "zips") -> tuple[
     bad = [k for k in axes if not isinstance(k, str)]
     if bad:
         raise ConfigError(f"{where}parameter names must be strings, not {bad!r}")
+    axes = {name: list(values) if isinstance(values, tuple) else values for name, values in axes.items()}
     for name, values in axes.items():
         if not isinstance(values, list):
             raise ConfigError(f"{where}grid axis {name}={values!r} is not a list of values: give e.g. "

@@ -247,7 +247,7 @@ class RunStore:
         """Record ``config`` (first use) or refuse a directory written by a different configuration."""
         config = _jsonable(config)
         path = self.root / "config.json"
-        if not path.exists() and (self.done_rounds() or self._has_rounds() or (self.root / "results.parquet").exists()):
+        if not path.exists() and (self._has_rounds() or (self.root / "results.parquet").exists()):
             raise ConfigError(f"{self.root} holds rounds but no config.json, so nothing says which configuration made "
                               "them: restore its config.json from a backup, or move the directory away and run again")
         if path.exists():
@@ -264,8 +264,9 @@ class RunStore:
         return self.root / "rounds" / f"round_{round_:02d}"
 
     def _has_rounds(self) -> bool:
+        """Whether anything stands at ``rounds`` (an empty directory does not count)."""
         base = self.root / "rounds"
-        return base.is_dir() and any(base.iterdir())
+        return base.exists() and not (base.is_dir() and not any(base.iterdir()))
 
     def done_rounds(self) -> list[int]:
         """The rounds with a ``DONE`` marker. Only ``rounds/round_NN`` counts: anything else left there (a copy,
@@ -339,7 +340,7 @@ class RunStore:
         (rounds written since it was recorded) and when it finished."""
         path = self.round_dir(round_) / "DONE"
         if path.is_file() and not path.stat().st_size:
-            return {}   # the first rounds ever written left DONE empty
+            return {}   # an empty DONE lists no checksums: the round's files are read unchecked, as always
         manifest = read_json(path, self.recompute_hint(round_))
         if not isinstance(manifest.get("sha256", {}), dict):
             raise DamagedFile(f"{path} is damaged (its 'sha256' is no mapping of files to checksums); "
