@@ -29,8 +29,11 @@ def _grid(args) -> int:
 def _progress(args) -> int:
     from .grid import grid_progress
 
+    damaged = 0
     for root in args.dir:
-        table = grid_progress(root, args.grid).drop(columns="cell")
+        table = grid_progress(root, args.grid)
+        problems = table[table["problem"].notna()]
+        table = table.drop(columns=["cell", "problem"])
         table[["minutes_per_round", "hours_left"]] = table[["minutes_per_round", "hours_left"]].round(1)
         text = table.astype(object).where(table.notna(), "").astype(str)
         print(f"{root}:")
@@ -39,7 +42,10 @@ def _progress(args) -> int:
                             for row in [list(text.columns), ["---"] * len(text.columns), *text.values.tolist()]))
         else:
             print(text.to_string(index=False))
-    return 0
+        for _, row in problems.iterrows():   # damaged files: named, while every other cell still reports
+            print(f"DAMAGED {row['cell']}: {row['problem']}", file=sys.stderr)
+        damaged += len(problems)
+    return 1 if damaged else 0
 
 
 def _collect(args) -> int:

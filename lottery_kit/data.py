@@ -4,10 +4,11 @@ Search order for a data set ``name``: an explicit ``data_dir``, ``$LOTTERY_KIT_D
 cache (``$XDG_CACHE_HOME/lottery-kit/<name>``), ``/usr/share/datasets/<name>`` (Debian's
 ``dataset-fashion-mnist`` installs there), then a download from the canonical source into the cache.
 
-Integrity: each IDX payload (after gunzip, so re-compressed copies such as Debian's still verify) is
-checked against a pinned SHA-256 where one is known. For archives whose payload hash is not pinned
-the publisher's MD5 of the archive is checked on download and the payload's SHA-256 is recorded in
-the cache (``SHA256SUMS``) and verified on every later load.
+Integrity: every file is verified before it is used, wherever it was found. A ``.gz`` passes when its bytes are
+the published archive (SHA-256 pinned for each data set, as torchvision and TensorFlow Datasets pin them); any file
+passes when its IDX payload (after gunzip) has the pinned payload SHA-256, which is known for Fashion-MNIST, so that
+re-compressed copies such as Debian's verify too. Anything else is refused, as is a file that cannot be read, with
+its path and what to do. Downloads check the publisher's MD5 as well.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import hashlib
 import os
 import struct
 import urllib.request
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +38,8 @@ FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3
 class Source:
     url: str                       # base URL; files are <url><file>.gz
     archive_md5: dict[str, str]    # publisher's MD5 of each .gz, checked on download
-    payload_sha256: dict[str, str]  # SHA-256 of each decompressed IDX file, when pinned
+    archive_sha256: dict[str, str]  # SHA-256 of each published .gz
+    payload_sha256: dict[str, str]  # SHA-256 of each decompressed IDX file, where pinned
 
 
 SOURCES = {
@@ -44,18 +47,30 @@ SOURCES = {
         "https://ossci-datasets.s3.amazonaws.com/mnist/",
         dict(zip(FILES, ("f68b3c2dcbeaaa9fbdd348bbdeb94873", "d53e105ee54ea40749a09fcbcd1e9432",
                          "9fb629c4189551a2d022fa330f9573f3", "ec29112dd5afa0611ce80d1b7f02629c"))),
+        dict(zip(FILES, ("440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+                         "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+                         "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+                         "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"))),
         {},
     ),
     "fmnist": Source(
         "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
         dict(zip(FILES, ("8d4fb7e6c68d591d4c3dfef9ec88bf0d", "25c81989df183df01b3e8a0aad5dffbe",
                          "bef4ecab320f06d8554ea6380940ec79", "bb300cfdad3c16e7a12a480ee83cd310"))),
-        {},  # filled below from PAYLOAD_SHA256
+        dict(zip(FILES, ("3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+                         "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+                         "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+                         "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5"))),
+        {},  # filled below from _payload_hashes
     ),
     "kmnist": Source(
         "http://codh.rois.ac.jp/kmnist/dataset/kmnist/",
         dict(zip(FILES, ("bdb82020997e1d708af4cf47b453dcf7", "e144d726b3acfaa3e44228e80efcd344",
                          "5c965bf0a639b31b8f53240b1b52f4d7", "7320c461ea6c1c855c0b718fb2a4b134"))),
+        dict(zip(FILES, ("51467d22d8cc72929e2a028a0428f2086b092bb31cfb79c69cc0a90ce135fde4",
+                         "e38f9ebcd0f3ebcdec7fc8eabdcdaef93bb0df8ea12bee65224341c8183d8e17",
+                         "edd7a857845ad6bb1d0ba43fe7e794d164fe2dce499a1694695a792adfac43c5",
+                         "20bb9a0ef54c7db3efc55a92eef5582c109615df22683c380526788f98e42a1c"))),
         {},
     ),
 }
@@ -103,14 +118,43 @@ def _find_file(directory: Path, stem: str) -> Path | None:
 
 def read_idx(path: Path) -> np.ndarray:
     """Parse an IDX file (optionally gzipped) into a numpy array."""
-    raw = _read_payload(path)
-    return parse_idx(raw)
+    path = Path(path)
+    return _parsed(path, _read_payload(path, _read_bytes(path)))
 
 
-def _read_payload(path: Path) -> bytes:
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        return fh.read()
+def _replace_hint(path: Path) -> str:
+    if str(path).startswith("/usr/share/datasets"):
+        return "reinstall Debian's dataset-fashion-mnist (apt-get install --reinstall dataset-fashion-mnist)"
+    return f"delete {path} (a download fetches it again) or replace it with the publisher's file"
+
+
+def _unreadable(path: Path, err: Exception) -> DataIntegrityError:
+    return DataIntegrityError(f"cannot read data file {path} ({type(err).__name__}: {str(err)[:200]}); the file is "
+                              f"damaged or no IDX file: {_replace_hint(path)}")
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise _unreadable(path, err) from None
+
+
+def _read_payload(path: Path, blob: bytes) -> bytes:
+    """The IDX payload of a file's bytes (gunzipped for ``.gz``)."""
+    if path.suffix != ".gz":
+        return blob
+    try:
+        return gzip.decompress(blob)
+    except (OSError, EOFError, zlib.error) as err:   # not gzip, truncated, corrupted
+        raise _unreadable(path, err) from None
+
+
+def _parsed(path: Path, payload: bytes) -> np.ndarray:
+    try:
+        return parse_idx(payload)
+    except (ValueError, struct.error) as err:
+        raise _unreadable(path, err) from None
 
 
 def parse_idx(raw: bytes) -> np.ndarray:
@@ -124,38 +168,36 @@ def parse_idx(raw: bytes) -> np.ndarray:
     return data.reshape(shape)
 
 
-def _verify(name: str, stem: str, path: Path, payload: bytes) -> None:
-    digest = hashlib.sha256(payload).hexdigest()
-    pinned = SOURCES[name].payload_sha256.get(stem) or _recorded_hashes(name).get(stem)
-    if pinned and digest != pinned:
-        fix = ("reinstall Debian's dataset-fashion-mnist" if str(path).startswith("/usr/share/datasets") else
-               f"delete {path} (a download fetches it again) or replace it with the publisher's file")
+def verified_payload(name: str, stem: str, path: Path, blob: bytes) -> bytes:
+    """The IDX payload of file ``path`` (its bytes ``blob``) once it has passed its checksum: the published archive's
+    SHA-256 for a ``.gz``, or the pinned payload SHA-256; else :class:`DataIntegrityError` naming the file."""
+    source = SOURCES[name]
+    if path.suffix == ".gz" and hashlib.sha256(blob).hexdigest() == source.archive_sha256[stem]:
+        return _read_payload(path, blob)
+    payload = _read_payload(path, blob)
+    digest, pinned = hashlib.sha256(payload).hexdigest(), source.payload_sha256.get(stem)
+    if pinned is None:   # only the published archive is pinned: an unpacked or re-compressed copy cannot be verified
+        raise DataIntegrityError(
+            f"checksum mismatch for {path}: SHA-256 {hashlib.sha256(blob).hexdigest()}, expected the published "
+            f"archive's {source.archive_sha256[stem]}; the file is damaged or not the published one (only the "
+            f"publisher's {stem}.gz can be verified for {name}): {_replace_hint(path)}")
+    if digest != pinned:
         raise DataIntegrityError(f"checksum mismatch for {path}: SHA-256 {digest}, expected {pinned}; the file is "
-                                 f"damaged or not the published one: {fix}")
-
-
-def _recorded_hashes(name: str) -> dict[str, str]:
-    sums = cache_dir() / name / "SHA256SUMS"
-    if not sums.is_file():
-        return {}
-    return dict(reversed(line.split()) for line in sums.read_text().splitlines() if line.strip())
+                                 f"damaged or not the published one: {_replace_hint(path)}")
+    return payload
 
 
 def download(name: str, timeout: float = 30.0) -> Path:
     """Download ``name`` from its canonical source into the cache, checking the publisher's MD5."""
     source, target = SOURCES[name], cache_dir() / name
-    lines = []
     for stem in FILES:
         with urllib.request.urlopen(f"{source.url}{stem}.gz", timeout=timeout) as resp:
             blob = resp.read()
         md5 = hashlib.md5(blob).hexdigest()
         if md5 != source.archive_md5[stem]:
             raise ValueError(f"download of {name}/{stem}.gz has MD5 {md5}, expected {source.archive_md5[stem]}")
-        payload = gzip.decompress(blob)
-        _verify(name, stem, target / f"{stem}.gz", payload)
+        verified_payload(name, stem, target / f"{stem}.gz", blob)
         atomic_write_bytes(target / f"{stem}.gz", blob)
-        lines.append(f"{hashlib.sha256(payload).hexdigest()}  {stem}")
-    atomic_write_bytes(target / "SHA256SUMS", ("\n".join(lines) + "\n").encode())
     return target
 
 
@@ -210,9 +252,7 @@ def load_idx_dataset(name: str, data_dir=None, val_size: int = 5000, allow_downl
     arrays = {}
     for stem in FILES:
         path = _find_file(directory, stem)
-        payload = _read_payload(path)
-        _verify(name, stem, path, payload)
-        arrays[stem] = parse_idx(payload)
+        arrays[stem] = _parsed(path, verified_payload(name, stem, path, _read_bytes(path)))
     x, y = _normalise(arrays[FILES[0]]), arrays[FILES[1]].astype(np.int32)
     in_range("val_size", val_size, low=0, high=len(x) - 1)
     return ImageData(*split_train_val(x, y, val_size), _normalise(arrays[FILES[2]]), arrays[FILES[3]].astype(np.int32))

@@ -14,10 +14,11 @@ import pandas as pd
 
 from .imp import check_schedule, run_imp
 from .progress import default_progress
+from .store import directory_path
 from .pruning import BASELINES, Distribution, check_needs, get_baseline
 from .tasks import TASKS, make_task, task_family
 from .trainers import GRADIENT_TRAINERS, ESTrainer, trainer_class
-from .validate import ConfigError, choice, number
+from .validate import ConfigError, choice, mapping, number, value_list
 
 PRESETS = ("small", "paper")
 #: Evolution strategies at the paper's scale by task family (Lange & Sprekeler 2023, their ES settings).
@@ -59,7 +60,7 @@ def load_plugins(modules) -> None:
     distributions, weights policies, baselines, tasks or evolution strategies (docs/how-to/extend.md)."""
     import importlib
 
-    for name in modules or ():
+    for name in value_list("plugins", modules):
         try:
             importlib.import_module(name)
         except ImportError as err:
@@ -80,7 +81,7 @@ def apply_preset(preset: str, task: str, params: dict, strategy: str = "SNES") -
     """
     choice("preset", preset, PRESETS)
     family = task_family(task)
-    given = dict(params.get("task_options") or {})
+    given = mapping("task_options", params.get("task_options"))
     if not is_gradient(strategy):
         if preset == "paper":
             return params | PAPER_SCALE[family] | {"task_options": given}
@@ -88,7 +89,7 @@ def apply_preset(preset: str, task: str, params: dict, strategy: str = "SNES") -
     trainer_class(strategy, family)  # Adam on a control task or PPO on vision is refused here
     key = (strategy, family)
     network = GD_NETWORK.get(key, {})
-    settings = dict(params.get("trainer_settings") or {})
+    settings = mapping("trainer_settings", params.get("trainer_settings"))
     if preset == "paper":
         return params | GD_PAPER_SCALE[key] | {"task_options": network | given, "trainer_settings": settings}
     return params | {"task_options": SMALL_TASK_OPTIONS[family] | network | given,
@@ -108,12 +109,13 @@ def build_trainer(strategy: str, family: str, params: dict, progress: bool | Non
     rewind = {"rewind_step": params["rewind_step"]} if params.get("rewind_step") else {}
     if cls is ESTrainer:
         return ESTrainer(strategy=strategy, popsize=params["popsize"], generations=params["generations"],
-                         eval_every=params["eval_every"], settings=dict(params.get("strategy_settings") or {}),
+                         eval_every=params["eval_every"],
+                         settings=mapping("strategy_settings", params.get("strategy_settings")),
                          sigma_convention=params.get("sigma_convention", "per_weight_std"),
                          mean_decay=params.get("mean_decay", 0.0), es_rules=params.get("es_rules", "paper"),
                          progress=progress, **rewind)
     length = "epochs" if strategy == "Adam" else "total_steps"
-    settings = dict(params.get("trainer_settings") or {})
+    settings = mapping("trainer_settings", params.get("trainer_settings"))
     valid = [f for f in cls.__dataclass_fields__ if f not in (length, "progress")]
     unknown = sorted(set(settings) - set(valid))
     if unknown:
@@ -150,12 +152,15 @@ def run_experiment(task: str, strategy: str, baseline: str, seeds, rounds: int, 
     (:meth:`lottery_kit.imp.RunPlan.training_keys`), the null for comparing two pruning rules.
     """
     number("training_replicate", training_replicate, integer=True, low=0)
+    task_options = mapping("task_options", task_options)
+    if out_dir is not None:
+        directory_path("out_dir", out_dir, "run directory")   # before any data is loaded
     seeds, spread = validate(task, baseline, seeds, rounds, keep_ratio, distribution, erk_power, min_per_layer)
     trainer = build_trainer(strategy, task_family(task), training, progress, baseline)
     check_needs(baseline, trainer, None)
-    the_task = make_task(task, **dict(task_options or {}))
+    the_task = make_task(task, **task_options)
     return run_imp(the_task, trainer, baseline, seeds=seeds, rounds=rounds, keep_ratio=keep_ratio, signal=signal,
-                   distribution=spread, out_dir=out_dir, config={"task_options": dict(task_options or {})},
+                   distribution=spread, out_dir=out_dir, config={"task_options": task_options},
                    progress=trainer.progress, training_replicate=training_replicate)
 
 

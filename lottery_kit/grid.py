@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
@@ -26,8 +27,9 @@ import yaml
 from tqdm.auto import tqdm
 
 from . import affinity, locks
-from .store import RunStore, atomic_write_text, read_config, read_parquet
-from .validate import ConfigError, choice, number
+from .parameters import check_shape
+from .store import DamagedFile, RunStore, atomic_write_text, directory_path, read_config, read_json, read_parquet
+from .validate import LISTS, MAPPINGS, ConfigError, choice, number, value_list
 
 JOBQUEUE_SCHEDULERS = ("slurm", "sge", "pbs")
 
@@ -61,17 +63,37 @@ def load_grid_file(path) -> tuple[dict[str, list], list[list[str]]]:
         raise ConfigError(f"grid file {path} must map parameter names to lists of values, e.g. 'seeds: [[0, 1]]'; "
                           f"it holds a {type(spec).__name__}")
     zips = spec.pop("zip", []) or []
-    if not (isinstance(zips, list) and all(isinstance(z, list) and all(isinstance(n, str) for n in z) for z in zips)):
-        raise ConfigError(f"grid file {path}: 'zip' must be a list of lists of parameter names, e.g. "
-                          f"'zip: [[task, strategy]]'; it is {zips!r}")
-    bad = [k for k in spec if not isinstance(k, str)]
+    axes = {k: (v if isinstance(v, list) else [v]) for k, v in spec.items()}   # a single value is one cell's
+    return check_grid(axes, zips, f"grid file {path}: ", "'zip'")
+
+
+def check_grid(axes, zips=(), where: str = "", zip_name: str = "zips") -> tuple[dict[str, list], list[list[str]]]:
+    """The grid's axes, a mapping of parameter names to non-empty lists of values, and its zip groups, lists of
+    those names; a :class:`ConfigError` that names what is wrong (``where``: the grid file) otherwise."""
+    if not isinstance(axes, dict):
+        raise ConfigError(f"{where}axes={axes!r} is not a mapping of parameter names to lists of values: give e.g. "
+                          f"{MAPPINGS['axes']}")
+    if not axes:
+        raise ConfigError(f"{where}the grid defines no parameter (it would run one cell at every default): give at "
+                          "least one, e.g. seeds: [[0, 1]] in a grid file, -p 'seeds=[0, 1]', or "
+                          f"axes={MAPPINGS['axes']}")
+    bad = [k for k in axes if not isinstance(k, str)]
     if bad:
-        raise ConfigError(f"grid file {path}: parameter names must be strings, not {bad!r}")
-    empty = [k for k, v in spec.items() if v == []]
-    if empty:
-        raise ConfigError(f"grid file {path}: {', '.join(empty)} has an empty list of values")
-    axes = {k: (v if isinstance(v, list) else [v]) for k, v in spec.items()}
-    return axes, zips
+        raise ConfigError(f"{where}parameter names must be strings, not {bad!r}")
+    axes = {name: list(values) if isinstance(values, tuple) else values for name, values in axes.items()}
+    for name, values in axes.items():
+        if not isinstance(values, list):
+            raise ConfigError(f"{where}grid axis {name}={values!r} is not a list of values: give e.g. "
+                              f"{{{name!r}: [{values!r}]}} (one value per cell)")
+        if not values:
+            raise ConfigError(f"{where}{name} has an empty list of values")
+    zips = value_list(zip_name, zips) if zip_name == "zips" else zips
+    if not (isinstance(zips, list) and all(isinstance(z, (list, tuple)) and all(isinstance(n, str) for n in z)
+                                           for z in zips)):
+        example = "zip: [[task, strategy]]" if zip_name == "'zip'" else f"zips={LISTS['zips']}"
+        raise ConfigError(f"{where}{zip_name} must be a list of lists of parameter names, e.g. {example}; "
+                          f"it is {zips!r}")
+    return axes, [list(z) for z in zips]
 
 
 def load_profile(path) -> dict:
@@ -84,7 +106,7 @@ def load_profile(path) -> dict:
 
 def expand(axes: dict[str, list], zips: Iterable[Iterable[str]] = ()) -> list[dict]:
     """The cartesian product of the axes, except that each ``zip`` group varies in lockstep."""
-    zips = [list(z) for z in zips]
+    axes, zips = check_grid(axes, zips)
     zipped = {n for z in zips for n in z}
     for z in zips:
         missing = [n for n in z if n not in axes]
@@ -127,12 +149,21 @@ def declared_parameters(notebook) -> dict:
 
 
 def check_cells(notebook, cells: list[dict]) -> tuple[dict, dict[str, str]]:
-    """Fail on undeclared names (before anything runs); return type errors per cell name."""
+    """Fail on undeclared names and on values of the kit's parameters that have the wrong shape (seeds, mappings,
+    lists), before anything runs; return type errors per cell name."""
     declared = declared_parameters(notebook)
     unknown = sorted({n for c in cells for n in c} - set(declared))
     if unknown:
         raise ConfigError(f"{Path(notebook).name} declares no parameter {', '.join(map(repr, unknown))}; "
                           f"declared parameters: {', '.join(declared)}")
+    for c in cells:
+        for name, value in c.items():
+            try:
+                check_shape(name, value)
+            except ConfigError as err:
+                hint = " (a grid's seeds axis holds one list of seeds per cell, e.g. seeds: [[0, 1, 2]])" \
+                    if name == "seeds" else ""
+                raise ConfigError(f"grid cell {cell_name(c)}: {err}{hint}") from None
     errors = {}
     for c in cells:
         for name, value in c.items():
@@ -172,8 +203,41 @@ def run_cell(notebook: str, cell_dir: str, params: dict, env: dict | None = None
 
 
 def cell_status(cell_dir: Path) -> dict | None:
+    """A cell's ``status.json`` (None before it has one); :class:`DamagedFile` where it cannot be read."""
     path = Path(cell_dir) / "status.json"
-    return json.loads(path.read_text()) if path.exists() else None
+    if not path.exists():
+        return None
+    status = read_json(path, "it only records how the cell's last run ended: run the grid again, which runs the cell "
+                             "again (it resumes after its last finished round) and rewrites it")
+    if not isinstance(status.get("params", {}), dict):
+        raise DamagedFile(f"{path} is damaged (its 'params' is no mapping); run the grid again, which rewrites it")
+    return status
+
+
+def cell_params(cell_dir: Path, fallback: dict | None = None) -> tuple[dict, list[str]]:
+    """A cell's parameters, from ``params.json`` or else its ``status.json`` (else ``fallback``), and the damaged
+    files met on the way (each named with what to do)."""
+    damaged = []
+    path = Path(cell_dir) / "params.json"
+    if path.exists():
+        try:
+            return read_json(path, "the grid runner writes it from the grid: run the grid again to rewrite it"), []
+        except DamagedFile as err:
+            damaged.append(str(err))
+    try:
+        status = cell_status(cell_dir)
+    except DamagedFile as err:
+        return fallback or {}, [*damaged, str(err)]
+    return (status or {}).get("params") or fallback or {}, damaged
+
+
+def _status_or_none(cell_dir: Path) -> dict | None:
+    """:func:`cell_status`, or None (with a warning naming the file) where it is damaged: the cell runs again."""
+    try:
+        return cell_status(cell_dir)
+    except DamagedFile as err:
+        warnings.warn(str(err), stacklevel=3)
+        return None
 
 
 # ---------------------------------------------------------------- engines
@@ -221,10 +285,10 @@ def run_grid(notebook, out, axes: dict[str, list] | None = None, zips=(), *, wor
     any cell is dispatched; one grid at a time may work in ``out``. ``cores_per_cell``: pin each cell to that many
     cores that no other cell on the machine holds (:mod:`lottery_kit.affinity`; unpinned when none are free).
     """
-    notebook, out = Path(notebook).resolve(), Path(out).resolve()
+    notebook, out = Path(notebook).resolve(), directory_path("out", out, "grid directory").resolve()
     if not notebook.is_file():
         raise FileNotFoundError(f"notebook {notebook} not found")
-    cells = expand(axes or {}, zips)
+    cells = expand(axes, zips)
     _, type_errors = check_cells(notebook, cells)
     workers = default_workers() if workers is None else workers
     number("workers", workers, integer=True, low=1)
@@ -244,6 +308,10 @@ def run_grid(notebook, out, axes: dict[str, list] | None = None, zips=(), *, wor
                     os.environ.get("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")}
     if cores_per_cell:
         env[affinity.ENV] = str(cores_per_cell)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ConfigError(f"out={str(out)!r} cannot be made a grid directory ({err.strerror}); choose another out")
     with locks.exclusive(out / ".grid.lock", what=f"grid directory {out}"):
         atomic_write_text(out / "grid.json", json.dumps({"notebook": str(notebook), "axes": axes, "zip": list(zips)},
                                                         indent=2, default=str))
@@ -251,8 +319,10 @@ def run_grid(notebook, out, axes: dict[str, list] | None = None, zips=(), *, wor
         for params in cells:
             name = cell_name(params)
             d = out / "cells" / name
-            old = cell_status(d)
-            if old and old["state"] == "done":
+            old = _status_or_none(d)
+            if old and old.get("state") == "done":
+                if cell_params(d)[1]:   # a damaged params.json: the grid knows the cell's parameters
+                    atomic_write_text(d / "params.json", json.dumps(params, indent=2, default=str))
                 statuses[name] = old | {"skipped": True}
             elif name in type_errors:
                 statuses[name] = _record_failure(d, params, type_errors[name])
@@ -296,7 +366,7 @@ def _execute(todo, notebook: str, env: dict, workers: int, dask: str | None, pro
             try:
                 yield name, fut.result()
             except Exception as err:  # the worker died (KilledWorker), or lost its scheduler
-                status = cell_status(d)
+                status = _status_or_none(d)
                 if not (status and status.get("state") == "done"):
                     status = _record_failure(d, params, f"its Dask worker failed ({type(err).__name__}: {err}); "
                                                         "rerun the grid to resume this cell")
@@ -311,7 +381,7 @@ def _execute(todo, notebook: str, env: dict, workers: int, dask: str | None, pro
 def cells(root) -> pd.DataFrame:
     """One row per cell of the grid in ``root``: ``cell``, its ``path``, ``state`` and parameters."""
     rows = [{"cell": d.name, "path": d, "state": s.get("state"), **s.get("params", {})}
-            for d in sorted(Path(root).glob("cells/*")) if (s := cell_status(d))]
+            for d in sorted(Path(root).glob("cells/*")) if (s := _status_or_none(d))]
     if not rows:
         raise FileNotFoundError(f"no grid cells under {root}")
     return pd.DataFrame(rows)
@@ -325,7 +395,9 @@ def grid_progress(root, grid_file=None) -> pd.DataFrame:
     has not taken the run yet, e.g. the kernel is starting; stopped: it resumes at the next round when the grid runs
     again; to do), ``rounds_done`` of ``rounds`` (the finished prefix; NaN for notebooks without
     rounds), ``last_round`` (when the latest round finished, UTC), ``minutes_per_round`` (the median time between
-    consecutive finished rounds) and ``hours_left`` at that pace, then the parameters that differ between cells.
+    consecutive finished rounds) and ``hours_left`` at that pace, ``problem`` (the damaged files of the cell, each
+    named with what to do; state ``damaged`` when its run directory cannot be read), then the parameters that differ
+    between cells.
     """
     root = Path(root)
     found = {d.name for d in root.glob("cells/*") if d.is_dir()}
@@ -338,16 +410,24 @@ def grid_progress(root, grid_file=None) -> pd.DataFrame:
     rows = []
     for name in sorted(found | expected.keys()):
         d = root / "cells" / name
-        params_file = d / "params.json"
-        params = json.loads(params_file.read_text()) if params_file.exists() else expected.get(name, {})
-        store = RunStore(d)
-        config = read_config(d)["config"] if (d / "config.json").exists() else params
-        finished, rounds = store.finished_of(config.get("rounds", float("nan")))
+        params, problems = cell_params(d, expected.get(name, {}))
+        try:
+            status = cell_status(d) or {}
+        except DamagedFile as err:
+            status, problems = {}, [*problems, str(err)]
+        unreadable = False
+        try:
+            store = RunStore(d)
+            config = read_config(d)["config"] if (d / "config.json").exists() else params
+            finished, rounds = store.finished_of(config.get("rounds", float("nan")))
+            stamps = [t for r in finished if (t := store.finished_at(r)) is not None]
+        except ConfigError as err:   # a damaged config.json or rounds directory: the other cells still report
+            finished, rounds, stamps, problems, unreadable = [], float("nan"), [], [*problems, str(err)], True
         done = len(finished)
-        stamps = [t for r in finished if (t := store.finished_at(r)) is not None]
         pace = float(pd.Series(stamps).diff().median()) / 60 if len(stamps) > 1 else float("nan")
-        status = cell_status(d) or {}
-        if status.get("state") in ("done", "failed"):
+        if unreadable:
+            state = "damaged"
+        elif status.get("state") in ("done", "failed"):
             state = status["state"]
         elif locks.holder_alive(d / ".run.lock"):
             state = "running"
@@ -360,7 +440,8 @@ def grid_progress(root, grid_file=None) -> pd.DataFrame:
         rows.append({"cell": name, "state": state, "rounds_done": done, "rounds": rounds,
                      "last_round": pd.to_datetime(stamps[-1], unit="s").floor("s") if stamps else pd.NaT,
                      "minutes_per_round": pace,
-                     "hours_left": 0.0 if state == "done" else (rounds - done) * pace / 60, "params": params})
+                     "hours_left": 0.0 if state == "done" else (rounds - done) * pace / 60, "params": params,
+                     "problem": "; ".join(dict.fromkeys(problems)) or None})
     table = pd.DataFrame(rows)
     varying = [k for k in dict.fromkeys(k for p in table["params"] for k in p)
                if len({json.dumps(p.get(k), sort_keys=True, default=str) for p in table["params"]}) > 1]
@@ -391,8 +472,9 @@ def collect(root) -> pd.DataFrame:
             continue  # temporary files of an atomic write
         frame = read_parquet(path, "it holds nothing but the rows of the run's finished rounds, which the same "
                                    "notebook rebuilds when it runs again (it trains nothing that is finished)")
-        status = cell_status(path.parent)
-        params = (status or {}).get("params", {})
+        params, damaged = cell_params(path.parent)
+        for problem in damaged:   # the cell's rows are kept; its parameters come from the file that is readable
+            warnings.warn(problem, stacklevel=2)
         for k, v in params.items():
             if k not in frame.columns:
                 frame[k] = _scalar(v)

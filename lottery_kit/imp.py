@@ -24,7 +24,7 @@ from .diagnostics import COLUMNS as DIAGNOSTICS, search_distribution
 from .pruning import BASELINES, Baseline, RoundOutcome, Distribution, check_needs, get_baseline
 from .pruning.distributions import kernel_shapes, kernel_sizes
 from .store import ARTIFACT_KEYS, OPTIONAL_ARTIFACT_KEYS, RunStore
-from .validate import ConfigError, choice, non_empty, number
+from .validate import ConfigError, choice, number, seed_list
 from .wiring import wiring_columns
 
 SIGNALS = ("final", "best")
@@ -51,15 +51,8 @@ def seed_keys(seeds, stream: int, round_: int = 0):
     return jnp.stack([jax.random.fold_in(jax.random.fold_in(jax.random.key(int(s)), stream), round_) for s in seeds])
 
 
-def check_seeds(seeds) -> list:
-    seeds = non_empty("seeds", seeds)
-    if len(set(seeds)) != len(seeds):
-        raise ConfigError(f"seeds={seeds} repeats a seed")
-    return seeds
-
-
 def check_schedule(seeds, rounds: int, keep_ratio: float):
-    seeds = check_seeds(seeds)
+    seeds = seed_list(seeds)
     number("rounds", rounds, integer=True, low=1, why="round 1 is the dense network")
     number("keep_ratio", keep_ratio, low=0.0, high=1.0, low_open=True, high_open=True,
              why="the fraction of remaining weights kept each round")

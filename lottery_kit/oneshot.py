@@ -12,11 +12,11 @@ from pathlib import Path
 import jax
 
 from . import locks, masks
-from .imp import DENSE_INIT_STREAM, KeyStream, artifacts, check_seeds, load_outcome, round_rows, run_imp, seed_keys
+from .imp import DENSE_INIT_STREAM, KeyStream, artifacts, load_outcome, round_rows, run_imp, seed_keys
 from .pruning import Distribution, check_needs, get_baseline
 from .pruning.distributions import kernel_shapes, kernel_sizes
-from .store import RunStore
-from .validate import ConfigError, in_range
+from .store import RunStore, directory_path
+from .validate import ConfigError, number, seed_list
 
 
 def dense_run(task, trainer, seeds, dense_dir, progress=True):
@@ -32,10 +32,11 @@ def run_oneshot(task, trainer, baseline: str, *, seeds, sparsity: float, dense_d
     """Prune the shared dense run once to ``sparsity`` with ``baseline`` (its kept weights spread over the kernels by
     ``distribution``, default global), train, and store one round."""
     distribution = distribution or Distribution()
-    in_range("sparsity", sparsity, low=0.0, high=1.0, high_open=True, why="the fraction of kernel weights pruned")
+    number("sparsity", sparsity, low=0.0, high=1.0, high_open=True, why="the fraction of kernel weights pruned")
     rule = get_baseline(baseline)
     check_needs(baseline, trainer, task)
-    seeds = check_seeds(seeds)
+    seeds = seed_list(seeds)
+    dense_dir = directory_path("dense_dir", dense_dir, "run directory")
     n_prunable = masks.num_prunable(task.init_params(jax.random.key(0)))
     if round(n_prunable * (1.0 - sparsity)) < 1:
         raise ConfigError(f"sparsity={sparsity} prunes every one of the {n_prunable} kernel weights; the largest "

@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import signal
 import subprocess
 import tempfile
@@ -38,6 +39,8 @@ import pandas as pd
 from . import locks
 from .validate import ConfigError
 
+#: The directory of round r under ``rounds/`` (``round_03``; ``round_120`` beyond 99).
+ROUND_DIR = re.compile(r"round_(\d{2,})")
 ARTIFACT_KEYS = ("init", "mask", "final_mean", "final_std", "best_mean")
 #: Stored only where a run has them: the weights after ``rewind_step`` steps (late rewinding) and a
 #: gradient-descent trainer's iterate statistics (the ``iterate-snr`` score).
@@ -172,34 +175,62 @@ def _identity(config: dict) -> dict:
     return {k: v for k, v in config.items() if k not in NON_IDENTITY_KEYS}
 
 
+def identity_digest(config: dict) -> str:
+    """A short digest of a configuration's identity, recorded in every round's ``DONE``."""
+    return hashlib.sha256(json.dumps(_identity(_jsonable(config)), sort_keys=True).encode()).hexdigest()[:16]
+
+
 def _jsonable(config: dict) -> dict:
     return json.loads(json.dumps(config, default=str))
+
+
+def read_json(path, fix: str, kind: type = dict):
+    """A stored JSON file holding a ``kind``, or :class:`DamagedFile` naming it and saying how to ``fix`` it
+    (a missing file raises FileNotFoundError)."""
+    path = Path(path)
+    try:
+        value = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError) as err:   # unreadable, a directory, not UTF-8, not JSON
+        raise DamagedFile(f"{path} is damaged ({type(err).__name__}: {str(err)[:200]}); {fix}") from None
+    if not isinstance(value, kind):
+        raise DamagedFile(f"{path} is damaged (it holds a {type(value).__name__}, not a JSON "
+                          f"{'object' if kind is dict else kind.__name__}); {fix}")
+    return value
 
 
 def read_config(root: Path) -> dict:
     """``config.json`` of a run directory as written (``{"config": ..., "versions": ...}``)."""
     path = Path(root) / "config.json"
-    try:
-        stored = json.loads(path.read_text())
-        stored["config"]
-    except FileNotFoundError:
-        raise
-    except (ValueError, KeyError, TypeError) as err:
-        raise DamagedFile(f"{path} is damaged ({type(err).__name__}: {err}); it is this run's identity, so it is "
-                          "never rewritten from a guess: restore it from a backup, or move the directory away and "
-                          "start the run afresh") from None
+    fix = ("it is this run's identity, so it is never rewritten from a guess: restore it from a backup, or move the "
+           "directory away and start the run afresh")
+    stored = read_json(path, fix)
+    if not isinstance(stored.get("config"), dict):
+        raise DamagedFile(f"{path} is damaged (it records no 'config' mapping); {fix}")
     return stored
+
+
+def directory_path(name: str, value, purpose: str) -> Path:
+    """``value`` as the path of a directory to work in (a ``purpose``): a non-empty path, none of whose parts is a
+    file; else a :class:`ConfigError` naming the parameter ``name``."""
+    if not isinstance(value, (str, os.PathLike)):
+        raise ConfigError(f"{name}={value!r} is not a path: give a directory, e.g. {name}='runs/experiment'")
+    if not os.fspath(value).strip():   # Path("") would be the working directory
+        raise ConfigError(f"{name}={os.fspath(value)!r} is empty: give a directory, e.g. {name}='runs/experiment'")
+    path = Path(value)
+    for part in (path, *path.parents):
+        if part.exists() and not part.is_dir():
+            raise ConfigError(f"{name}={str(path)!r} cannot be a {purpose}: {part} is a file, not a directory; "
+                              f"choose another {name}")
+    return path
 
 
 class RunStore:
     """The directory of one run (exactly one configuration)."""
 
     def __init__(self, out_dir):
-        self.root = Path(out_dir)
-        for path in (self.root, *self.root.parents):
-            if path.exists() and not path.is_dir():
-                raise ConfigError(f"out_dir={str(self.root)!r} cannot be a run directory: {path} is a file, not a "
-                                  "directory; choose another out_dir")
+        self.root = directory_path("out_dir", out_dir, "run directory")
 
     @contextmanager
     def working(self):
@@ -217,6 +248,9 @@ class RunStore:
         """Record ``config`` (first use) or refuse a directory written by a different configuration."""
         config = _jsonable(config)
         path = self.root / "config.json"
+        if not path.exists() and (self._has_rounds() or (self.root / "results.parquet").exists()):
+            raise ConfigError(f"{self.root} holds rounds but no config.json, so nothing says which configuration made "
+                              "them: restore its config.json from a backup, or move the directory away and run again")
         if path.exists():
             old = read_config(self.root)["config"]
             if _identity(old) != _identity(config):
@@ -230,11 +264,22 @@ class RunStore:
     def round_dir(self, round_: int) -> Path:
         return self.root / "rounds" / f"round_{round_:02d}"
 
-    def done_rounds(self) -> list[int]:
+    def _has_rounds(self) -> bool:
+        """Whether anything stands at ``rounds`` (an empty directory does not count)."""
         base = self.root / "rounds"
+        return base.exists() and not (base.is_dir() and not any(base.iterdir()))
+
+    def done_rounds(self) -> list[int]:
+        """The rounds with a ``DONE`` marker. Only ``rounds/round_NN`` counts: anything else left there (a copy,
+        ``round_3``, a note) is no round of this run and is never read."""
+        base = self.root / "rounds"
+        if base.exists() and not base.is_dir():
+            raise DamagedFile(f"{base} is a file, not the directory of the run's rounds; move it away (the run then "
+                              "starts afresh) or restore the directory from a backup")
         if not base.is_dir():
             return []
-        return sorted(int(d.name.split("_")[1]) for d in base.iterdir() if (d / "DONE").exists())
+        numbers = [int(m[1]) for d in base.iterdir() if (m := ROUND_DIR.fullmatch(d.name))]
+        return sorted(r for r in numbers if self.round_dir(r).is_dir() and (self.round_dir(r) / "DONE").exists())
 
     def finished_of(self, rounds) -> tuple[list[int], int]:
         """The finished rounds of a run scheduled for ``rounds`` and how many it has: an IMP run's count (its
@@ -258,6 +303,7 @@ class RunStore:
         from flax import serialization
 
         d = self.round_dir(round_)
+        (d / "DONE").unlink(missing_ok=True)   # a round being rewritten is unfinished until its new DONE
         files = []
         for i, seed in enumerate(seeds):
             one = {k: jax.tree_util.tree_map(lambda a: np.asarray(a[i]), artifacts.get(k))
@@ -269,6 +315,7 @@ class RunStore:
         files.append("rows.parquet")
         crash_point("rows", round_)
         atomic_write_text(d / "DONE", json.dumps({"sha256": {f: sha256(d / f) for f in files},
+                                                  "config": identity_digest(read_config(self.root)["config"]),
                                                   "finished": time.time()}, indent=1))
         crash_point("done", round_)
         self.write_results()
@@ -281,23 +328,39 @@ class RunStore:
         """When round ``round_`` finished (seconds since the epoch), as its ``DONE`` records; None for rounds
         written before DONE recorded it, or not finished."""
         try:
-            return json.loads((self.round_dir(round_) / "DONE").read_text() or "{}").get("finished")
-        except (OSError, ValueError):
+            return self._manifest(round_).get("finished")
+        except (OSError, DamagedFile):
             return None
 
     def recompute_hint(self, round_: int) -> str:
         return (f"delete {self.round_dir(round_)} and run the same notebook again: the run resumes and recomputes "
                 f"round {round_} and the rounds after it (or restore the directory from a backup)")
 
+    def _manifest(self, round_: int) -> dict:
+        """A finished round's ``DONE``: the SHA-256 of its files, the digest of the configuration that made it
+        (rounds written since it was recorded) and when it finished."""
+        path = self.round_dir(round_) / "DONE"
+        if path.is_file() and not path.stat().st_size:
+            return {}   # an empty DONE lists no checksums: the round's files are read unchecked, as always
+        manifest = read_json(path, self.recompute_hint(round_))
+        if not isinstance(manifest.get("sha256", {}), dict):
+            raise DamagedFile(f"{path} is damaged (its 'sha256' is no mapping of files to checksums); "
+                              f"{self.recompute_hint(round_)}")
+        return manifest
+
     def _checked(self, round_: int, name: str) -> Path:
-        """The path of a finished round's file, after checking it against the checksum in ``DONE``."""
+        """The path of a finished round's file, after checking it against the checksum in ``DONE``, and the round
+        against the run's configuration."""
         d = self.round_dir(round_)
         path = d / name
         fix = self.recompute_hint(round_)
-        try:
-            manifest = json.loads((d / "DONE").read_text() or "{}").get("sha256", {})
-        except ValueError:
-            raise DamagedFile(f"{d / 'DONE'} is damaged; {fix}") from None
+        done = self._manifest(round_)
+        manifest = done.get("sha256", {})
+        made_by = done.get("config")
+        if made_by and (self.root / "config.json").exists() and \
+                made_by != identity_digest(read_config(self.root)["config"]):
+            raise DamagedFile(f"{d} was made by another configuration than {self.root / 'config.json'} records (a "
+                              f"round copied in from another run?); {fix}")
         if not path.exists():
             raise DamagedFile(f"{path} is missing from a finished round; {fix}")
         if name in manifest and sha256(path) != manifest[name]:
@@ -310,11 +373,13 @@ class RunStore:
         return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
     def load_round(self, seed: int, round_: int) -> dict:
-        if not (self.round_dir(round_) / "DONE").exists() or not (self.round_dir(round_) / f"seed_{seed}.msgpack").exists():
+        name = f"seed_{seed}.msgpack"
+        if round_ not in self.done_rounds() or not ((self.round_dir(round_) / name).exists() or
+                                                    name in self._manifest(round_).get("sha256", {})):
             raise FileNotFoundError(f"no finished round {round_} for seed {seed} in {self.root}")
         from flax import serialization
 
-        path = self._checked(round_, f"seed_{seed}.msgpack")
+        path = self._checked(round_, name)
         try:
             return serialization.msgpack_restore(path.read_bytes())
         except Exception as err:  # msgpack raises several kinds for truncated or corrupted data

@@ -14,6 +14,7 @@ fresh initialisation and are not pruned. Any other difference in shape is refuse
 
 from __future__ import annotations
 
+import numbers
 from pathlib import Path
 
 import jax
@@ -26,9 +27,9 @@ from . import masks
 from .experiment import build_trainer
 from .imp import DENSE_INIT_STREAM, KeyStream, artifacts, round_rows, seed_keys
 from .pruning import get_baseline
-from .store import RunStore, load_config
+from .store import RunStore, directory_path, load_config
 from .tasks import make_task, task_family
-from .validate import ConfigError
+from .validate import ConfigError, mapping
 
 #: Seed-key streams of a transfer (the IMP driver uses 0-4).
 FRESH_INIT_STREAM, TRAIN_STREAM = KeyStream.TRANSFER_INIT, KeyStream.TRANSFER_TRAINING
@@ -36,7 +37,7 @@ FRESH_INIT_STREAM, TRAIN_STREAM = KeyStream.TRANSFER_INIT, KeyStream.TRANSFER_TR
 
 def finished_run(source_dir) -> dict:
     """The configuration of the finished IMP run in ``source_dir``; a clear error for anything else."""
-    source_dir = Path(source_dir)
+    source_dir = directory_path("source_dir", source_dir, "run directory")
     what = "source_dir must be a finished IMP run (a run directory of imp_es or imp_gd)"
     if not (source_dir / "config.json").is_file():
         raise ConfigError(f"{source_dir} holds no config.json: {what}")
@@ -55,7 +56,10 @@ def choose_rounds(rounds, available: int) -> list[int]:
     """``"all"`` (or None) or a list of source rounds, each in 1..``available``."""
     if rounds in ("all", None):
         return list(range(1, available + 1))
-    chosen = sorted({int(r) for r in (rounds if isinstance(rounds, (list, tuple)) else [rounds])})
+    given = rounds if isinstance(rounds, (list, tuple)) else [rounds]
+    if not all(isinstance(r, numbers.Integral) and not isinstance(r, bool) for r in given):
+        raise ConfigError(f"rounds={rounds!r} is not 'all' or a list of source rounds, e.g. rounds=[1, 6, 11]")
+    chosen = sorted({int(r) for r in given})
     bad = [r for r in chosen if not 1 <= r <= available]
     if not chosen or bad:
         raise ConfigError(f"rounds={rounds!r} is out of range: give 'all' or source rounds in [1, {available}]")
@@ -121,11 +125,13 @@ def run_transfer(source_dir, target_task: str, target_strategy: str, rounds="all
     ``training`` holds the target trainer's settings as :func:`lottery_kit.experiment.build_trainer` reads them.
     Everything is checked before any training: the source run, the rounds, the trainer and the shapes.
     """
+    task_options = mapping("task_options", task_options)
+    directory_path("out_dir", out_dir, "run directory")
     source = finished_run(source_dir)
     chosen = choose_rounds(rounds, source["rounds"])
     seeds = list(source["seeds"])
     trainer = build_trainer(target_strategy, task_family(target_task), training, progress)
-    task = make_task(target_task, **dict(task_options or {}))
+    task = make_task(target_task, **task_options)
 
     source_init = starting_weights(source, source_dir)
 
@@ -142,7 +148,7 @@ def run_transfer(source_dir, target_task: str, target_strategy: str, rounds="all
                                   "source_strategy": source["trainer"]["strategy"],
                                   "source_baseline": source["baseline"]},
                      "task": target_task, "baseline": "transfer", "seeds": seeds, "rounds": chosen,
-                     "trainer": trainer.config(), "task_options": dict(task_options or {})})
+                     "trainer": trainer.config(), "task_options": task_options})
         _train_tickets(store, source, chosen, seeds, task, trainer, ticket, n_prunable)
         return store.rows()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 
 class ConfigError(ValueError):
@@ -41,6 +41,55 @@ def non_empty(name: str, values) -> list:
     if not values:
         raise ConfigError(f"{name} is empty: give at least one value")
     return values
+
+
+#: Seeds are drawn into ``jax.random.key``, which takes integers in [0, 2**32).
+SEED_LIMIT = 2**32
+
+
+def seed_list(value, name: str = "seeds") -> list[int]:
+    """``value`` as a list of distinct integers in [0, 2**32) (a tuple, range or 1-d array also does), or a
+    :class:`ConfigError` naming ``name``: every entry point checks seeds here, before anything runs."""
+    form = f"give a list of distinct integers in [0, 2**32), e.g. {name}=[0, 1, 2]"
+    if hasattr(value, "tolist") and getattr(value, "ndim", None) == 1:
+        value = value.tolist()
+    if not isinstance(value, (list, tuple, range)):
+        raise ConfigError(f"{name}={value!r} is not a list: {form}")
+    values = non_empty(name, value)
+    bad = [s for s in values if isinstance(s, bool) or not isinstance(s, numbers.Integral) or not 0 <= s < SEED_LIMIT]
+    if bad:
+        raise ConfigError(f"{name}={values!r} holds {', '.join(map(repr, bad))}, not an integer in [0, 2**32): {form}")
+    if len(set(values)) != len(values):
+        raise ConfigError(f"{name}={values} repeats a seed")
+    return [int(s) for s in values]
+
+
+#: An example of each parameter that must be a mapping, shown when it is not one.
+MAPPINGS = {"task_options": '{"n_rollouts": 8}', "strategy_settings": '{"std_init": 0.05}',
+            "trainer_settings": '{"learning_rate": 0.001}', "source_recipe": '{"task": "fmnist", "seeds": [0, 1]}',
+            "axes": '{"seeds": [[0, 1]], "popsize": [16, 32]}', "profile": '{"scheduler": "slurm", "jobs": 2}'}
+#: An example of each parameter that must be a list, shown when it is not one.
+LISTS = {"plugins": '["my_extension"]', "compare_dirs": '["runs/adam_own"]',
+         "baselines": '["sig2noise", "final-ticket"]', "zips": '[["popsize", "generations"]]'}
+
+
+def mapping(name: str, value) -> dict:
+    """``value`` as a dict (None: empty), or a :class:`ConfigError` naming ``name`` with an example."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{name}={value!r} is not a mapping of names to values: give e.g. "
+                          f"{name}={MAPPINGS.get(name, '{...}')}")
+    return dict(value)
+
+
+def value_list(name: str, value) -> list:
+    """``value`` as a list (None: empty; a tuple also does), or a :class:`ConfigError` naming ``name``."""
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)):
+        raise ConfigError(f"{name}={value!r} is not a list: give e.g. {name}={LISTS.get(name, '[...]')}")
+    return list(value)
 
 
 def number(name: str, value, *, integer: bool = False, **bounds):

@@ -46,7 +46,9 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 import lottery_kit as lk
-from lottery_kit import plots
+from lottery_kit import parameters, plots
+
+parameters.check_notebook(globals())   # a parameter this notebook does not declare, or of the wrong shape, is refused
 
 notebook = Path("imp_es.ipynb") if Path("imp_es.ipynb").exists() else Path("notebooks/imp_es.ipynb")
 status = lk.run_grid(

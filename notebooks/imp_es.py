@@ -34,6 +34,8 @@ popsize = 32
 eval_every = 25
 mean_decay = 0.0
 es_rules = "paper"           # "paper": evosax 0.1.4's update rules, as the paper ran them; "evosax-0.3": evosax 0.3.2's
+strategy_settings = {}       # the strategy's own settings, e.g. {"std_init": 0.05}; an unknown name is refused
+sigma_convention = "per_weight_std"   # σ read by SNR pruning: "per_weight_std" or "original" (Sep-CMA-ES: C_ii)
 signal = "final"             # prune by the final ES mean or by the best (validation) mean
 task_options = {}            # e.g. {"n_rollouts": 8} or {"batch_size": 1024}; unset ones come from the preset
 distribution = "global"      # how the kept weights spread over the kernels: "global" (the paper's), "layerwise", "erk"
@@ -46,15 +48,19 @@ preset = "small"             # "small": the values above, few rollouts / small b
 out_dir = "runs/imp_es"
 
 # %%
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 
 import lottery_kit as lk
-from lottery_kit import diagnostics, experiment, plots
+from lottery_kit import diagnostics, experiment, parameters, plots
 
+parameters.check_notebook(globals())   # a parameter this notebook does not declare, or of the wrong shape, is refused
 experiment.load_plugins(plugins)
 params = experiment.apply_preset(preset, task, dict(
     rounds=rounds, keep_ratio=keep_ratio, generations=generations, popsize=popsize,
-    eval_every=eval_every, mean_decay=mean_decay, es_rules=es_rules, task_options=task_options,
+    eval_every=eval_every, mean_decay=mean_decay, es_rules=es_rules, strategy_settings=strategy_settings,
+    sigma_convention=sigma_convention, task_options=task_options,
     distribution=distribution, erk_power=erk_power, min_per_layer=min_per_layer, rewind_step=rewind_step))
 params
 
@@ -69,7 +75,7 @@ results
 
 # %%
 ax = plots.imp_plot(results, perf="best_perf", title=f"{task} · {strategy} · {baseline}")
-plots.save(ax, f"{out_dir}/imp_plot.png")
+plots.save(ax, Path(out_dir) / "imp_plot.png")
 plt.show()
 
 # %% [markdown]

@@ -48,11 +48,14 @@ preset = "small"             # "small": the values above; "paper": the paper's s
 out_dir = "runs/imp_gd"
 
 # %%
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 
 import lottery_kit as lk
-from lottery_kit import experiment, plots
+from lottery_kit import experiment, parameters, plots
 
+parameters.check_notebook(globals())   # a parameter this notebook does not declare, or of the wrong shape, is refused
 experiment.load_plugins(plugins)
 params = experiment.apply_preset(preset, task, dict(
     rounds=rounds, keep_ratio=keep_ratio, epochs=epochs, total_steps=total_steps,
@@ -73,5 +76,5 @@ results
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=True)
 for ax, perf in zip(axes, ("final_perf", "best_perf")):
     plots.imp_plot(results, perf=perf, ax=ax, title=f"{task} · {optimizer} · {baseline}")
-plots.save(fig, f"{out_dir}/imp_plot.png")
+plots.save(fig, Path(out_dir) / "imp_plot.png")
 plt.show()

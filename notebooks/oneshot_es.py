@@ -48,12 +48,15 @@ dense_dir = "runs/oneshot_dense"   # shared by all cells (use an absolute path i
 out_dir = "runs/oneshot"
 
 # %%
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import pandas as pd
 
 import lottery_kit as lk
-from lottery_kit import experiment, oneshot, plots
+from lottery_kit import experiment, oneshot, parameters, plots
 
+parameters.check_notebook(globals())   # a parameter this notebook does not declare, or of the wrong shape, is refused
 experiment.load_plugins(plugins)
 lk.get_baseline(baseline)  # names and settings are checked before anything is loaded or compiled
 spread = lk.Distribution(distribution, erk_power, min_per_layer)
@@ -70,5 +73,5 @@ results
 # %%
 ax = plots.imp_plot(pd.concat([dense, results]), perf="best_perf",
                     title=f"{task}: one-shot {baseline} at {sparsity:.0%} sparsity")
-plots.save(ax, f"{out_dir}/oneshot.png")
+plots.save(ax, Path(out_dir) / "oneshot.png")
 plt.show()

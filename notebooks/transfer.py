@@ -57,9 +57,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 import lottery_kit as lk
-from lottery_kit import experiment, plots
+from lottery_kit import experiment, parameters, plots
 from lottery_kit.transfer import run_transfer
 
+parameters.check_notebook(globals())   # a parameter this notebook does not declare, or of the wrong shape, is refused
 if source_dir is None:
     source_dir = str(Path(out_dir) / "source")
     lk.run_es_imp(**source_recipe, out_dir=source_dir)

@@ -32,6 +32,11 @@ es_grids = ["fmnist_es", "cartpole_es", "pendulum_es"]
 gd_grids = ["fmnist_adam", "cartpole_ppo", "pendulum_ppo"]
 
 # %%
+from lottery_kit import parameters
+
+parameters.check_notebook(globals())   # a parameter this notebook does not declare, or of the wrong shape, is refused
+
+# %%
 from pathlib import Path
 
 import matplotlib.pyplot as plt

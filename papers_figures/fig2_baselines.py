@@ -29,6 +29,11 @@ perf = "best_perf"
 grids = ["fmnist_baselines", "cartpole_es"]
 
 # %%
+from lottery_kit import parameters
+
+parameters.check_notebook(globals())   # a parameter this notebook does not declare, or of the wrong shape, is refused
+
+# %%
 from pathlib import Path
 
 import matplotlib.pyplot as plt

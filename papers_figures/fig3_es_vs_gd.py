@@ -30,6 +30,11 @@ perf = "final_perf"            # the paper scores the network after its last gen
 pairs = [["fmnist_es", "fmnist_adam"], ["cartpole_es", "cartpole_ppo"], ["pendulum_es", "pendulum_ppo"]]
 
 # %%
+from lottery_kit import parameters
+
+parameters.check_notebook(globals())   # a parameter this notebook does not declare, or of the wrong shape, is refused
+
+# %%
 from pathlib import Path
 
 import matplotlib.pyplot as plt

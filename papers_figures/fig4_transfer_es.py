@@ -29,6 +29,11 @@ figure_dir = "figures"
 perf = "best_perf"
 
 # %%
+from lottery_kit import parameters
+
+parameters.check_notebook(globals())   # a parameter this notebook does not declare, or of the wrong shape, is refused
+
+# %%
 from pathlib import Path
 
 from lottery_kit import plots

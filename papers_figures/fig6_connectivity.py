@@ -40,6 +40,11 @@ neighbours = [[1, 2], [5, 6], [10, 11]]
 radii = [0.0, 0.01, 0.02, 0.05, 0.1, 0.2]
 
 # %%
+from lottery_kit import parameters
+
+parameters.check_notebook(globals())   # a parameter this notebook does not declare, or of the wrong shape, is refused
+
+# %%
 from pathlib import Path
 
 import jax

@@ -48,6 +48,11 @@ long_null_grids = {g: f"{g}_replicate" for g in long_gain_grids}   # the same in
 pooled_ranges = [(6, 11), (12, 21)]   # rounds pooled within each seed for the answer (32.8-10.7 %, 8.6-1.15 %)
 
 # %%
+from lottery_kit import parameters
+
+parameters.check_notebook(globals())   # a parameter this notebook does not declare, or of the wrong shape, is refused
+
+# %%
 from pathlib import Path
 
 import jax.numpy as jnp

@@ -43,6 +43,11 @@ gd_grid = "fmnist_layout_adam"
 gd_reference = "fmnist_adam"        # its final-ticket cell must equal the Adam layout grid's global θ0 cell
 
 # %%
+from lottery_kit import parameters
+
+parameters.check_notebook(globals())   # a parameter this notebook does not declare, or of the wrong shape, is refused
+
+# %%
 from pathlib import Path
 
 import matplotlib.pyplot as plt

@@ -42,6 +42,11 @@ failure_floors = {"Pendulum-v1": [-400.0, -800.0], "CartPole-v1": [250.0, 475.0]
 retrain_grid = "long_cartpole_retrain"   # CartPole's tickets trained again for 100 generations (drawn when present)
 
 # %%
+from lottery_kit import parameters
+
+parameters.check_notebook(globals())   # a parameter this notebook does not declare, or of the wrong shape, is refused
+
+# %%
 from pathlib import Path
 
 import matplotlib.pyplot as plt

@@ -10,13 +10,17 @@ import json
 import os
 import re
 import shutil
+import struct
+import warnings
 from pathlib import Path
 
+import numpy as np
+import papermill as pm
 import pytest
 
 import lottery_kit as lk
-from lottery_kit import locks, store
-from lottery_kit.grid import expand, load_grid_file, make_jobqueue_cluster, parse_assignments
+from lottery_kit import data, experiment, locks, store
+from lottery_kit.grid import cell_name, expand, grid_progress, load_grid_file, make_jobqueue_cluster, parse_assignments
 from lottery_kit.oneshot import run_oneshot
 from lottery_kit.transfer import run_transfer
 
@@ -50,10 +54,31 @@ def finished(tmp_path_factory):
     return out
 
 
+@pytest.fixture(scope="module")
+def other_finished(tmp_path_factory):
+    """A finished run of another configuration (another baseline), whose rounds a user might copy."""
+    out = tmp_path_factory.mktemp("other") / "run"
+    lk.run_es_imp(**(ES | {"rounds": 3, "baseline": "random-reinit", "out_dir": out}))
+    return out
+
+
 def _copy(finished, tmp_path):
     out = tmp_path / "run"
     shutil.copytree(finished, out)
     return out
+
+
+def _left_as_it_was(out, change, rerun=lambda out: lk.run_es_imp(**(ES | {"rounds": 4, "out_dir": out}))):
+    """Apply ``change`` to run directory ``out``, run it again (refused), and check that every file stayed."""
+    change(out)
+    before = _snapshot(out)
+    try:
+        rerun(out)
+    finally:
+        after = _snapshot(out)
+        assert set(after) == set(before)
+        if after != before:   # only config.json may differ: it records the longer run
+            _nothing_lost(before, after)
 
 
 def _snapshot(path):
@@ -161,6 +186,81 @@ def _busy_grid(tmp_path):
         lk.run_grid(nb, tmp_path / "g", {"rounds": [1]}, progress=False)
 
 
+def _no_config(finished, tmp_path):
+    """config.json deleted, then a run with another baseline and keep ratio in the same directory."""
+    _left_as_it_was(_copy(finished, tmp_path), lambda out: (out / "config.json").unlink(),
+                    lambda out: lk.run_es_imp(**(ES | {"rounds": 3, "baseline": "sig2noise", "keep_ratio": 0.3,
+                                                       "out_dir": out})))
+
+
+def _copied_round(finished, other_finished, tmp_path):
+    def copy_in(out):
+        shutil.rmtree(out / "rounds" / "round_03")
+        shutil.copytree(other_finished / "rounds" / "round_03", out / "rounds" / "round_03")
+    _left_as_it_was(_copy(finished, tmp_path), copy_in)
+
+
+def _grid_dir(finished, tmp_path):
+    """A grid directory as ``lottery-kit grid`` leaves it: two finished cells of imp_es."""
+    out = tmp_path / "grid"
+    for popsize in (4, 6):
+        params = {"popsize": popsize}
+        cell = out / "cells" / cell_name(params)
+        shutil.copytree(finished, cell)
+        (cell / "params.json").write_text(json.dumps(params))
+        (cell / "status.json").write_text(json.dumps({"state": "done", "error": None, "params": params}))
+    return out, sorted((out / "cells").iterdir())
+
+
+def _damaged_status(finished, tmp_path):
+    out, (damaged, intact) = _grid_dir(finished, tmp_path)
+    (damaged / "status.json").write_text('{"state": "do')
+    table = grid_progress(out).set_index("cell")
+    assert table.loc[intact.name, "state"] == "done" and table.loc[intact.name, "rounds_done"] == 3
+    assert table.loc[damaged.name, "rounds_done"] == 3 and table["popsize"].tolist() == [4, 6]
+    assert len(lk.collect(out)) == 6   # collect reads the parameters from params.json
+    raise lk.ConfigError(table.loc[damaged.name, "problem"])
+
+
+def _damaged_params(finished, tmp_path):
+    out, (damaged, intact) = _grid_dir(finished, tmp_path)
+    (damaged / "params.json").write_text('{"popsi')
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frame = lk.collect(out)
+    assert sorted(frame.groupby("cell")["popsize"].first()) == [4, 6] and len(frame) == 6
+    raise lk.ConfigError(str(caught[0].message))
+
+
+def _idx_files(directory, n=3):
+    """The four IDX files of a data set, valid in format, random in content."""
+    directory.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for stem in data.FILES:
+        shape = (n, 28, 28) if "images" in stem else (n,)
+        payload = struct.pack(">HBB", 0, 8, len(shape)) + struct.pack(">" + "I" * len(shape), *shape)
+        (directory / f"{stem}.gz").write_bytes(gzip.compress(payload + rng.integers(0, 10, shape, np.uint8).tobytes()))
+    return directory
+
+
+def _random_mnist(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOTTERY_KIT_DATA", str(tmp_path / "data"))
+    _idx_files(tmp_path / "data" / "mnist")
+    lk.make_task("mnist")
+
+
+def _truncated_idx(tmp_path):
+    images = _idx_files(tmp_path / "kmnist") / f"{data.FILES[0]}.gz"
+    images.write_bytes(images.read_bytes()[:40])
+    lk.make_task("kmnist", data_dir=tmp_path)
+
+
+def _papermill(tmp_path, **params):
+    """imp_es through papermill, as a researcher runs it, with ``out_dir`` the directory nothing may be written to."""
+    pm.execute_notebook(str(ROOT / "notebooks" / "imp_es.ipynb"), str(tmp_path / "out.ipynb"), kernel_name="python3",
+                        parameters=params | {"out_dir": str(tmp_path / "x")}, progress_bar=False, cwd=str(tmp_path))
+
+
 def _bad_idx(tmp_path):
     src = Path("/usr/share/datasets/fashion-mnist")
     if not src.is_dir():
@@ -253,6 +353,39 @@ CASES = {
                                           cores_per_cell=10**4, progress=False),
     69: lambda tmp_path, **_: lk.run_grid(ROOT / "notebooks" / "imp_es.ipynb", tmp_path / "g", {"rounds": [1]},
                                           workers=0, progress=False),
+    70: lambda **_: lk.run_es_imp(**(ES | {"seeds": [0, 0.5], "out_dir": "x"})),
+    71: lambda **_: lk.run_es_imp(**(ES | {"seeds": 0, "out_dir": "x"})),
+    72: lambda **_: lk.run_es_imp(**(ES | {"seeds": "0,1", "out_dir": "x"})),
+    73: lambda **_: lk.run_es_imp(**(ES | {"seeds": [10**22], "out_dir": "x"})),
+    74: lambda tmp_path, **_: lk.run_grid(ROOT / "notebooks" / "imp_es.ipynb", tmp_path / "x", {"seeds": [0, 1]}),
+    75: lambda **_: lk.run_es_imp(**(ES | {"task_options": ["n_rollouts", 8], "out_dir": "x"})),
+    76: lambda **_: experiment.apply_preset("small", "CartPole-v1", {"task_options": "n_rollouts=8"}),
+    77: lambda **_: lk.run_gd_imp(**(GD | {"trainer_settings": "learning_rate=0.001", "out_dir": "x"})),
+    78: lambda **_: experiment.load_plugins("my_extension"),
+    79: lambda tmp_path, **_: _papermill(tmp_path, generatons=2),
+    80: lambda tmp_path, **_: _papermill(tmp_path, strategy_settings={"std_init": -1.0}),
+    81: lambda finished, tmp_path, **_: _no_config(finished, tmp_path),
+    82: lambda **_: lk.run_es_imp(**(ES | {"out_dir": ""})),
+    83: lambda finished, other_finished, tmp_path, **_: _copied_round(finished, other_finished, tmp_path),
+    84: lambda finished, tmp_path, **_: _left_as_it_was(
+        _copy(finished, tmp_path), lambda out: (out / "rounds" / "round_03" / "seed_0.msgpack").unlink()),
+    85: lambda finished, tmp_path, **_: _left_as_it_was(
+        _copy(finished, tmp_path), lambda out: (out / "rounds" / "round_03" / "DONE").write_text("[1, 2]")),
+    86: lambda finished, tmp_path, **_: _left_as_it_was(
+        _copy(finished, tmp_path), lambda out: (shutil.rmtree(out / "rounds"), (out / "rounds").write_text("notes"))),
+    87: lambda finished, tmp_path, **_: _left_as_it_was(
+        _copy(finished, tmp_path), lambda out: (out / "config.json").write_text('{"config": [1]}')),
+    88: lambda tmp_path, **_: _grid_file(tmp_path, "# task: [fmnist]\n# seeds: [[0, 1]]\n"),
+    89: lambda tmp_path, **_: lk.run_grid(ROOT / "notebooks" / "imp_es.ipynb", _a_file(tmp_path), {"rounds": [1]}),
+    90: lambda tmp_path, **_: lk.run_grid(ROOT / "notebooks" / "imp_es.ipynb", tmp_path / "x", {"popsize": 8}),
+    91: lambda tmp_path, **_: lk.run_grid(ROOT / "notebooks" / "imp_es.ipynb", tmp_path / "x", {"popsize": [8]},
+                                          zips=["popsize,generations"]),
+    92: lambda finished, tmp_path, **_: _damaged_status(finished, tmp_path),
+    93: lambda finished, tmp_path, **_: _damaged_params(finished, tmp_path),
+    94: lambda tmp_path, monkeypatch, **_: _random_mnist(tmp_path, monkeypatch),
+    95: lambda tmp_path, **_: _truncated_idx(tmp_path),
+    96: lambda finished, tmp_path, **_: run_transfer(finished, "CartPole-v1", "SNES", "1, 6", out_dir=tmp_path / "t",
+                                                     popsize=4, generations=2, eval_every=1),
 }
 #: Rows met only once a round has trained (a full disk when the round is written; the numerical guard); every other
 #: row is refused before any round program is compiled.
@@ -292,14 +425,42 @@ def test_every_row_has_a_case_and_every_case_a_row():
 
 
 @pytest.mark.parametrize("number", sorted(CASES))
-def test_bad_input_row(number, finished, tmp_path, monkeypatch, nan_when_sparse, compiled):
+def test_bad_input_row(number, finished, other_finished, tmp_path, monkeypatch, nan_when_sparse, compiled):
     what, message = table_rows()[number]
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("LOTTERY_KIT_OFFLINE", "1")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     with pytest.raises(Exception) as caught:
-        CASES[number](finished=finished, tmp_path=tmp_path, monkeypatch=monkeypatch, nan_when_sparse=nan_when_sparse)
+        CASES[number](finished=finished, other_finished=other_finished, tmp_path=tmp_path, monkeypatch=monkeypatch,
+                      nan_when_sparse=nan_when_sparse)
     assert ("jit(run)" in compiled) == (number in CAUGHT_WHILE_TRAINING), f"row {number}: round programs compiled"
     pattern = ".*".join(re.escape(part) for part in message.split("…"))
     assert re.search(pattern, str(caught.value), re.S), f"row {number} ({what}):\n  {caught.value}"
     assert not (tmp_path / "x").exists()  # refused before anything was written
+
+
+#: Every entry point that takes seeds, each given ``seeds``: the notebooks (papermill's values, checked by their first
+#: cell), a grid's cells, and the Python API.
+SEED_ENTRY_POINTS = {
+    "notebook": lambda seeds, tmp_path: lk.parameters.check_notebook({"seeds": seeds}),
+    "grid": lambda seeds, tmp_path: lk.run_grid(ROOT / "notebooks" / "imp_es.ipynb", tmp_path / "x",
+                                                {"seeds": [seeds]}),
+    "run_es_imp": lambda seeds, tmp_path: lk.run_es_imp(**(ES | {"seeds": seeds, "out_dir": tmp_path / "x"})),
+    "run_gd_imp": lambda seeds, tmp_path: lk.run_gd_imp(**(GD | {"seeds": seeds, "out_dir": tmp_path / "x"})),
+    "run_imp": lambda seeds, tmp_path: lk.run_imp(lk.make_task("CartPole-v1"), lk.ESTrainer(popsize=4, generations=2,
+                                                                                           eval_every=1),
+                                                  "final-ticket", seeds=seeds, out_dir=tmp_path / "x"),
+    "run_oneshot": lambda seeds, tmp_path: run_oneshot(lk.make_task("CartPole-v1"), lk.ESTrainer(progress=False),
+                                                       "sig2noise", seeds=seeds, sparsity=0.5, dense_dir=tmp_path / "d",
+                                                       out_dir=tmp_path / "x"),
+}
+
+
+@pytest.mark.parametrize("entry", sorted(SEED_ENTRY_POINTS))
+@pytest.mark.parametrize("seeds", [[0, 0.5], 0, "0,1", [10**22], [True, False], [0, 0]], ids=repr)
+def test_every_entry_point_checks_seeds_alike(entry, seeds, tmp_path, compiled):
+    with pytest.raises(lk.ConfigError) as caught:
+        SEED_ENTRY_POINTS[entry](seeds, tmp_path)
+    assert f"seeds={seeds!r}" in str(caught.value) and ("repeats a seed" in str(caught.value) or
+                                                       "e.g. seeds=[0, 1, 2]" in str(caught.value))
+    assert "jit(run)" not in compiled and not list(tmp_path.iterdir())   # refused before any round program

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from lottery_kit import data
+from lottery_kit.store import sha256
 
 
 def _write_idx(path, array):
@@ -40,9 +41,23 @@ def test_explicit_directory_wins_and_checksums_are_enforced(tmp_path, monkeypatc
     assert data.locate("fmnist", data_dir=tmp_path, allow_download=False) == tmp_path
     with pytest.raises(ValueError, match="checksum mismatch"):  # fmnist payload hashes are pinned
         data.load_idx_dataset("fmnist", data_dir=tmp_path, val_size=1, allow_download=False)
-    monkeypatch.setitem(data.SOURCES["kmnist"].payload_sha256, "t10k-labels-idx1-ubyte", "0" * 64)
-    with pytest.raises(ValueError, match="checksum mismatch"):
+    with pytest.raises(ValueError, match="checksum mismatch.*only the publisher's train-images-idx3-ubyte.gz can be "
+                                         "verified for kmnist"):   # K-MNIST pins its published archives
         data.load_idx_dataset("kmnist", data_dir=tmp_path, val_size=1, allow_download=False)
+
+
+def test_a_published_archive_passes_and_an_unpacked_copy_is_refused(tmp_path, monkeypatch):
+    """A .gz whose bytes have the pinned archive SHA-256 is used; the same data unpacked cannot be verified."""
+    for stem in data.FILES:
+        _write_idx(tmp_path / f"{stem}.gz", np.zeros((3, 28, 28)) if "images" in stem else np.arange(3))
+        monkeypatch.setitem(data.SOURCES["mnist"].archive_sha256, stem, sha256(tmp_path / f"{stem}.gz"))
+    loaded = data.load_idx_dataset("mnist", data_dir=tmp_path, val_size=1, allow_download=False)
+    assert loaded.y_test.tolist() == [0, 1, 2] and loaded.x_train.shape == (2, 28, 28, 1)
+    labels = tmp_path / "t10k-labels-idx1-ubyte"
+    labels.write_bytes(gzip.decompress((tmp_path / "t10k-labels-idx1-ubyte.gz").read_bytes()))
+    (tmp_path / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(data.DataIntegrityError, match=f"checksum mismatch for {labels}: .*delete {labels}"):
+        data.load_idx_dataset("mnist", data_dir=tmp_path, val_size=1, allow_download=False)
 
 
 def test_missing_data_set_says_where_it_looked(tmp_path, monkeypatch):

@@ -69,6 +69,22 @@ def test_grid_runs_resumes_and_collects(echo_nb, tmp_path):
     assert again["skipped"].all()
     assert stamp == {p: p.stat().st_mtime_ns for p in out.rglob("results.parquet")}
 
+    # A truncated status.json and params.json are named; every other cell still reports, and a rerun heals both.
+    damaged_status, damaged_params = sorted((out / "cells").iterdir())[:2]
+    params = json.loads((damaged_params / "params.json").read_text())
+    (damaged_status / "status.json").write_text('{"state": "do')
+    (damaged_params / "params.json").write_text('{"x": ')
+    cli = subprocess.run([sys.executable, "-m", "lottery_kit.cli", "progress", str(out)], capture_output=True, text=True)
+    assert cli.returncode == 1 and cli.stdout.count(" done ") == 3, cli.stdout + cli.stderr
+    assert f"DAMAGED {damaged_status.name}: {damaged_status / 'status.json'} is damaged (JSONDecodeError" in cli.stderr
+    assert f"DAMAGED {damaged_params.name}: {damaged_params / 'params.json'} is damaged" in cli.stderr
+    with pytest.warns(UserWarning, match=f"{damaged_status / 'status.json'} is damaged"):
+        healed = lk.run_grid(echo_nb, out, {"x": [1, 2], "label": ["a", "b"]}, workers=2, progress=False)
+    assert (healed["state"] == "done").all() and healed["skipped"].sum() == 3
+    assert json.loads((damaged_status / "status.json").read_text())["state"] == "done"
+    assert json.loads((damaged_params / "params.json").read_text()) == params
+    assert len(lk.collect(out)) == 4
+
 
 @pytest.mark.slow
 def test_a_failing_cell_is_recorded_and_the_rest_finish(echo_nb, tmp_path):

@@ -41,3 +41,13 @@ def test_papermill_declares_every_parameter(script):
     assigned = {t.id for node in ast.parse(cell.source).body if isinstance(node, ast.Assign)
                 for t in node.targets if isinstance(t, ast.Name)}
     assert set(pm.inspect_notebook(str(ipynb))) == assigned
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_the_cell_after_the_parameters_checks_them(script):
+    """papermill passes on a parameter a notebook does not declare and runs at the default; each notebook's first
+    cell after its parameters refuses it (lottery_kit.parameters.check_notebook) before anything else runs."""
+    cells = [c for c in jupytext.read(script).cells if c.cell_type == "code"]
+    after = next(i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])) + 1
+    calls = [line for line in cells[after].source.splitlines() if not line.startswith(("import ", "from ", "#"))]
+    assert next(line for line in calls if line.strip()).startswith("parameters.check_notebook(globals())")
