@@ -40,6 +40,11 @@ rounds = 21
 equivalence_margin = 100.0           # Sep-CMA-ES: "tie" when the 90 % interval lies inside ±100
 
 # %%
+from lottery_kit import parameters
+
+parameters.check_notebook(globals())   # a parameter this notebook does not declare, or of the wrong shape, is refused
+
+# %%
 from pathlib import Path
 
 import matplotlib.pyplot as plt
