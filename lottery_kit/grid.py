@@ -319,6 +319,9 @@ def run_grid(notebook, out, axes: dict[str, list] | None = None, zips=(), *, wor
         for params in cells:
             name = cell_name(params)
             d = out / "cells" / name
+            if d.exists() and not d.is_dir():
+                raise ConfigError(f"{d} is a file, not the directory of grid cell {name}; move it away and run the "
+                                  "grid again (the cell then starts afresh)")
             old = _status_or_none(d)
             if old and old.get("state") == "done":
                 if cell_params(d)[1]:   # a damaged params.json: the grid knows the cell's parameters

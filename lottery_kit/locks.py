@@ -13,6 +13,8 @@ import socket
 from contextlib import contextmanager
 from pathlib import Path
 
+from .validate import ConfigError
+
 
 class Busy(RuntimeError):
     """Another process holds the lock."""
@@ -23,6 +25,9 @@ def exclusive(path, *, wait: bool = False, what: str = "this directory"):
     """Hold an exclusive lock on ``path`` (created if missing); wait for it, or raise :class:`Busy` at once."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise ConfigError(f"{path} must be a lock file, but it is a directory; remove it (it holds no results) and run "
+                   "again")
     with open(path, "a+") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))

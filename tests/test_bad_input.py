@@ -386,10 +386,21 @@ CASES = {
     95: lambda tmp_path, **_: _truncated_idx(tmp_path),
     96: lambda finished, tmp_path, **_: run_transfer(finished, "CartPole-v1", "SNES", "1, 6", out_dir=tmp_path / "t",
                                                      popsize=4, generations=2, eval_every=1),
+    97: lambda finished, tmp_path, **_: _left_as_it_was(
+        _copy(finished, tmp_path), lambda out: ((out / ".run.lock").unlink(missing_ok=True), (out / ".run.lock").mkdir())),
+    98: lambda tmp_path, **_: _cell_is_a_file(tmp_path),
 }
 #: Rows met only once a round has trained (a full disk when the round is written; the numerical guard); every other
 #: row is refused before any round program is compiled.
 CAUGHT_WHILE_TRAINING = {31, 60}
+
+
+def _cell_is_a_file(tmp_path):
+    grid = {"popsize": [8], "generations": [2], "rounds": [1]}
+    cell = tmp_path / "grid" / "cells" / lk.grid.cell_name({"popsize": 8, "generations": 2, "rounds": 1})
+    cell.parent.mkdir(parents=True)
+    cell.write_text("notes")
+    lk.run_grid(ROOT / "notebooks" / "imp_es.ipynb", tmp_path / "grid", grid)
 
 
 def _a_file(tmp_path):
