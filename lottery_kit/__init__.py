@@ -13,7 +13,8 @@ _EXPORTS = {
                 "register_baseline", "register_distribution", "register_score", "register_weights"),
     "store": ("load_config", "load_round"), "strategies": ("PAPER_STRATEGIES", "make_strategy", "register_strategy"),
     "tasks": ("TASKS", "make_task", "register_task"),
-    "trainers": ("AdamTrainer", "BraxPPOTrainer", "ESTrainer", "PPOTrainer", "Trainer", "make_trainer"),
+    "trainers": ("AdamTrainer", "BraxPPOTrainer", "ESTrainer", "PPOTrainer", "Trainer", "TrainerWrapper",
+                 "make_trainer"),
     "validate": ("ConfigError",),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -34,7 +35,8 @@ def __dir__():
 
 
 __all__ = ["AdamTrainer", "BASELINES", "BraxPPOTrainer", "ConfigError", "DISTRIBUTIONS", "ESTrainer",
-           "PAPER_STRATEGIES", "PPOTrainer", "RoundOutcome", "SCORES", "Distribution", "TASKS", "Trainer", "WEIGHTS",
+           "PAPER_STRATEGIES", "PPOTrainer", "RoundOutcome", "SCORES", "Distribution", "TASKS", "Trainer", "TrainerWrapper",
+           "WEIGHTS",
            "collect", "get_baseline", "load_config", "load_round", "make_strategy", "make_task", "make_trainer",
            "register_baseline", "register_distribution", "register_score", "register_strategy", "register_task",
            "register_weights", "run_es_imp",

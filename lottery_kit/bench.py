@@ -180,6 +180,7 @@ def imp_round_seconds(rounds: int = 3, generations: int = 10, popsize: int = 16)
     from .imp import run_imp
     from .tasks import make_task
     from .trainers import ESTrainer
+    from .trainers.protocol import TrainerWrapper
 
     out = {}
     for rules in ("paper", "evosax-0.3"):
@@ -188,15 +189,12 @@ def imp_round_seconds(rounds: int = 3, generations: int = 10, popsize: int = 16)
                             es_rules=rules, progress=False)
         starts = []
 
-        class Timed:   # the trainer, with the start of every round noted
+        class Timed(TrainerWrapper):   # the trainer, with the start of every round noted
             def __call__(self, *args, **kwargs):
                 starts.append(time.perf_counter())
-                return trainer(*args, **kwargs)
+                return super().__call__(*args, **kwargs)
 
-            def config(self):
-                return trainer.config()
-
-        run_imp(task, Timed(), "sig2noise", seeds=[0], rounds=rounds, keep_ratio=0.5, progress=False)
+        run_imp(task, Timed(trainer), "sig2noise", seeds=[0], rounds=rounds, keep_ratio=0.5, progress=False)
         starts.append(time.perf_counter())
         seconds = [b - a for a, b in zip(starts, starts[1:])]
         out[rules] = {"round_seconds": seconds, "later_over_first": max(seconds[1:]) / seconds[0]}
@@ -387,7 +385,8 @@ def targets_met(result: dict, backend: str) -> dict:
 SMOKE = {"cnn_pop_eval": dict(popsize=8, batch=16), "es_generation": dict(popsize=8, batch=16),
          "control_rollout": dict(popsize=8, n_rollouts=2, steps=10), "adam_epoch": dict(steps=4),
          "ppo_steps": dict(total_steps=5_120), "seed_vmap_speedup": dict(seeds=2, popsize=8, n_rollouts=8),
-         "generation_vs_parts": dict(popsize=8, batch=16, generations=2), "guard_cost": dict(popsize=8)}
+         "generation_vs_parts": dict(popsize=8, batch=16, generations=2), "guard_cost": dict(popsize=8),
+         "imp_round_seconds": dict(rounds=2, generations=2, popsize=8)}
 
 
 def run_suite(quick: bool = False, smoke: bool = False) -> dict:
@@ -434,8 +433,8 @@ def run_suite(quick: bool = False, smoke: bool = False) -> dict:
                                                          reps=1 if on_cpu or quick else 3) for n in (1, 5)}
     result["guard_cost"] = (guard_cost(generations=10, eval_every=5, reps=1, **size("guard_cost")) if quick else
                             guard_cost(reps=7))
-    if not quick:   # a minute of compiling; the test suite checks one compile per run on its own
-        result["imp_round_seconds"] = imp_round_seconds()
+    if not quick or smoke:   # a minute of compiling at the real size; the test suite checks one compile per run
+        result["imp_round_seconds"] = imp_round_seconds(**size("imp_round_seconds"))
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result["targets_met"] = {name: None for name in TARGETS.get(jax.default_backend(), {})} if smoke else \
         targets_met(result, jax.default_backend())
@@ -475,7 +474,7 @@ def summary(r: dict) -> str:
         (f"numerical guard:        {r['guard_cost']['ratio']:.3f}x the unguarded round ({r['guard_cost']['task']}, pop "
          f"{r['guard_cost']['popsize']}, checked every {r['guard_cost']['eval_every']} generations; repetitions "
          f"{min(r['guard_cost']['ratios']):.3f}-{max(r['guard_cost']['ratios']):.3f})"),
-        *(f"IMP rounds (3, CartPole, {v['generations']} generations): masked search "
+        *(f"IMP rounds ({v['rounds']}, CartPole, {v['generations']} generations): masked search "
           + " / ".join(f"{t:.1f}" for t in v["paper"]["round_seconds"]) + " s, gathered "
           + " / ".join(f"{t:.1f}" for t in v["evosax-0.3"]["round_seconds"]) + " s "
           f"(later rounds / round 1: {v['later_over_first']:.2f})" for v in filter(None, [r.get("imp_round_seconds")])),

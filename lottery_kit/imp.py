@@ -83,7 +83,7 @@ class RunPlan:
 
     @property
     def rewind_step(self) -> int:
-        return int(getattr(self.trainer, "rewind_step", 0))
+        return int(self.trainer.rewind_step)
 
     def training_keys(self, round_: int):
         """Round ``round_``'s training keys, one per seed. With ``training_replicate`` k >= 1 the rounds after the
@@ -155,10 +155,9 @@ def run_imp(task, trainer, baseline: str, *, seeds, rounds: int = 20, keep_ratio
     number("training_replicate", training_replicate, integer=True, low=0)
     choice("signal", signal, SIGNALS)
     seeds = check_schedule(seeds, rounds, keep_ratio)
-    check_needs(baseline, trainer, task)
+    check_needs(baseline, trainer, task)   # and that the trainer states the whole contract
     run_store = RunStore(out_dir) if out_dir is not None else None   # an out_dir that is a file is refused here
-    if hasattr(trainer, "preflight"):
-        trainer.preflight(task, len(seeds))   # e.g. a population that cannot fit, refused before any compile
+    trainer.preflight(task, len(seeds))   # e.g. a population that cannot fit, refused before any compile
     plan = RunPlan(task, trainer, baseline, tuple(seeds), rounds, keep_ratio, signal, distribution or Distribution(),
                    task.init_params_batch(seed_keys(seeds, DENSE_INIT_STREAM)), progress, training_replicate)
     check_keeps_weights(plan.n_prunable, rounds, keep_ratio)
@@ -204,7 +203,7 @@ def _run_rounds(plan: RunPlan, store) -> pd.DataFrame:
             raise AssertionError(f"round {r}: kept {kept.tolist()} weights, expected exactly {n_keep}")
         outcome, metrics = plan.trainer(plan.task, init, mask, plan.training_keys(r), rewind_point,
                                         desc=f"round {r}/{plan.rounds}")
-        guard.check(metrics, r, plan.seeds, getattr(plan.trainer, "step_unit", "step"))  # before round r is stored
+        guard.check(metrics, r, plan.seeds, plan.trainer.step_unit)  # before round r is stored
         if r == 1 and plan.rewind_step:     # late rewinding: every later round restarts from round 1's θ_k
             rewind_point = outcome.rewind
         elif r > 1:

@@ -41,6 +41,10 @@ def test_bench_json_has_every_figure():
     assert r["ppo_steps"]["env_steps_per_second"] > 0
     g = r["generation_vs_parts"]
     assert g["ratio"] > 0 and set(g["parts_seconds"]) == {"ask", "expand", "fitness", "tell"}
+    imp = r["imp_round_seconds"]   # the IMP driver through a wrapped trainer, under sig2noise
+    assert (imp["rounds"], imp["popsize"]) == (2, 8)
+    for rules in ("paper", "evosax-0.3"):
+        assert len(imp[rules]["round_seconds"]) == 2 and min(imp[rules]["round_seconds"]) > 0
     assert set(r["targets_met"]) >= {"cnn_peak_fraction>=0.30", "generation_vs_parts<=1.25",
                                      "pendulum_rollout_peak_fraction>=0.25"}  # the CPU's targets
     assert set(r["targets_met"].values()) == {None}   # toy sizes measure no target

@@ -26,10 +26,11 @@ from .. import masks
 from ..progress import default_progress
 from ..pruning import RoundOutcome
 from ..validate import ConfigError, check_fields, in_range
+from .protocol import Trainer
 
 
 @dataclass(frozen=True)
-class BraxPPOTrainer:
+class BraxPPOTrainer(Trainer):
     """Brax's PPO with a masked policy. Defaults: the Brax demo's ant settings (the paper's preset)."""
 
     total_steps: int = 50_000_000          # Brax's num_timesteps

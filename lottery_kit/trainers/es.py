@@ -33,12 +33,13 @@ from ..memory import check_es_fits
 from ..validate import ConfigError, choice, number
 from .programs import once_per_task
 from .snapshots import check_rewind_step, keep_at
+from .protocol import Trainer
 
 DECAY_MODES = ("shrink", "l2")
 
 
 @dataclass(frozen=True)
-class ESTrainer:
+class ESTrainer(Trainer):
     """Trains (θ0, mask) with an evolution strategy; the IMP driver calls it once per round.
 
     ``mean_decay``: with ``decay_mode="shrink"`` (default, the original evosax behaviour) the ES mean
