@@ -22,6 +22,7 @@ from . import guard, masks
 from .diagnostics import COLUMNS as DIAGNOSTICS, search_distribution
 from .pruning import BASELINES, Baseline, RoundOutcome, Distribution, check_needs, get_baseline
 from .pruning.distributions import kernel_shapes, kernel_sizes
+from .sharding import check_devices, spread
 from .store import ARTIFACT_KEYS, OPTIONAL_ARTIFACT_KEYS, RunStore
 from .validate import ConfigError, choice, non_empty, number
 
@@ -142,17 +143,19 @@ def kernel_counts(mask, seed_index: int) -> list[int]:
 
 def run_imp(task, trainer, baseline: str, *, seeds, rounds: int = 20, keep_ratio: float = 0.8,
             signal: str = "final", distribution: Distribution | None = None, out_dir=None, config: dict | None = None,
-            progress: bool = True, training_replicate: int = 0) -> pd.DataFrame:
+            progress: bool = True, training_replicate: int = 0, devices: int | None = None) -> pd.DataFrame:
     """Run IMP for all ``seeds`` at once and return one row per (seed, round).
 
     Round 1 trains the dense network; round r keeps exactly ``round(N * keep_ratio**(r-1))`` of the N
     kernel weights, spread over the kernels by ``distribution`` (default: global, the paper's). With ``out_dir`` every
     round is stored atomically and a rerun resumes after the last finished round (the directory must belong to the
     same configuration). ``training_replicate`` k >= 1 trains the rounds after the first under another noise stream
-    (:meth:`RunPlan.training_keys`).
+    (:meth:`RunPlan.training_keys`). ``devices``: how many of this process's devices the run spreads its seeds and
+    population over (None: all; :mod:`lottery_kit.sharding`); the results do not depend on it.
     """
     get_baseline(baseline)
     number("training_replicate", training_replicate, integer=True, low=0)
+    check_devices(devices)
     choice("signal", signal, SIGNALS)
     seeds = check_schedule(seeds, rounds, keep_ratio)
     check_needs(baseline, trainer, task)   # and that the trainer states the whole contract
@@ -163,8 +166,9 @@ def run_imp(task, trainer, baseline: str, *, seeds, rounds: int = 20, keep_ratio
     check_keeps_weights(plan.n_prunable, rounds, keep_ratio)
     plan.distribution.check_schedule(plan.one(plan.dense_init), plan.n_keep(rounds))
     if out_dir is None:
-        return _run_rounds(plan, None)
-    with run_store.working() as store:
+        with spread(devices):
+            return _run_rounds(plan, None)
+    with run_store.working() as store, spread(devices):
         store.claim(plan.config() | (config or {}))
         if store.done_rounds():
             store.write_results()  # rebuilt from the rounds' rows: heals a damaged or missing results table

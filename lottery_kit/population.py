@@ -27,6 +27,7 @@ import numpy as np
 from jax import lax
 
 from .networks import VisionCNN
+from .sharding import over_devices, pad_repeating_last
 from .validate import ConfigError, choice
 
 _DIMS = ("NHWC", "HWIO", "NHWC")
@@ -75,11 +76,22 @@ def _in_chunks(fn, size: int, tree):
     """
     pop = jax.tree_util.tree_leaves(tree)[0].shape[0]
     size = max(1, min(size, pop))
-    pad = (-pop) % size
-    chunks = jax.tree_util.tree_map(
-        lambda a: jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)]).reshape((-1, size) + a.shape[1:]), tree)
+    chunks = jax.tree_util.tree_map(lambda a: a.reshape((-1, size) + a.shape[1:]),
+                                    pad_repeating_last(tree, (-pop) % size))
     out = lax.map(fn, chunks)
     return jax.tree_util.tree_map(lambda a: a.reshape((-1,) + a.shape[2:])[:pop], out)
+
+
+def chunks_over_devices(fn, size: int, tree, shared=()):
+    """``fn(chunk, *shared)`` over consecutive chunks of ``size`` members of ``tree`` (one pass where ``size``
+    covers them all), the members spread over the run's devices (:func:`lottery_kit.sharding.over_devices`) in
+    whole chunks, so that every chunk holds the members it holds on one device."""
+    chunked = size < jax.tree_util.tree_leaves(tree)[0].shape[0]
+
+    def on_device(part, *shared):
+        return _in_chunks(lambda chunk: fn(chunk, *shared), size, part) if chunked else fn(part, *shared)
+
+    return over_devices(on_device, tree, shared, unit=size if chunked else 1)
 
 
 # ---------------------------------------------------------------- populations on a shared input (vision)
@@ -95,10 +107,7 @@ def on_shared_input(per_chunk, chunk_size, seeds_in_turn: bool = True):
     @jax.custom_batching.custom_vmap
     def run(pop_params, x):
         pop = jax.tree_util.tree_leaves(pop_params)[0].shape[0]
-        size = chunk_size(pop, x)
-        if size >= pop:
-            return per_chunk(pop_params, x)
-        return _in_chunks(lambda pc: per_chunk(pc, x), size, pop_params)
+        return chunks_over_devices(per_chunk, chunk_size(pop, x), pop_params, (x,))
 
     @run.def_vmap
     def run_vmap(axis_size, in_batched, pop_params, x):
@@ -111,10 +120,9 @@ def on_shared_input(per_chunk, chunk_size, seeds_in_turn: bool = True):
         pop = jax.tree_util.tree_leaves(pop_params)[0].shape[1]
         size = max(1, chunk_size(axis_size * pop, x[0]) // axis_size)   # members per chunk and seed
         by_member = jax.tree_util.tree_map(lambda a: jnp.swapaxes(a, 0, 1), pop_params)   # (pop, seeds, ...)
-        seeds_chunk = lambda pc: jnp.swapaxes(jax.vmap(per_chunk)(  # noqa: E731
+        seeds_chunk = lambda pc, x: jnp.swapaxes(jax.vmap(per_chunk)(  # noqa: E731
             jax.tree_util.tree_map(lambda a: jnp.swapaxes(a, 0, 1), pc), x), 0, 1)
-        out = seeds_chunk(by_member) if size >= pop else _in_chunks(seeds_chunk, size, by_member)
-        return jnp.swapaxes(out, 0, 1), True
+        return jnp.swapaxes(chunks_over_devices(seeds_chunk, size, by_member, (x,)), 0, 1), True
 
     return run
 
@@ -275,8 +283,6 @@ def map_population(fn, chunk="auto", rows_per_member: int = 1):
         pop = jax.tree_util.tree_leaves(pop_params)[0].shape[0]
         size = (auto_chunk(pop, member_bytes(pop_params), rows_per_member) if chunk == "auto"
                 else min(pop, chunk or pop))
-        if size >= pop:
-            return fn(pop_params, *per_member)
-        return _in_chunks(lambda args: fn(*args), size, (pop_params, *per_member))
+        return chunks_over_devices(lambda args: fn(*args), size, (pop_params, *per_member))
 
     return merging_seed_axis(run)
