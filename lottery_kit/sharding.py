@@ -81,19 +81,29 @@ def placed(program):
     """``program`` (jitted, its kernels spread over the devices in force now) called with its inputs on every one of
     those devices and its outputs given back on the first: the work around it (pruning, diagnostics, storing) then
     runs on one device, compiled as without spreading. ``program.lower`` is kept. As it is on one device."""
+    if count() < 2:
+        return program
+    import jax
+
+    first = jax.devices()[0]
+
+    def call(*args):
+        return jax.device_put(program(*everywhere(args)), first)
+
+    call.lower = lambda *args: program.lower(*everywhere(args))
+    return call
+
+
+def everywhere(tree):
+    """``tree`` on every device that kernels traced now spread over (as it is on one device), so that arrays that
+    live on one device can enter a program spread over several."""
     n_devices = count()
     if n_devices < 2:
-        return program
+        return tree
     import jax
     from jax.sharding import NamedSharding, PartitionSpec as P
 
-    everywhere, first = NamedSharding(mesh(n_devices), P()), jax.devices()[0]
-
-    def call(*args):
-        return jax.device_put(program(*jax.device_put(args, everywhere)), first)
-
-    call.lower = lambda *args: program.lower(*jax.device_put(args, everywhere))
-    return call
+    return jax.device_put(tree, NamedSharding(mesh(n_devices), P()))
 
 
 def pad_repeating_last(tree, pad: int):

@@ -7,8 +7,8 @@ import os
 import subprocess
 import sys
 
-import nbformat
 import pytest
+from test_grid import write_notebook
 
 import lottery_kit as lk
 from lottery_kit import accelerators, host_devices
@@ -17,9 +17,13 @@ from lottery_kit.validate import ConfigError
 
 
 def jax_devices_in_a_new_process(env: dict, before_import: str = "") -> str:
+    """The number of devices JAX reports in a new process that imports lottery_kit (or the last line of its error);
+    ``env`` on top of this process's (an empty value removes a variable), without any host device count in
+    ``XLA_FLAGS``."""
     code = f"import os\n{before_import}\nimport lottery_kit, jax\nprint(len(jax.devices()))"
-    done = subprocess.run([sys.executable, "-c", code], env={k: v for k, v in (os.environ | env).items() if v},
-                          capture_output=True, text=True, timeout=120)
+    flags = " ".join(f for f in os.environ.get("XLA_FLAGS", "").split() if not f.startswith(host_devices.FLAG))
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={k: v for k, v in (os.environ | {"XLA_FLAGS": flags} | env).items() if v})
     return done.stdout.strip() or done.stderr.strip().splitlines()[-1]
 
 
@@ -105,14 +109,7 @@ pathlib.Path(out_dir).mkdir(parents=True, exist_ok=True)
 
 @pytest.fixture
 def seen_nb(tmp_path):
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    params = nbformat.v4.new_code_cell(SEEN_PARAMS)
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell(SEEN_BODY)]
-    path = tmp_path / "seen.ipynb"
-    nbformat.write(nb, path)
-    return path
+    return write_notebook(tmp_path / "seen.ipynb", SEEN_PARAMS, SEEN_BODY)
 
 
 def seen_by_cells(out):

@@ -1,6 +1,6 @@
 """Runs spread over several devices give the numbers of a one-device run, bit for bit: ES on a control and on a
 vision task and masked Adam, over 1, 2 and 3 host devices (each a process of its own, as the count is fixed when
-JAX starts); and the kernel underneath, :func:`lottery_kit.sharding.over_devices`."""
+JAX starts), with the scores the analyses give their networks."""
 
 import json
 import os
@@ -16,6 +16,7 @@ import pytest
 import lottery_kit as lk
 
 ROOT = Path(__file__).resolve().parents[1]
+RUNS = ("es-control", "es-pendulum", "es-vision", "adam")
 
 
 def run_with_devices(n: int, out: Path) -> dict:
@@ -46,7 +47,10 @@ def test_es_and_adam_runs_are_identical_over_one_two_and_three_devices(tmp_path)
     for n, devices in seen.items():
         assert devices["jax"] == n
         # each run's kernels were spread over all n devices (ES: members; Adam: its 3 seeds), or not at all (1)
-        assert devices["spread"] == {"es-control": [n] * (n > 1), "es-vision": [n] * (n > 1), "adam": [n] * (n > 1)}
+        assert devices["spread"] == {run: [n] * (n > 1) for run in RUNS}
     for n in (2, 3):
-        for run in ("es-control", "es-vision", "adam"):
+        for run in RUNS:
             assert_same_run(tmp_path / "1" / run, tmp_path / str(n) / run)
+            scores = [np.load(tmp_path / str(m) / run / "scores.npy") for m in (1, n)]
+            assert scores[0].shape == (6 if run == "adam" else 4,)
+            np.testing.assert_array_equal(*scores)

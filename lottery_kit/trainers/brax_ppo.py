@@ -140,7 +140,8 @@ class BraxPPOTrainer(Trainer):
             _, (normalizer, policy, _), _ = ppo.train(
                 environment=env.env, network_factory=factory, seed=int(jax.random.randint(k_seed, (), 0, 2**31 - 1)),
                 restore_params=(normalizer0, init, None), restore_value_fn=False, run_evals=False,
-                policy_params_fn=on_eval, num_timesteps=self.total_steps, **{k: getattr(self, k) for k in self.PPO_ARGS})
+                policy_params_fn=on_eval, num_timesteps=self.total_steps, max_devices_per_host=1,  # one device:
+                **{k: getattr(self, k) for k in self.PPO_ARGS})   # Brax's pmap over more splits the envs otherwise
         best_normalizer, best = record["best"]
         metrics = {"final_perf": evaluate(policy, normalizer, k_test, "test"),
                    "best_perf": evaluate(best, best_normalizer, k_test, "test"),
