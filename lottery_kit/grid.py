@@ -210,7 +210,7 @@ def make_jobqueue_cluster(profile: dict):
     profile = dict(profile)
     profile.pop("jobs", None)
     gpus = profile.pop("gpus", None)
-    if gpus:   # each job's workers declare its GPUs, so that cells asking for GPU resources land on them
+    if gpus is not None:   # each job's workers declare its GPUs, so that cells asking for GPU resources land on them
         number("gpus", gpus, integer=True, low=1, why="the GPUs of one job of the profile")
         profile["worker_extra_args"] = [*profile.get("worker_extra_args", []), "--resources", f"GPU={gpus}"]
     kind = choice("jobqueue scheduler", str(profile.pop("scheduler", "slurm")).lower(), JOBQUEUE_SCHEDULERS)

@@ -151,3 +151,15 @@ def test_grid_cells_get_their_cores_as_devices(seen_nb, tmp_path, monkeypatch):
         ("1", 1, 1)] * 2
     assert [(c["LOTTERY_KIT_DEVICES"], c["jax_devices"]) for c in seen_by_cells(tmp_path / "whole")] == [
         (str(cores), cores)]
+
+
+def test_a_jobqueue_profiles_gpus_become_its_workers_gpu_resources():
+    from lottery_kit.grid import make_jobqueue_cluster
+
+    cluster = make_jobqueue_cluster({"scheduler": "slurm", "cores": 8, "memory": "64GB", "gpus": 4,
+                                     "job_extra_directives": ["--gres=gpu:4"]})
+    script = cluster.job_script()
+    cluster.close()
+    assert "--resources GPU=4" in script and "#SBATCH --gres=gpu:4" in script
+    with pytest.raises(ConfigError, match=r"gpus=0 is out of range: it must lie in \[1, inf\) \(the GPUs of one job"):
+        make_jobqueue_cluster({"scheduler": "slurm", "cores": 1, "memory": "1GB", "gpus": 0})
