@@ -5,6 +5,12 @@ The public face: build a task, train with a trainer, prune with a baseline, stor
 
 __version__ = "0.1.0"
 
+from . import host_devices as _host_devices
+
+#: Before anything starts JAX: a CPU's cores as JAX devices ($LOTTERY_KIT_DEVICES overrides; lottery_kit.host_devices).
+configure_devices = _host_devices.configure
+configure_devices()
+
 #: Public name -> the module that defines it. Imported on first use (PEP 562), so that processes that need only a
 #: corner of the kit (a grid cell's runner, a kernel's exec wrapper, the CLI) start without importing JAX.
 _EXPORTS = {
@@ -13,7 +19,8 @@ _EXPORTS = {
                 "register_baseline", "register_distribution", "register_score", "register_weights"),
     "store": ("load_config", "load_round"), "strategies": ("PAPER_STRATEGIES", "make_strategy", "register_strategy"),
     "tasks": ("TASKS", "make_task", "register_task"),
-    "trainers": ("AdamTrainer", "BraxPPOTrainer", "ESTrainer", "PPOTrainer", "Trainer", "make_trainer"),
+    "trainers": ("AdamTrainer", "BraxPPOTrainer", "ESTrainer", "PPOTrainer", "Trainer", "TrainerWrapper",
+                 "make_trainer"),
     "validate": ("ConfigError",),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -34,8 +41,8 @@ def __dir__():
 
 
 __all__ = ["AdamTrainer", "BASELINES", "BraxPPOTrainer", "ConfigError", "DISTRIBUTIONS", "ESTrainer",
-           "PAPER_STRATEGIES", "PPOTrainer", "RoundOutcome", "SCORES", "Distribution", "TASKS", "Trainer", "WEIGHTS",
-           "collect", "get_baseline", "load_config", "load_round", "make_strategy", "make_task", "make_trainer",
-           "register_baseline", "register_distribution", "register_score", "register_strategy", "register_task",
-           "register_weights", "run_es_imp",
-           "run_gd_imp", "run_grid", "run_imp"]
+           "PAPER_STRATEGIES", "PPOTrainer", "RoundOutcome", "SCORES", "Distribution", "TASKS", "Trainer",
+           "TrainerWrapper", "WEIGHTS", "collect", "configure_devices", "get_baseline", "load_config", "load_round",
+           "make_strategy", "make_task", "make_trainer", "register_baseline", "register_distribution",
+           "register_score", "register_strategy", "register_task", "register_weights", "run_es_imp", "run_gd_imp",
+           "run_grid", "run_imp"]

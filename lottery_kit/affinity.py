@@ -49,11 +49,11 @@ def core_groups(per_cell: int, cores=None) -> list[list[int]]:
     return [cores[i:i + per_cell] for i in range(0, len(cores) - per_cell + 1, per_cell)]
 
 
-def _claim(group: list[int], directory: Path, stack: ExitStack) -> bool:
-    """Lock every core of ``group`` (kept open on ``stack``), or none of them."""
+def claim(group: list, directory: Path, stack: ExitStack, kind: str = "core") -> bool:
+    """Lock every ``kind`` (a core, or an accelerator) of ``group`` (kept open on ``stack``), or none of them."""
     held = ExitStack()
-    for core in group:
-        fh = held.enter_context(open(directory / f"core-{core}.lock", "a+"))
+    for item in group:
+        fh = held.enter_context(open(directory / f"{kind}-{item}.lock", "a+"))
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -75,7 +75,7 @@ def own_cores(per_cell: int | None, directory=None):
     directory.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         before = os.sched_getaffinity(0)
-        group = next((g for g in core_groups(per_cell) if _claim(g, directory, stack)), None)
+        group = next((g for g in core_groups(per_cell) if claim(g, directory, stack)), None)
         if group is not None:
             os.sched_setaffinity(0, group)
             stack.callback(os.sched_setaffinity, 0, before)

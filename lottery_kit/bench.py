@@ -5,7 +5,8 @@ call minus a steady call) is reported separately. Targets: ``cnn_pop_eval``
 peak_fraction >= 0.30 on CPU; ES generation speedup over vmapped flax >= 5; seed vmap speedup >= 1 (at the control
 task's default of eight rollouts a member); the numerical guard costs at most 2 % of a round; with the masked
 search, later IMP rounds of a short run take at most 0.35 of the first's (no recompile); Pendulum-v1's rollouts at
-the paper's budget (population 100, 8 rollouts a member) reach at least 0.25 of the matmul peak.
+the paper's budget (population 100, 8 rollouts a member) reach at least 0.25 of the matmul peak, and run at least
+1.6x faster on two devices (two cores) than on one, with the same numbers.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import time
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from . import masks
 from .trainers.es import expand
@@ -180,6 +182,7 @@ def imp_round_seconds(rounds: int = 3, generations: int = 10, popsize: int = 16)
     from .imp import run_imp
     from .tasks import make_task
     from .trainers import ESTrainer
+    from .trainers.protocol import TrainerWrapper
 
     out = {}
     for rules in ("paper", "evosax-0.3"):
@@ -188,15 +191,12 @@ def imp_round_seconds(rounds: int = 3, generations: int = 10, popsize: int = 16)
                             es_rules=rules, progress=False)
         starts = []
 
-        class Timed:   # the trainer, with the start of every round noted
+        class Timed(TrainerWrapper):   # the trainer, with the start of every round noted
             def __call__(self, *args, **kwargs):
                 starts.append(time.perf_counter())
-                return trainer(*args, **kwargs)
+                return super().__call__(*args, **kwargs)
 
-            def config(self):
-                return trainer.config()
-
-        run_imp(task, Timed(), "sig2noise", seeds=[0], rounds=rounds, keep_ratio=0.5, progress=False)
+        run_imp(task, Timed(trainer), "sig2noise", seeds=[0], rounds=rounds, keep_ratio=0.5, progress=False)
         starts.append(time.perf_counter())
         seconds = [b - a for a, b in zip(starts, starts[1:])]
         out[rules] = {"round_seconds": seconds, "later_over_first": max(seconds[1:]) / seconds[0]}
@@ -326,6 +326,44 @@ def generation_vs_parts(popsize: int = 64, batch: int = 256, generations: int = 
             "compile_seconds": compile_s, "ratio": per_generation / sum(parts.values())}
 
 
+def device_scaling(kernel: str = "control", popsize: int | None = None, reps: int = 5, **sizes) -> dict:
+    """Speed-up and parallel efficiency of a population's fitness call against the devices it spreads over
+    (:mod:`lottery_kit.sharding`): 1, 2, ... up to this process's devices, timed in alternating order after a
+    warm-up (median of ``reps``), each against one device. ``kernel``: "control" (Pendulum-v1, the paper's budget:
+    population 100 x 8 rollouts x 200 steps, the 2x64 tanh policy; ``sizes``: n_rollouts, steps) or "vision" (the
+    paper's CNN on Fashion-MNIST, else digits: population 128; ``sizes``: batch). ``identical``: whether every count
+    gave the one-device fitness bit for bit."""
+    from .sharding import available, spread
+    from .tasks import make_task
+
+    if kernel == "control":
+        popsize = popsize or PAPER_CONTROL["popsize"]
+        task = make_task("Pendulum-v1", n_rollouts=sizes.get("n_rollouts", PAPER_CONTROL["n_rollouts"]),
+                         max_steps=sizes.get("steps", 200))
+    else:
+        popsize = popsize or 128
+        task = _vision_task(batch_size=sizes.get("batch", 256))
+    params = _pop_params(task.network, task.input_shape, popsize)
+    counts = list(range(1, available() + 1))
+    ways, fitness = {}, {}
+    for n in counts:
+        with spread(n):   # traced (and so spread) at the first call, inside the block
+            fn = jax.jit(lambda p, k: task.fitness(p, k, task.data, None)[0])
+            fitness[n] = np.asarray(fn(params, jax.random.key(0)))
+        ways[n] = lambda f=fn: f(params, jax.random.key(0))
+    seconds = {n: [] for n in counts}
+    for rep in range(reps):
+        for n in (counts if rep % 2 else counts[::-1]):
+            start = time.perf_counter()
+            jax.block_until_ready(ways[n]())
+            seconds[n].append(time.perf_counter() - start)
+    median = {n: statistics.median(t) for n, t in seconds.items()}
+    return {"kernel": kernel, "task": task.name, "popsize": popsize, **sizes, "devices": counts,
+            "seconds": [median[n] for n in counts], "speedup": [median[1] / median[n] for n in counts],
+            "efficiency": [median[1] / median[n] / n for n in counts],
+            "identical": all(np.array_equal(fitness[1], fitness[n]) for n in counts)}
+
+
 #: The paper's MNIST-family IMP run: rounds x generations, evaluated every 100 generations, pop 128, batch 1024.
 PAPER_RUN = dict(rounds=20, generations=4000, eval_every=100, popsize=128, batch=1024)
 
@@ -364,7 +402,8 @@ TARGETS = {
             "generation_vs_parts<=1.25": (("generation_vs_parts", "ratio"), 1.25, "max"),
             "guard_cost<=1.02": (("guard_cost", "ratio"), 1.02, "max"),
             "pendulum_rollout_peak_fraction>=0.25": (("control_rollout", 1, "peak_fraction"), 0.25, "min"),
-            "imp_later_rounds<=0.35": (("imp_round_seconds", "later_over_first"), 0.35, "max")},
+            "imp_later_rounds<=0.35": (("imp_round_seconds", "later_over_first"), 0.35, "max"),
+            "pendulum_two_devices_speedup>=1.6": (("device_scaling", 0, "speedup", 1), 1.6, "min")},
     "gpu": {"generation_vs_parts<=1.25": (("generation_vs_parts", "ratio"), 1.25, "max"),
             "paper_run_minutes(1 seed)<=20": (("paper_run", "1", "minutes"), 20.0, "max"),
             "paper_run_minutes(5 seeds)<=60": (("paper_run", "5", "minutes"), 60.0, "max")},
@@ -387,7 +426,10 @@ def targets_met(result: dict, backend: str) -> dict:
 SMOKE = {"cnn_pop_eval": dict(popsize=8, batch=16), "es_generation": dict(popsize=8, batch=16),
          "control_rollout": dict(popsize=8, n_rollouts=2, steps=10), "adam_epoch": dict(steps=4),
          "ppo_steps": dict(total_steps=5_120), "seed_vmap_speedup": dict(seeds=2, popsize=8, n_rollouts=8),
-         "generation_vs_parts": dict(popsize=8, batch=16, generations=2), "guard_cost": dict(popsize=8)}
+         "generation_vs_parts": dict(popsize=8, batch=16, generations=2), "guard_cost": dict(popsize=8),
+         "imp_round_seconds": dict(rounds=2, generations=2, popsize=8),
+         "device_scaling_control": dict(popsize=8, n_rollouts=2, steps=10),
+         "device_scaling_vision": dict(popsize=8, batch=16)}
 
 
 def run_suite(quick: bool = False, smoke: bool = False) -> dict:
@@ -401,6 +443,7 @@ def run_suite(quick: bool = False, smoke: bool = False) -> dict:
     result = {
         "device": f"{jax.devices()[0].device_kind} ({jax.default_backend()})",
         "host": platform.node(), "cpu_count": __import__("os").cpu_count(), "jax": jax.__version__,
+        "devices": len(jax.devices()),
         "smoke": smoke, "matmul_peak_gflops": peak,
         "cnn_pop_eval": cnn_pop_eval(peak, reps=reps, **size("cnn_pop_eval")),
         "cnn_pop_eval_vmap_reference": cnn_pop_eval(peak, reps=max(1, reps // 2), backend="vmap",
@@ -434,8 +477,11 @@ def run_suite(quick: bool = False, smoke: bool = False) -> dict:
                                                          reps=1 if on_cpu or quick else 3) for n in (1, 5)}
     result["guard_cost"] = (guard_cost(generations=10, eval_every=5, reps=1, **size("guard_cost")) if quick else
                             guard_cost(reps=7))
-    if not quick:   # a minute of compiling; the test suite checks one compile per run on its own
-        result["imp_round_seconds"] = imp_round_seconds()
+    # a lone run's speed-up over the devices of this process (a CPU's cores, or the GPUs), at the paper's sizes
+    result["device_scaling"] = [device_scaling(kernel, reps=reps, **size(f"device_scaling_{kernel}"))
+                                for kernel in ("control", "vision")]
+    if not quick or smoke:   # a minute of compiling at the real size; the test suite checks one compile per run
+        result["imp_round_seconds"] = imp_round_seconds(**size("imp_round_seconds"))
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result["targets_met"] = {name: None for name in TARGETS.get(jax.default_backend(), {})} if smoke else \
         targets_met(result, jax.default_backend())
@@ -445,7 +491,7 @@ def run_suite(quick: bool = False, smoke: bool = False) -> dict:
 def summary(r: dict) -> str:
     c, e = r["cnn_pop_eval"], r["es_generation"]
     lines = [
-        f"device: {r['device']}, {r['cpu_count']} CPUs, jax {r['jax']}",
+        f"device: {r['device']} x {r.get('devices', 1)}, {r['cpu_count']} CPUs, jax {r['jax']}",
         f"fp32 matmul peak:       {r['matmul_peak_gflops']:8.1f} GFLOP/s",
         f"CNN population eval:    {c['gflops']:8.1f} GFLOP/s = {c['peak_fraction']:.0%} of peak "
         f"(pop {c['popsize']}, batch {c['batch']}, {c['seconds'] * 1e3:.0f} ms; compile {c['compile_seconds']:.1f} s)",
@@ -475,10 +521,15 @@ def summary(r: dict) -> str:
         (f"numerical guard:        {r['guard_cost']['ratio']:.3f}x the unguarded round ({r['guard_cost']['task']}, pop "
          f"{r['guard_cost']['popsize']}, checked every {r['guard_cost']['eval_every']} generations; repetitions "
          f"{min(r['guard_cost']['ratios']):.3f}-{max(r['guard_cost']['ratios']):.3f})"),
-        *(f"IMP rounds (3, CartPole, {v['generations']} generations): masked search "
+        *(f"IMP rounds ({v['rounds']}, CartPole, {v['generations']} generations): masked search "
           + " / ".join(f"{t:.1f}" for t in v["paper"]["round_seconds"]) + " s, gathered "
           + " / ".join(f"{t:.1f}" for t in v["evosax-0.3"]["round_seconds"]) + " s "
           f"(later rounds / round 1: {v['later_over_first']:.2f})" for v in filter(None, [r.get("imp_round_seconds")])),
+        *(f"{d['kernel'] + ' over devices:':24s}" + ", ".join(
+            f"{n}: {t * 1e3:.0f} ms {x:.2f}x ({e:.0%})" for n, t, x, e in zip(d["devices"], d["seconds"],
+                                                                              d["speedup"], d["efficiency"]))
+          + f" ({d['task']}, pop {d['popsize']}; {'the same' if d['identical'] else 'DIFFERENT'} numbers)"
+          for d in r.get("device_scaling", [])),
         f"peak RSS:               {r['peak_rss_mb']:.0f} MB",
         f"targets ({r['device']}): " + ", ".join(
             f"{k} {'met' if v else 'not measured' if v is None else 'MISSED'}" for k, v in r["targets_met"].items()),

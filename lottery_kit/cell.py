@@ -20,7 +20,7 @@ from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
 
-from . import affinity, locks
+from . import accelerators, affinity, locks
 from .grid import CELL_LOCK
 from .kernel_exec import die_with_parent
 from .store import atomic_write_text
@@ -68,8 +68,9 @@ def main(argv=None) -> int:
     argv = argv or sys.argv[1:]
     notebook, cell_dir, parent = argv[:3]
     die_with_parent(int(parent))
-    per_cell = int(os.environ.get(affinity.ENV) or 0)
-    with locks.exclusive(Path(cell_dir) / CELL_LOCK, what=f"grid cell {cell_dir}"), affinity.own_cores(per_cell):
+    cores, gpus = (int(os.environ.get(name) or 0) for name in (affinity.ENV, accelerators.ENV))
+    with locks.exclusive(Path(cell_dir) / CELL_LOCK, what=f"grid cell {cell_dir}"), affinity.own_cores(cores), \
+            accelerators.own_gpus(gpus):
         return 0 if execute(notebook, Path(cell_dir))["state"] == "done" else 1
 
 

@@ -18,7 +18,8 @@ def _grid(args) -> int:
     zips += [z.split(",") for z in args.zip or []]
     print(f"{len(expand(axes, zips))} cells -> {args.out}", file=sys.stderr)
     table = run_grid(args.notebook, args.out, axes, zips, workers=args.workers, dask=args.dask,
-                     profile=args.profile, progress=not args.quiet, cores_per_cell=args.cores_per_cell)
+                     profile=args.profile, progress=not args.quiet, cores_per_cell=args.cores_per_cell,
+                    gpus_per_cell=args.gpus_per_cell)
     print(table.drop(columns=["error"]).to_string(index=False))
     failed = table[table["state"] != "done"]
     for _, row in failed.iterrows():
@@ -75,10 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a value for parameter NAME (YAML); repeat a name to add values to its axis")
     g.add_argument("--grid", help="YAML file mapping names to lists of values (optional 'zip' groups)")
     g.add_argument("--zip", action="append", metavar="A,B", help="names varied together instead of crossed")
-    g.add_argument("--workers", type=int, help="cells at once (default: one per two cores)")
+    g.add_argument("--workers", type=int, help="cells at once (default: one per two cores; each cell gets the "
+                   "cores over the workers as devices)")
     g.add_argument("--cores-per-cell", type=int, metavar="N",
                    help="pin each cell to N cores no other cell holds (faster when cells fill the machine: "
-                        "their thread pools stop contending)")
+                        "their thread pools stop contending), and N devices to spread its runs over")
+    g.add_argument("--gpus-per-cell", type=int, metavar="N",
+                   help="give each cell N GPUs no other cell holds (CUDA_VISIBLE_DEVICES, memory taken as needed); "
+                        "default workers: one per N GPUs; on Dask, each cell asks for N 'GPU' resources")
     g.add_argument("--dask", help="'local' for a local Dask cluster, or a scheduler address")
     g.add_argument("--profile", help="dask-jobqueue profile YAML (scheduler: slurm|sge|pbs, plus cluster options)")
     g.add_argument("--quiet", action="store_true")

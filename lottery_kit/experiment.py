@@ -16,6 +16,7 @@ from .imp import check_schedule, run_imp
 from .progress import default_progress
 from .store import directory_path
 from .pruning import BASELINES, Distribution, check_needs, get_baseline
+from .sharding import check_devices
 from .tasks import TASKS, make_task, task_family
 from .trainers import GRADIENT_TRAINERS, ESTrainer, trainer_class
 from .validate import ConfigError, choice, mapping, number, value_list
@@ -142,26 +143,28 @@ def validate(task, baseline, seeds, rounds, keep_ratio, distribution="global", e
 def run_experiment(task: str, strategy: str, baseline: str, seeds, rounds: int, keep_ratio: float, out_dir, *,
                    signal: str = "final", task_options: dict | None = None, progress: bool | None = None,
                    distribution: str = "global", erk_power: float = 1.0, min_per_layer: int = 0,
-                   training_replicate: int = 0, **training) -> pd.DataFrame:
+                   training_replicate: int = 0, devices: int | None = None, **training) -> pd.DataFrame:
     """Run IMP with any trainer and write ``{out_dir}/results.parquet`` (plus per-round artifacts); resumes.
 
     ``training`` holds the trainer's settings as :func:`build_trainer` reads them. ``distribution`` spreads the
     kept weights over the kernels (``global``, ``layerwise``, ``erk``; :mod:`lottery_kit.pruning.distributions`).
     Every name, range and combination (optimiser and task, baseline and trainer) is checked before anything is
     loaded or compiled. ``training_replicate`` k >= 1: the rounds after the dense one train under another noise stream
-    (:meth:`lottery_kit.imp.RunPlan.training_keys`), the null for comparing two pruning rules.
+    (:meth:`lottery_kit.imp.RunPlan.training_keys`), the null for comparing two pruning rules. ``devices``: how many
+    of this process's devices the run spreads over (None: all; the results do not depend on it).
     """
     number("training_replicate", training_replicate, integer=True, low=0)
     task_options = mapping("task_options", task_options)
     if out_dir is not None:
         directory_path("out_dir", out_dir, "run directory")   # before any data is loaded
+    check_devices(devices)
     seeds, spread = validate(task, baseline, seeds, rounds, keep_ratio, distribution, erk_power, min_per_layer)
     trainer = build_trainer(strategy, task_family(task), training, progress, baseline)
     check_needs(baseline, trainer, None)
     the_task = make_task(task, **task_options)
     return run_imp(the_task, trainer, baseline, seeds=seeds, rounds=rounds, keep_ratio=keep_ratio, signal=signal,
                    distribution=spread, out_dir=out_dir, config={"task_options": task_options},
-                   progress=trainer.progress, training_replicate=training_replicate)
+                   progress=trainer.progress, training_replicate=training_replicate, devices=devices)
 
 
 def run_es_imp(task: str, strategy: str, baseline: str, seeds, rounds: int, keep_ratio: float,
@@ -169,7 +172,7 @@ def run_es_imp(task: str, strategy: str, baseline: str, seeds, rounds: int, keep
                signal: str = "final", sigma_convention: str = "per_weight_std", strategy_settings: dict | None = None,
                es_rules: str = "paper", task_options: dict | None = None, distribution: str = "global",
                erk_power: float = 1.0, min_per_layer: int = 0, rewind_step: int = 0, training_replicate: int = 0,
-               progress: bool | None = None) -> pd.DataFrame:
+               progress: bool | None = None, devices: int | None = None) -> pd.DataFrame:
     """ES-IMP (the ``imp_es`` notebook): :func:`run_experiment` with an evolution strategy.
 
     ``progress``: None means :func:`lottery_kit.progress.default_progress` (off inside grid cells).
@@ -181,14 +184,14 @@ def run_es_imp(task: str, strategy: str, baseline: str, seeds, rounds: int, keep
                           eval_every=eval_every, mean_decay=mean_decay, sigma_convention=sigma_convention,
                           strategy_settings=strategy_settings, es_rules=es_rules, distribution=distribution,
                           erk_power=erk_power, min_per_layer=min_per_layer, rewind_step=rewind_step,
-                          training_replicate=training_replicate)
+                          training_replicate=training_replicate, devices=devices)
 
 
 def run_gd_imp(task: str, optimizer: str, baseline: str, seeds, rounds: int, keep_ratio: float, out_dir, *,
                epochs: int = 2, total_steps: int = 1_750_000, trainer_settings: dict | None = None,
                task_options: dict | None = None, signal: str = "final", distribution: str = "global",
                erk_power: float = 1.0, min_per_layer: int = 0, rewind_step: int = 0, training_replicate: int = 0,
-               progress: bool | None = None) -> pd.DataFrame:
+               progress: bool | None = None, devices: int | None = None) -> pd.DataFrame:
     """Gradient-descent IMP (the ``imp_gd`` notebook): masked Adam (vision) or masked PPO (control).
 
     ``epochs`` is Adam's length of a round, ``total_steps`` PPO's (environment steps).
@@ -197,4 +200,5 @@ def run_gd_imp(task: str, optimizer: str, baseline: str, seeds, rounds: int, kee
     return run_experiment(task, optimizer, baseline, seeds, rounds, keep_ratio, out_dir, signal=signal,
                           task_options=task_options, progress=progress, epochs=epochs, total_steps=total_steps,
                           trainer_settings=trainer_settings, distribution=distribution, erk_power=erk_power,
-                          min_per_layer=min_per_layer, rewind_step=rewind_step, training_replicate=training_replicate)
+                          min_per_layer=min_per_layer, rewind_step=rewind_step, training_replicate=training_replicate,
+                          devices=devices)

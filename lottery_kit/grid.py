@@ -26,7 +26,7 @@ import pandas as pd
 import yaml
 from tqdm.auto import tqdm
 
-from . import affinity, locks
+from . import accelerators, affinity, host_devices, locks
 from .parameters import check_shape
 from .store import DamagedFile, RunStore, atomic_write_text, directory_path, read_config, read_json, read_parquet
 from .validate import LISTS, MAPPINGS, ConfigError, choice, number, value_list
@@ -246,8 +246,10 @@ def default_workers() -> int:
     return max(1, (os.cpu_count() or 1) // 2)
 
 
-def _dask_client(dask: str, workers: int, profile: dict | None):
-    """A Dask client and the cluster this grid started for it (None for an existing scheduler's)."""
+def _dask_client(dask: str, workers: int, profile: dict | None, gpus_per_cell: int | None = None):
+    """A Dask client and the cluster this grid started for it (None for an existing scheduler's). With
+    ``gpus_per_cell``, the workers of a local cluster declare that many ``GPU`` resources each (one cell at a time);
+    a jobqueue profile's ``gpus`` (GPUs per job) becomes its workers' ``GPU`` resources."""
     from distributed import Client, LocalCluster
 
     if profile:
@@ -255,7 +257,9 @@ def _dask_client(dask: str, workers: int, profile: dict | None):
         cluster.scale(jobs=int(profile.get("jobs", workers)))
         return Client(cluster), cluster
     if dask == "local":
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+        gpus = {"resources": {"GPU": gpus_per_cell}} if gpus_per_cell else {}
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               **gpus)
         return Client(cluster), cluster
     try:
         return Client(dask, timeout="10s"), None
@@ -269,6 +273,10 @@ def make_jobqueue_cluster(profile: dict):
 
     profile = dict(profile)
     profile.pop("jobs", None)
+    gpus = profile.pop("gpus", None)
+    if gpus is not None:   # each job's workers declare its GPUs, so that cells asking for GPU resources land on them
+        number("gpus", gpus, integer=True, low=1, why="the GPUs of one job of the profile")
+        profile["worker_extra_args"] = [*profile.get("worker_extra_args", []), "--resources", f"GPU={gpus}"]
     kind = choice("jobqueue scheduler", str(profile.pop("scheduler", "slurm")).lower(), JOBQUEUE_SCHEDULERS)
     cls = {"slurm": dask_jobqueue.SLURMCluster, "sge": dask_jobqueue.SGECluster, "pbs": dask_jobqueue.PBSCluster}[kind]
     return cls(**profile)
@@ -277,28 +285,39 @@ def make_jobqueue_cluster(profile: dict):
 # ---------------------------------------------------------------- the grid
 def run_grid(notebook, out, axes: dict[str, list] | None = None, zips=(), *, workers: int | None = None,
              dask: str | None = None, profile: dict | str | None = None, progress: bool = True,
-             jax_cache: bool = True, cores_per_cell: int | None = None) -> pd.DataFrame:
+             jax_cache: bool = True, cores_per_cell: int | None = None,
+             gpus_per_cell: int | None = None) -> pd.DataFrame:
     """Run every cell of the grid (skipping finished ones); return one status row per cell.
 
     ``dask``: None (local threads), ``"local"`` (a local Dask cluster) or a scheduler address;
     ``profile``: a dask-jobqueue profile (mapping or YAML file) for Slurm/SGE/PBS. Paths are resolved here, before
     any cell is dispatched; one grid at a time may work in ``out``. ``cores_per_cell``: pin each cell to that many
-    cores that no other cell on the machine holds (:mod:`lottery_kit.affinity`; unpinned when none are free).
+    cores that no other cell on the machine holds (:mod:`lottery_kit.affinity`; unpinned when none are free), and
+    give it that many devices (:mod:`lottery_kit.host_devices`; without it, a cell on this machine gets the cores
+    over the workers). ``gpus_per_cell``: give each cell that many GPUs of its own (:mod:`lottery_kit.accelerators`;
+    default workers: one per group of them; on Dask, each cell asks its worker for that many ``GPU`` resources).
     """
     notebook, out = Path(notebook).resolve(), directory_path("out", out, "grid directory").resolve()
     if not notebook.is_file():
         raise FileNotFoundError(f"notebook {notebook} not found")
     cells = expand(axes, zips)
     _, type_errors = check_cells(notebook, cells)
+    local = not (dask or profile)   # cells on other machines (Dask, jobqueue) check against their own
+    here = not profile and dask in (None, "local")   # cells on this machine (local threads, a local Dask cluster)
+    if gpus_per_cell is not None:
+        number("gpus_per_cell", gpus_per_cell, integer=True, low=1)
+        groups = accelerators.check_gpus_per_cell(gpus_per_cell) if here else None
+        workers = len(groups) if workers is None and groups else workers
     workers = default_workers() if workers is None else workers
     number("workers", workers, integer=True, low=1)
-    if cores_per_cell is not None:   # cells on other machines (Dask, jobqueue) check against their own cores
-        usable = None if dask or profile else len(affinity.usable_cores())
+    if cores_per_cell is not None:
+        usable = len(affinity.usable_cores()) if local else None
         number("cores_per_cell", cores_per_cell, integer=True, low=1, high=usable,
                why=f"each cell's cores come out of the {usable} this process may run on" if usable else "")
     if isinstance(profile, (str, os.PathLike)):
         profile = load_profile(profile)
     env = {"LOTTERY_KIT_PROGRESS": "0"}  # no progress bars inside batch cells (and cacheable executables)
+    env |= cell_devices(workers, cores_per_cell, gpus_per_cell, here)
     # One persistent compilation cache shared by all cells (or $JAX_COMPILATION_CACHE_DIR's, if set), keeping every
     # compilation: a run's ~170 small eager operations (pruning, masks, scores), each below JAX's default threshold
     # of 1 s, took over half of a tiny IMP run's time when each new process compiled them again.
@@ -306,8 +325,6 @@ def run_grid(notebook, out, axes: dict[str, list] | None = None, zips=(), *, wor
         env |= {"JAX_COMPILATION_CACHE_DIR": os.environ.get("JAX_COMPILATION_CACHE_DIR") or str(out / ".jax_cache"),
                 "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS":
                     os.environ.get("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")}
-    if cores_per_cell:
-        env[affinity.ENV] = str(cores_per_cell)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -333,7 +350,7 @@ def run_grid(notebook, out, axes: dict[str, list] | None = None, zips=(), *, wor
                 todo.append((name, d, params))
         bar = tqdm(total=len(cells), initial=len(cells) - len(todo), desc=f"grid {notebook.stem}", unit="cell",
                    disable=not progress)
-        for name, status in _execute(todo, str(notebook), env, workers, dask, profile):
+        for name, status in _execute(todo, str(notebook), env, workers, dask, profile, gpus_per_cell):
             statuses[name] = status
             bar.update()
         bar.close()
@@ -349,9 +366,28 @@ def _record_failure(cell_dir: Path, params: dict, error: str) -> dict:
     return status
 
 
-def _execute(todo, notebook: str, env: dict, workers: int, dask: str | None, profile: dict | None):
-    """Yield ``(name, status)`` as cells finish, on local threads or on Dask. A cell whose worker died is recorded
-    as failed (its run directory keeps every finished round, and a rerun of the grid resumes it)."""
+def cell_devices(workers: int, cores_per_cell: int | None, gpus_per_cell: int | None, here: bool) -> dict:
+    """The environment that tells every cell its share of the machine: cores to claim and pin (``cores_per_cell``),
+    GPUs to claim (``gpus_per_cell``), and the devices its runs spread over (:mod:`lottery_kit.host_devices`): its
+    GPUs, its cores, or, for cells ``here`` (on this machine) unless ``$LOTTERY_KIT_DEVICES`` is set, the cores this
+    process may use over the ``workers``."""
+    env = {}
+    if cores_per_cell:
+        env[affinity.ENV] = str(cores_per_cell)
+    if gpus_per_cell:
+        env[accelerators.ENV] = str(gpus_per_cell)
+    if gpus_per_cell or cores_per_cell:
+        env[host_devices.ENV] = str(gpus_per_cell or cores_per_cell)
+    elif here and not os.environ.get(host_devices.ENV):
+        env[host_devices.ENV] = str(max(1, len(affinity.usable_cores()) // workers))
+    return env
+
+
+def _execute(todo, notebook: str, env: dict, workers: int, dask: str | None, profile: dict | None,
+             gpus_per_cell: int | None = None):
+    """Yield ``(name, status)`` as cells finish, on local threads or on Dask (where each cell asks its worker for
+    ``gpus_per_cell`` ``GPU`` resources). A cell whose worker died is recorded as failed (its run directory keeps
+    every finished round, and a rerun of the grid resumes it)."""
     if not (dask or profile):
         with ThreadPoolExecutor(max_workers=workers) as pool:
             futures = {pool.submit(run_cell, notebook, str(d), p, env): n for n, d, p in todo}
@@ -360,10 +396,11 @@ def _execute(todo, notebook: str, env: dict, workers: int, dask: str | None, pro
         return
     from distributed import as_completed as dask_completed
 
-    client, cluster = _dask_client(dask or "local", workers, profile)
+    client, cluster = _dask_client(dask or "local", workers, profile, gpus_per_cell)
+    resources = {"resources": {"GPU": gpus_per_cell}} if gpus_per_cell else {}
     try:
-        futures = {client.submit(run_cell, notebook, str(d), p, env, pure=False, key=f"cell-{n}"): (n, d, p)
-                   for n, d, p in todo}
+        futures = {client.submit(run_cell, notebook, str(d), p, env, pure=False, key=f"cell-{n}", **resources):
+                   (n, d, p) for n, d, p in todo}
         for fut in dask_completed(futures):
             name, d, params = futures[fut]
             try:

@@ -23,6 +23,7 @@ from . import guard, masks
 from .diagnostics import COLUMNS as DIAGNOSTICS, search_distribution
 from .pruning import BASELINES, Baseline, RoundOutcome, Distribution, check_needs, get_baseline
 from .pruning.distributions import kernel_shapes, kernel_sizes
+from .sharding import check_devices, spread
 from .store import ARTIFACT_KEYS, OPTIONAL_ARTIFACT_KEYS, RunStore
 from .validate import ConfigError, choice, number, seed_list
 from .wiring import wiring_columns
@@ -91,7 +92,7 @@ class RunPlan:
 
     @property
     def rewind_step(self) -> int:
-        return int(getattr(self.trainer, "rewind_step", 0))
+        return int(self.trainer.rewind_step)
 
     def training_keys(self, round_: int):
         """Round ``round_``'s training keys, one per seed. With ``training_replicate`` k >= 1 the rounds after the
@@ -150,30 +151,32 @@ def kernel_counts(mask, seed_index: int) -> list[int]:
 
 def run_imp(task, trainer, baseline: str, *, seeds, rounds: int = 20, keep_ratio: float = 0.8,
             signal: str = "final", distribution: Distribution | None = None, out_dir=None, config: dict | None = None,
-            progress: bool = True, training_replicate: int = 0) -> pd.DataFrame:
+            progress: bool = True, training_replicate: int = 0, devices: int | None = None) -> pd.DataFrame:
     """Run IMP for all ``seeds`` at once and return one row per (seed, round).
 
     Round 1 trains the dense network; round r keeps exactly ``round(N * keep_ratio**(r-1))`` of the N
     kernel weights, spread over the kernels by ``distribution`` (default: global, the paper's). With ``out_dir`` every
     round is stored atomically and a rerun resumes after the last finished round (the directory must belong to the
     same configuration). ``training_replicate`` k >= 1 trains the rounds after the first under another noise stream
-    (:meth:`RunPlan.training_keys`).
+    (:meth:`RunPlan.training_keys`). ``devices``: how many of this process's devices the run spreads its seeds and
+    population over (None: all; :mod:`lottery_kit.sharding`); the results do not depend on it.
     """
     get_baseline(baseline)
     number("training_replicate", training_replicate, integer=True, low=0)
+    check_devices(devices)
     choice("signal", signal, SIGNALS)
     seeds = check_schedule(seeds, rounds, keep_ratio)
-    check_needs(baseline, trainer, task)
+    check_needs(baseline, trainer, task)   # and that the trainer states the whole contract
     run_store = RunStore(out_dir) if out_dir is not None else None   # an out_dir that is a file is refused here
-    if hasattr(trainer, "preflight"):
-        trainer.preflight(task, len(seeds))   # e.g. a population that cannot fit, refused before any compile
+    trainer.preflight(task, len(seeds))   # e.g. a population that cannot fit, refused before any compile
     plan = RunPlan(task, trainer, baseline, tuple(seeds), rounds, keep_ratio, signal, distribution or Distribution(),
                    task.init_params_batch(seed_keys(seeds, DENSE_INIT_STREAM)), progress, training_replicate)
     check_keeps_weights(plan.n_prunable, rounds, keep_ratio)
     plan.distribution.check_schedule(plan.one(plan.dense_init), plan.n_keep(rounds))
     if out_dir is None:
-        return _run_rounds(plan, None)
-    with run_store.working() as store:
+        with spread(devices):
+            return _run_rounds(plan, None)
+    with run_store.working() as store, spread(devices):
         store.claim(plan.config() | (config or {}))
         if store.done_rounds():
             store.write_results()  # rebuilt from the rounds' rows: heals a damaged or missing results table
@@ -212,7 +215,7 @@ def _run_rounds(plan: RunPlan, store) -> pd.DataFrame:
             raise AssertionError(f"round {r}: kept {kept.tolist()} weights, expected exactly {n_keep}")
         outcome, metrics = plan.trainer(plan.task, init, mask, plan.training_keys(r), rewind_point,
                                         desc=f"round {r}/{plan.rounds}")
-        guard.check(metrics, r, plan.seeds, getattr(plan.trainer, "step_unit", "step"))  # before round r is stored
+        guard.check(metrics, r, plan.seeds, plan.trainer.step_unit)  # before round r is stored
         if r == 1 and plan.rewind_step:     # late rewinding: every later round restarts from round 1's θ_k
             rewind_point = outcome.rewind
         elif r > 1:

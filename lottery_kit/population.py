@@ -16,7 +16,8 @@ Rollouts (control tasks) run the whole episode for a chunk of members at a time
 pass over a population whose weights are re-read from memory at every step (:func:`auto_chunk`).
 
 Vmapping any of these over seeds merges the seed axis into the population axis (custom batching
-rules), so a vmapped run is one larger population rather than nested batches.
+rules), so a vmapped run is one larger population rather than nested batches. The members (of every seed) are then
+spread over the run's devices in whole chunks (:func:`chunks_over_devices`, :mod:`lottery_kit.sharding`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 from jax import lax
 
 from .networks import VisionCNN
+from .sharding import over_devices, pad_repeating_last
 from .validate import ConfigError, choice
 
 _DIMS = ("NHWC", "HWIO", "NHWC")
@@ -75,15 +77,30 @@ def _in_chunks(fn, size: int, tree):
     """
     pop = jax.tree_util.tree_leaves(tree)[0].shape[0]
     size = max(1, min(size, pop))
-    pad = (-pop) % size
-    chunks = jax.tree_util.tree_map(
-        lambda a: jnp.concatenate([a, jnp.repeat(a[-1:], pad, axis=0)]).reshape((-1, size) + a.shape[1:]), tree)
+    chunks = jax.tree_util.tree_map(lambda a: a.reshape((-1, size) + a.shape[1:]),
+                                    pad_repeating_last(tree, (-pop) % size))
     out = lax.map(fn, chunks)
     return jax.tree_util.tree_map(lambda a: a.reshape((-1,) + a.shape[2:])[:pop], out)
 
 
+def chunks_over_devices(fn, size: int, tree, shared=(), split_pass: bool = True):
+    """``fn(chunk, *shared)`` over consecutive chunks of ``size`` members of ``tree`` (one pass where ``size``
+    covers them all), the members spread over the run's devices (:func:`lottery_kit.sharding.over_devices`) in
+    whole chunks, so that every chunk holds the members it holds on one device. One pass is split between the
+    devices where ``split_pass`` (a kernel that computes each member alone, whatever the others), else it runs as
+    it is (the CPU's CNN kernel, whose first convolution rounds differently for another number of members)."""
+    chunked = size < jax.tree_util.tree_leaves(tree)[0].shape[0]
+    if not (chunked or split_pass):
+        return fn(tree, *shared)
+
+    def on_device(part, *shared):
+        return _in_chunks(lambda chunk: fn(chunk, *shared), size, part) if chunked else fn(part, *shared)
+
+    return over_devices(on_device, tree, shared, unit=size if chunked else 1)
+
+
 # ---------------------------------------------------------------- populations on a shared input (vision)
-def on_shared_input(per_chunk, chunk_size, seeds_in_turn: bool = True):
+def on_shared_input(per_chunk, chunk_size, seeds_in_turn: bool = True, split_pass: bool = True):
     """``per_chunk(chunk_params, x)`` for consecutive chunks of members that all see the input ``x``.
 
     ``chunk_size(n, x)`` gives the members per chunk when ``n`` members are evaluated at once (at least ``n``: one
@@ -91,14 +108,12 @@ def on_shared_input(per_chunk, chunk_size, seeds_in_turn: bool = True):
     Seeds with their own inputs either run one after another, each chunked (``seeds_in_turn``: the CPU kernel,
     whose plain convolutions must not become grouped ones), or are vmapped inside every chunk of members, the
     chunk sized for all seeds together (accelerators, where one large grouped convolution beats several small).
+    ``split_pass``: see :func:`chunks_over_devices`.
     """
     @jax.custom_batching.custom_vmap
     def run(pop_params, x):
         pop = jax.tree_util.tree_leaves(pop_params)[0].shape[0]
-        size = chunk_size(pop, x)
-        if size >= pop:
-            return per_chunk(pop_params, x)
-        return _in_chunks(lambda pc: per_chunk(pc, x), size, pop_params)
+        return chunks_over_devices(per_chunk, chunk_size(pop, x), pop_params, (x,), split_pass)
 
     @run.def_vmap
     def run_vmap(axis_size, in_batched, pop_params, x):
@@ -111,10 +126,9 @@ def on_shared_input(per_chunk, chunk_size, seeds_in_turn: bool = True):
         pop = jax.tree_util.tree_leaves(pop_params)[0].shape[1]
         size = max(1, chunk_size(axis_size * pop, x[0]) // axis_size)   # members per chunk and seed
         by_member = jax.tree_util.tree_map(lambda a: jnp.swapaxes(a, 0, 1), pop_params)   # (pop, seeds, ...)
-        seeds_chunk = lambda pc: jnp.swapaxes(jax.vmap(per_chunk)(  # noqa: E731
+        seeds_chunk = lambda pc, x: jnp.swapaxes(jax.vmap(per_chunk)(  # noqa: E731
             jax.tree_util.tree_map(lambda a: jnp.swapaxes(a, 0, 1), pc), x), 0, 1)
-        out = seeds_chunk(by_member) if size >= pop else _in_chunks(seeds_chunk, size, by_member)
-        return jnp.swapaxes(out, 0, 1), True
+        return jnp.swapaxes(chunks_over_devices(seeds_chunk, size, by_member, (x,)), 0, 1), True
 
     return run
 
@@ -159,7 +173,8 @@ def cnn_population_logprobs(pop_params, x, precision=None):
 
     Vmapped over seeds it follows :func:`on_shared_input`'s rule, so the per-member convolutions stay plain.
     """
-    fn = on_shared_input(lambda pc, x: _cnn_chunk(x, pc["params"], precision), lambda pop, x: CNN_CHUNK)
+    fn = on_shared_input(lambda pc, x: _cnn_chunk(x, pc["params"], precision), lambda pop, x: CNN_CHUNK,
+                         split_pass=False)
     return fn(pop_params, x)
 
 
@@ -275,8 +290,6 @@ def map_population(fn, chunk="auto", rows_per_member: int = 1):
         pop = jax.tree_util.tree_leaves(pop_params)[0].shape[0]
         size = (auto_chunk(pop, member_bytes(pop_params), rows_per_member) if chunk == "auto"
                 else min(pop, chunk or pop))
-        if size >= pop:
-            return fn(pop_params, *per_member)
-        return _in_chunks(lambda args: fn(*args), size, (pop_params, *per_member))
+        return chunks_over_devices(lambda args: fn(*args), size, (pop_params, *per_member))
 
     return merging_seed_axis(run)

@@ -43,6 +43,7 @@ erk_power = 1.0              # the power scale of ERK (with distribution "erk")
 min_per_layer = 0            # every kernel keeps at least this many weights (or all it has left)
 rewind_step = 0              # late rewinding: rewind to round 1's weights after this many steps (0: θ0, the paper's)
 training_replicate = 0       # 1, 2, ...: rounds after the dense one train under another noise stream (a null run)
+devices = None               # devices the run spreads over (None: every core it may use, or every GPU; same results)
 plugins = []                 # modules to import first: they register your own scores, distributions, tasks, ES
 preset = "small"             # "small": the values above; "paper": the paper's scale
 out_dir = "runs/imp_gd"
@@ -53,7 +54,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 import lottery_kit as lk
-from lottery_kit import experiment, parameters, plots
+lk.configure_devices(devices)   # before anything starts JAX: a CPU's cores become that many devices
+from lottery_kit import experiment, parameters, plots  # noqa: E402
 
 parameters.check_notebook(globals())   # a parameter this notebook does not declare, or of the wrong shape, is refused
 experiment.load_plugins(plugins)
@@ -65,7 +67,7 @@ params
 
 # %%
 results = lk.run_gd_imp(task, optimizer, baseline, seeds, out_dir=out_dir, signal=signal,
-                        training_replicate=training_replicate, **params)
+                        training_replicate=training_replicate, devices=devices, **params)
 results
 
 # %% [markdown]

@@ -9,6 +9,9 @@ import jax  # noqa: E402
 import pytest  # noqa: E402
 
 os.environ.setdefault("LOTTERY_KIT_OFFLINE", "1")  # tests never download
+# One device per process (a CPU's cores are not split into host devices): the suite's workers fill the cores already.
+# The processes the tests start inherit it; tests of runs spread over devices set their own count.
+os.environ.setdefault("LOTTERY_KIT_DEVICES", "1")
 # `make test` gives the tests and the processes they start (notebook kernels, grid cells, CLIs) one persistent
 # compilation cache, so that equal programs compile once per suite. Tests that count compiles still see every program
 # that is not in memory: JAX reports a backend compile for a persistent-cache hit too.

@@ -2,6 +2,7 @@
 
 import inspect
 import json
+import os
 import subprocess
 import sys
 
@@ -21,7 +22,8 @@ def test_the_benchmarks_measure_the_papers_sizes_by_default():
 def test_bench_json_has_every_figure():
     """The whole suite at the toy sizes of ``--smoke`` (the real sizes take minutes): every figure is there."""
     run = subprocess.run([sys.executable, "-m", "lottery_kit.cli", "bench", "--json", "--smoke"],
-                         capture_output=True, text=True, timeout=900)
+                         capture_output=True, text=True, timeout=900,
+                         env=os.environ | {"LOTTERY_KIT_DEVICES": "2"})   # the multi-device figures over 1 and 2
     assert run.returncode == 0, run.stderr[-3000:]
     r = json.loads(run.stdout)
     assert r["smoke"] and r["matmul_peak_gflops"] > 0 and r["peak_rss_mb"] > 0
@@ -41,6 +43,14 @@ def test_bench_json_has_every_figure():
     assert r["ppo_steps"]["env_steps_per_second"] > 0
     g = r["generation_vs_parts"]
     assert g["ratio"] > 0 and set(g["parts_seconds"]) == {"ask", "expand", "fitness", "tell"}
+    imp = r["imp_round_seconds"]   # the IMP driver through a wrapped trainer, under sig2noise
+    assert (imp["rounds"], imp["popsize"]) == (2, 8)
+    for rules in ("paper", "evosax-0.3"):
+        assert len(imp[rules]["round_seconds"]) == 2 and min(imp[rules]["round_seconds"]) > 0
+    assert r["devices"] == 2 and [d["kernel"] for d in r["device_scaling"]] == ["control", "vision"]
+    for d in r["device_scaling"]:   # one device against two, the same numbers on both
+        assert d["devices"] == [1, 2] and d["speedup"][0] == 1.0 and min(d["seconds"]) > 0 and d["identical"]
+        assert d["efficiency"][1] == d["speedup"][1] / 2
     assert set(r["targets_met"]) >= {"cnn_peak_fraction>=0.30", "generation_vs_parts<=1.25",
                                      "pendulum_rollout_peak_fraction>=0.25"}  # the CPU's targets
     assert set(r["targets_met"].values()) == {None}   # toy sizes measure no target

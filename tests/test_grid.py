@@ -32,16 +32,20 @@ pd.DataFrame({"value": [2 * x], "round": [1], "cores": [len(os.sched_getaffinity
     pathlib.Path(out_dir) / "results.parquet")'''
 
 
-@pytest.fixture
-def echo_nb(tmp_path):
+def write_notebook(path, parameters: str, body: str):
+    """A two-cell notebook at ``path``: a ``parameters`` cell and its ``body``."""
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    params = nbformat.v4.new_code_cell(ECHO_PARAMS)
+    params = nbformat.v4.new_code_cell(parameters)
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell(ECHO_BODY)]
-    path = tmp_path / "echo.ipynb"
+    nb.cells = [params, nbformat.v4.new_code_cell(body)]
     nbformat.write(nb, path)
     return path
+
+
+@pytest.fixture
+def echo_nb(tmp_path):
+    return write_notebook(tmp_path / "echo.ipynb", ECHO_PARAMS, ECHO_BODY)
 
 
 def test_parse_and_expand():

@@ -6,13 +6,16 @@ import dataclasses
 
 import jax
 
+from ..sharding import everywhere
+
 
 def score_many(task, stacked, key=None, split: str = "test", fit_state=None):
     """The task's score of every network in ``stacked``: test accuracy (vision) or mean return (control; every
     network plays the same episodes, from ``key``, so differences between networks are not episode noise). Vision
-    tasks score a vmapped stack as one population of their CNN kernel (:func:`lottery_kit.tasks.vision`)."""
+    tasks score a vmapped stack as one population of their CNN kernel (:func:`lottery_kit.tasks.vision`). The
+    networks spread over the devices in force (:mod:`lottery_kit.sharding`), with the scores of one device."""
     key = jax.random.key(0) if key is None else key
-    return jax.vmap(lambda p: task.evaluate(p, key, task.data, fit_state, split))(stacked)
+    return jax.vmap(lambda p: task.evaluate(p, key, task.data, fit_state, split))(everywhere(stacked))
 
 
 def score_nested(task, stacked, key=None, split: str = "test"):

@@ -77,14 +77,18 @@ def get_baseline(name: str) -> Baseline:
 
 
 def check_needs(name: str, trainer, task) -> None:
-    """Refuse a baseline whose score needs what the trainer or the task cannot give (before any work)."""
+    """Refuse a trainer that does not state the whole trainer contract, and a baseline whose score needs what the
+    trainer or the task cannot give (before any work)."""
+    from ..trainers.protocol import check_trainer   # the trainers import pruning
+
+    check_trainer(trainer)
     needs, label = get_baseline(name).needs, trainer.config()["strategy"]
-    if "search_distribution" in needs and not getattr(trainer, "search_distribution", False):
+    if "search_distribution" in needs and not trainer.search_distribution:
         raise ConfigError(f"baseline {name!r} ranks weights by the signal-to-noise ratio of an evolution "
                           f"strategy's search distribution; {label} has none. With {label} use final-ticket "
                           "(magnitude), random-reinit, mask-reinit, the *_permute controls, snip, grasp or "
                           "iterate-snr")
-    if "iterates" in needs and not getattr(trainer, "iterate_statistics", False):
+    if "iterates" in needs and not trainer.iterate_statistics:
         raise ConfigError(f"baseline {name!r} ranks weights by the signal-to-noise ratio of gradient-descent "
                           f"iterates; {label} records none. Use it with Adam or PPO, and sig2noise with an ES")
     if "loss" in needs and task is not None:

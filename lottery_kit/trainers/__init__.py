@@ -1,9 +1,11 @@
 """Trainers: interchangeable optimisers for one IMP round. The IMP driver takes any of them as an argument.
 
 The contract is :class:`Trainer` (:mod:`.protocol`): ``trainer(task, init, mask, keys, rewind_point, desc="") ->
-(RoundOutcome, metrics)`` on seed-stacked pytrees, and ``config() -> dict`` with its ``strategy`` name. Class
-attributes say what it needs and gives: ``families`` (the task families it trains) and ``search_distribution``
-(whether its outcome carries a per-weight std, which ``sig2noise`` pruning needs).
+(RoundOutcome, metrics)`` on seed-stacked pytrees, ``config() -> dict`` with its ``strategy`` name, and
+``preflight(task, n_seeds)``. Attributes say what it needs and gives: ``families`` (the task families it trains),
+``search_distribution`` (whether its outcome carries a per-weight std, which ``sig2noise`` pruning needs),
+``iterate_statistics``, ``rewind_step`` and ``step_unit``. Subclassing :class:`Trainer` gives every member a default;
+:class:`TrainerWrapper` forwards them all to a wrapped trainer.
 
 | strategy | trainer | task families | search distribution |
 |---|---|---|---|
@@ -20,7 +22,7 @@ from .adam import AdamTrainer
 from .brax_ppo import BraxPPOTrainer
 from .es import ESTrainer
 from .ppo import PPOTrainer
-from .protocol import Trainer
+from .protocol import Trainer, TrainerWrapper
 
 #: Gradient-descent optimisers by name, each with its trainer class per task family.
 GRADIENT_TRAINERS = {"Adam": {"vision": AdamTrainer},
@@ -53,5 +55,5 @@ def make_trainer(strategy: str, family: str, **settings):
     return cls(**settings)
 
 
-__all__ = ["AdamTrainer", "BraxPPOTrainer", "ESTrainer", "GRADIENT_TRAINERS", "PPOTrainer", "Trainer",
+__all__ = ["AdamTrainer", "BraxPPOTrainer", "ESTrainer", "GRADIENT_TRAINERS", "PPOTrainer", "Trainer", "TrainerWrapper",
            "make_trainer", "trainer_class", "trainer_names"]

@@ -23,10 +23,11 @@ from ..validate import ConfigError, check_fields, in_range, number
 from .programs import once_per_task
 from .seeds import over_seeds
 from .snapshots import check_rewind_step, iterates_add, iterates_init, iterates_result, keep_at
+from .protocol import Trainer
 
 
 @dataclass(frozen=True)
-class AdamTrainer:
+class AdamTrainer(Trainer):
     """Trains (θ0, mask) of a vision task with Adam on the cross-entropy (paper: lr 3e-4, batch 128, 2 epochs)."""
 
     learning_rate: float = 3e-4

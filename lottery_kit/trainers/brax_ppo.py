@@ -26,10 +26,11 @@ from .. import masks
 from ..progress import default_progress
 from ..pruning import RoundOutcome
 from ..validate import ConfigError, check_fields, in_range
+from .protocol import Trainer
 
 
 @dataclass(frozen=True)
-class BraxPPOTrainer:
+class BraxPPOTrainer(Trainer):
     """Brax's PPO with a masked policy. Defaults: the Brax demo's ant settings (the paper's preset)."""
 
     total_steps: int = 50_000_000          # Brax's num_timesteps
@@ -139,7 +140,8 @@ class BraxPPOTrainer:
             _, (normalizer, policy, _), _ = ppo.train(
                 environment=env.env, network_factory=factory, seed=int(jax.random.randint(k_seed, (), 0, 2**31 - 1)),
                 restore_params=(normalizer0, init, None), restore_value_fn=False, run_evals=False,
-                policy_params_fn=on_eval, num_timesteps=self.total_steps, **{k: getattr(self, k) for k in self.PPO_ARGS})
+                policy_params_fn=on_eval, num_timesteps=self.total_steps, max_devices_per_host=1,  # one device:
+                **{k: getattr(self, k) for k in self.PPO_ARGS})   # Brax's pmap over more splits the envs otherwise
         best_normalizer, best = record["best"]
         metrics = {"final_perf": evaluate(policy, normalizer, k_test, "test"),
                    "best_perf": evaluate(best, best_normalizer, k_test, "test"),

@@ -26,6 +26,7 @@ import numpy as np
 
 from .. import guard, masks
 from ..progress import Progress, default_progress
+from ..sharding import placed
 from ..pruning import RoundOutcome
 from ..paper_es import PAPER_CLASSES
 from ..strategies import ES_RULES, SIGMA_CONVENTIONS, check_popsize, make_strategy, strategy_names
@@ -33,12 +34,13 @@ from ..memory import check_es_fits
 from ..validate import ConfigError, choice, number
 from .programs import once_per_task
 from .snapshots import check_rewind_step, keep_at
+from .protocol import Trainer
 
 DECAY_MODES = ("shrink", "l2")
 
 
 @dataclass(frozen=True)
-class ESTrainer:
+class ESTrainer(Trainer):
     """Trains (θ0, mask) with an evolution strategy; the IMP driver calls it once per round.
 
     ``mean_decay``: with ``decay_mode="shrink"`` (default, the original evosax behaviour) the ES mean
@@ -141,7 +143,7 @@ class ESTrainer:
         x0 = jnp.take_along_axis(flat_init, idx, axis=1)
         source = jnp.asarray(expansion_index(flat_mask))
         run = jax.vmap(self.build_run(task, spec_k, unravel, n_blocks), in_axes=(0, 0, 0, None))
-        return jax.jit(run), x0, source, unravel, params
+        return placed(jax.jit(run)), x0, source, unravel, params
 
     def strategy_for(self, task, num_dims: int):
         """The evosax algorithm with this trainer's settings for a ``num_dims``-dimensional search space."""

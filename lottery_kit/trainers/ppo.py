@@ -25,6 +25,7 @@ from ..validate import ConfigError, check_fields, in_range
 from .programs import once_per_task
 from .seeds import over_seeds
 from .snapshots import check_rewind_step, iterates_add, iterates_init, iterates_result, keep_at
+from .protocol import Trainer
 
 
 class Learner(NamedTuple):
@@ -49,7 +50,7 @@ class Block(NamedTuple):
 
 
 @dataclass(frozen=True)
-class PPOTrainer:
+class PPOTrainer(Trainer):
     """PPO with a masked actor. Defaults are the paper's Pendulum settings (1.75M steps, 32 envs × 16 steps)."""
 
     total_steps: int = 1_750_000

@@ -12,24 +12,32 @@ from __future__ import annotations
 
 import jax
 
+from ..sharding import over_devices
+
 
 def over_seeds(run, in_axes=0, backend: str | None = None):
-    """``run`` batched over a leading seed axis of the arguments ``in_axes`` marks (0) or shares (None)."""
+    """``run`` batched over a leading seed axis of the arguments ``in_axes`` marks (0) or shares (None), the seeds
+    spread over the run's devices (:func:`lottery_kit.sharding.over_devices`; each device runs its seeds as one
+    device runs them all)."""
     backend = backend or jax.default_backend()
-    if backend != "cpu":
-        return jax.vmap(run, in_axes=in_axes)
     axes = in_axes if isinstance(in_axes, (tuple, list)) else None
 
-    def mapped(*args):
+    def spread(*args):
         spec = axes if axes is not None else (in_axes,) * len(args)
         batched = [i for i, ax in enumerate(spec) if ax is not None]
+        shared_at = [i for i in range(len(args)) if i not in batched]
 
-        def one(xs):
-            full = list(args)
-            for i, x in zip(batched, xs):
-                full[i] = x
-            return run(*full)
+        def assemble(seeded, shared):
+            full = [None] * len(args)
+            for i, a in [*zip(batched, seeded), *zip(shared_at, shared)]:
+                full[i] = a
+            return full
 
-        return jax.lax.map(one, tuple(args[i] for i in batched))
+        def on_device(seeded, *shared):
+            if backend != "cpu":
+                return jax.vmap(run, in_axes=in_axes)(*assemble(seeded, shared))
+            return jax.lax.map(lambda xs: run(*assemble(xs, shared)), seeded)
 
-    return mapped
+        return over_devices(on_device, tuple(args[i] for i in batched), tuple(args[i] for i in shared_at))
+
+    return spread

@@ -1,0 +1,64 @@
+"""Small IMP runs whose numbers must not depend on the devices they spread over (``tests/test_sharding.py`` runs
+this with 1, 2 and 3 host devices): ``python tests/sharded_runs.py OUT_DIR``. Writes every run's results and round
+artifacts under OUT_DIR, the scores of every round's final means (``scores.npy``, as the analyses score many
+networks), and ``devices.json``: the devices JAX reports and the sizes of the meshes each run's kernels were spread
+over."""
+
+import json
+import sys
+from pathlib import Path
+
+import jax
+import numpy as np
+
+import lottery_kit as lk
+from lottery_kit.analysis import score_many
+
+
+SPREAD: set[int] = set()   # the device counts of the meshes a run's kernels were spread over
+
+
+def noting_meshes(shard_map):
+    def noted(f, *, mesh, **kwargs):
+        SPREAD.add(mesh.size)
+        return shard_map(f, mesh=mesh, **kwargs)
+
+    return noted
+
+
+jax.shard_map = noting_meshes(jax.shard_map)
+
+
+def runs():
+    """(name, task, trainer, baseline, seeds): ES on control tasks (CartPole's members in chunks of 3, whole chunks
+    over the devices; Pendulum's 8 rollouts a member in one pass, split between them), ES on the 8x8 digits task
+    (the CPU kernel's chunks of 16 members), and masked Adam; seed and member counts that divide no device count."""
+    es = dict(popsize=10, generations=2, eval_every=1, progress=False)
+    return [
+        ("es-control", lk.make_task("CartPole-v1", n_rollouts=2, n_eval_episodes=3, max_steps=40, population_chunk=3),
+         lk.ESTrainer("SNES", **es), "sig2noise", [0, 1]),
+        ("es-pendulum", lk.make_task("Pendulum-v1", n_eval_episodes=3, max_steps=30), lk.ESTrainer("SNES", **es),
+         "final-ticket", [0, 1]),
+        ("es-vision", lk.make_task("digits", batch_size=32), lk.ESTrainer("SNES", **es | dict(popsize=34)),
+         "sig2noise", [0, 1]),
+        ("adam", lk.make_task("digits"), lk.AdamTrainer(epochs=1, batch_size=256, progress=False), "final-ticket",
+         [0, 1, 2]),
+    ]
+
+
+def main(out: Path) -> None:
+    spread = {}
+    for name, task, trainer, baseline, seeds in runs():
+        SPREAD.clear()
+        lk.run_imp(task, trainer, baseline, seeds=seeds, rounds=2, keep_ratio=0.5, out_dir=out / name,
+                   progress=False)
+        # the analyses' scoring of many networks: every round's final means, on the device a trainer returns them
+        means = [lk.load_round(out / name, s, r)["final_mean"] for s in seeds for r in (1, 2)]
+        stacked = jax.device_put(jax.tree_util.tree_map(lambda *a: np.stack(a), *means), jax.devices()[0])
+        np.save(out / name / "scores.npy", np.asarray(score_many(task, stacked)))
+        spread[name] = sorted(SPREAD)
+    (out / "devices.json").write_text(json.dumps({"jax": len(jax.devices()), "spread": spread}))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))
