@@ -143,6 +143,18 @@ class RunPlan:
                 "trainer": self.trainer.config()}
 
 
+def device_identity(devices: int | None) -> dict:
+    """The devices a run spreads over, as part of its identity when more than one: over several devices XLA may
+    compile a kernel for a smaller batch and round its last bits differently, which an evolution strategy amplifies
+    over a long round (Pendulum at the paper's settings: a dense round ends at -165.3 on one device, -173.3 on two,
+    ``benchmarks/device-scaling.jsonl``). So a run never resumes on another count; one-device runs keep the identity
+    they had before runs could spread."""
+    from .sharding import available
+
+    n = devices or available()
+    return {"devices": n} if n > 1 else {}
+
+
 def kernel_counts(mask, seed_index: int) -> list[int]:
     """Kept weights per kernel of one seed of a stacked mask."""
     pr = jax.tree_util.tree_leaves(masks.prunable_tree(mask))
@@ -177,7 +189,7 @@ def run_imp(task, trainer, baseline: str, *, seeds, rounds: int = 20, keep_ratio
         with spread(devices):
             return _run_rounds(plan, None)
     with run_store.working() as store, spread(devices):
-        store.claim(plan.config() | (config or {}))
+        store.claim(plan.config() | device_identity(devices) | (config or {}))
         if store.done_rounds():
             store.write_results()  # rebuilt from the rounds' rows: heals a damaged or missing results table
         return _run_rounds(plan, store)

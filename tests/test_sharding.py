@@ -64,3 +64,24 @@ def test_es_and_adam_runs_are_identical_over_one_two_and_three_devices(tmp_path)
             scores = [np.load(tmp_path / str(m) / run / "scores.npy") for m in (1, n)]
             assert scores[0].shape == (6 if run == "adam" else 4,)
             np.testing.assert_array_equal(*scores)
+
+
+TINY_RUN = """
+import sys, lottery_kit as lk
+lk.run_es_imp("CartPole-v1", "SNES", "sig2noise", [0, 1], 2, 0.5, 2, 8, 1, sys.argv[1],
+              task_options={"n_rollouts": 2, "n_eval_episodes": 4}, progress=False)
+"""
+
+
+def test_a_run_never_resumes_on_another_device_count(tmp_path):
+    """Over several devices a long ES round may end elsewhere (last bits, amplified), so the count is part of a
+    multi-device run's identity: a two-device run records it, and a one-device process refuses to resume it."""
+    env = os.environ | {"LOTTERY_KIT_DEVICES": "2", "LOTTERY_KIT_PROGRESS": "0"}
+    done = subprocess.run([sys.executable, "-c", TINY_RUN, str(tmp_path)], env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert json.loads((tmp_path / "config.json").read_text())["config"]["devices"] == 2
+    assert lk.sharding.available() == 1   # the suite's processes have one device (tests/conftest.py)
+    with pytest.raises(lk.ConfigError, match="devices"):
+        lk.run_es_imp("CartPole-v1", "SNES", "sig2noise", [0, 1], 3, 0.5, 2, 8, 1, tmp_path,
+                      task_options={"n_rollouts": 2, "n_eval_episodes": 4}, progress=False)
