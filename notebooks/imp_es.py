@@ -54,10 +54,12 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 import lottery_kit as lk
-lk.configure_devices(devices)   # before anything starts JAX: a CPU's cores become that many devices
-from lottery_kit import diagnostics, experiment, parameters, plots  # noqa: E402
+from lottery_kit import parameters   # starts no JAX
 
 parameters.check_notebook(globals())   # a parameter this notebook does not declare, or of the wrong shape, is refused
+lk.configure_devices(devices)   # before anything starts JAX: a CPU's cores become that many devices
+from lottery_kit import diagnostics, experiment, plots  # noqa: E402
+
 experiment.load_plugins(plugins)
 params = experiment.apply_preset(preset, task, dict(
     rounds=rounds, keep_ratio=keep_ratio, generations=generations, popsize=popsize,

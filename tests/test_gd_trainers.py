@@ -142,7 +142,7 @@ def test_sig2noise_after_a_gradient_round_explains_itself(digits, keys):
 @pytest.mark.slow
 def test_gd_imp_rounds_prune_exactly_and_store_like_es(tmp_path, compiled):
     df = lk.run_gd_imp("digits", "Adam", "final-ticket", [0, 1], 3, 0.5, tmp_path, epochs=2, progress=False)
-    assert compiled.count("jit(mapped)") == 1   # the three rounds reuse one round program (over_seeds' mapped)
+    assert compiled.count("jit(spread)") == 1   # the three rounds reuse one round program (over_seeds' spread)
     assert (df["strategy"] == "Adam").all() and df.groupby("round")["kept_weights"].first().tolist() == [11240, 5620, 2810]
     art = lk.load_round(tmp_path, seed=1, round=3)
     assert art["final_std"] is None and int(masks.kept_count(art["mask"])) == 2810
