@@ -54,3 +54,8 @@ def test_bench_json_has_every_figure():
     assert set(r["targets_met"]) >= {"cnn_peak_fraction>=0.30", "generation_vs_parts<=1.25",
                                      "pendulum_rollout_peak_fraction>=0.25"}  # the CPU's targets
     assert set(r["targets_met"].values()) == {None}   # toy sizes measure no target
+    text = bench.summary(r)   # what `make bench` prints: a line for every figure measured
+    for line in ("CNN population eval", "ES generation", "masked Adam epoch", "masked PPO", "seed vmap speedup",
+                 "generation vs parts", "numerical guard", "IMP rounds", "control over devices",
+                 "vision over devices", "targets"):
+        assert line in text, f"`lottery-kit bench` prints no {line!r} line"
