@@ -12,7 +12,7 @@ from pathlib import Path
 import jax
 
 from . import locks, masks
-from .imp import DENSE_INIT_STREAM, KeyStream, artifacts, load_outcome, round_rows, run_imp, seed_keys
+from .imp import KeyStream, artifacts, load_outcome, round_rows, run_imp, seed_keys
 from .pruning import Distribution, check_needs, get_baseline
 from .pruning.distributions import kernel_shapes, kernel_sizes
 from .store import RunStore, directory_path
@@ -24,7 +24,7 @@ def dense_run(task, trainer, seeds, dense_dir, progress=True):
     dense_dir = Path(dense_dir)
     with locks.exclusive(dense_dir / ".dense.lock", wait=True):
         run_imp(task, trainer, "final-ticket", seeds=seeds, rounds=1, out_dir=dense_dir, progress=progress)
-    return load_outcome(RunStore(dense_dir), seeds, 1, task.init_params_batch(seed_keys(seeds, DENSE_INIT_STREAM)))
+    return load_outcome(RunStore(dense_dir), seeds, 1, task.init_params_batch(seed_keys(seeds, KeyStream.DENSE_INIT)))
 
 
 def run_oneshot(task, trainer, baseline: str, *, seeds, sparsity: float, dense_dir, out_dir, signal="final",

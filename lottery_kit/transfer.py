@@ -25,14 +25,11 @@ from tqdm.auto import tqdm
 
 from . import masks
 from .experiment import build_trainer
-from .imp import DENSE_INIT_STREAM, KeyStream, artifacts, round_rows, seed_keys
+from .imp import KeyStream, artifacts, round_rows, seed_keys
 from .pruning import get_baseline
 from .store import RunStore, directory_path, load_config
 from .tasks import make_task, task_family
 from .validate import ConfigError, mapping
-
-#: Seed-key streams of a transfer (the IMP driver uses 0-4).
-FRESH_INIT_STREAM, TRAIN_STREAM = KeyStream.TRANSFER_INIT, KeyStream.TRANSFER_TRAINING
 
 
 def finished_run(source_dir) -> dict:
@@ -85,7 +82,7 @@ def starting_weights(source: dict, source_dir):
                               "θ0, so it cannot be rebuilt; transfer from a run that keeps its init")
         if seed not in dense:
             task = make_task(source["task"], **dict(source.get("task_options") or {}))
-            theta0 = task.init_params_batch(seed_keys([seed], DENSE_INIT_STREAM))
+            theta0 = task.init_params_batch(seed_keys([seed], KeyStream.DENSE_INIT))
             dense[seed] = jax.tree_util.tree_map(lambda a: a[0], theta0)
         return masks.apply(dense[seed], art["mask"])
 
@@ -158,11 +155,11 @@ def _train_tickets(store, source, chosen, seeds, task, trainer, ticket, n_prunab
     label = trainer.config()["strategy"]
     for r in tqdm([r for r in chosen if r not in done], desc=f"transfer {source['task']} -> {task.name} {label}",
                   unit="round", disable=not trainer.progress):
-        fresh = task.init_params_batch(seed_keys(seeds, FRESH_INIT_STREAM, r))
+        fresh = task.init_params_batch(seed_keys(seeds, KeyStream.TRANSFER_INIT, r))
         pairs = [ticket(s, r, jax.tree_util.tree_map(lambda a, i=i: a[i], fresh)) for i, s in enumerate(seeds)]
         init, mask = _stack([p[0] for p in pairs]), _stack([p[1] for p in pairs])
         kept = np.asarray(jax.vmap(masks.kept_count)(mask))
-        outcome, metrics = trainer(task, init, mask, seed_keys(seeds, TRAIN_STREAM, r), fresh,
+        outcome, metrics = trainer(task, init, mask, seed_keys(seeds, KeyStream.TRANSFER_TRAINING, r), fresh,
                                    desc=f"source round {r}")
         rows = round_rows(task, label, "transfer", seeds, r, int(kept[0]), n_prunable, metrics, mask).assign(
             source_task=source["task"], source_strategy=source["trainer"]["strategy"],

@@ -131,12 +131,13 @@ class AdamTrainer(Trainer):
                 better = val > carry.best_val
                 best_p = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), p, carry.best_params)
                 Progress.report(progress, token, i + 1, val)
-                failure = guard.first(*carry.failure, jnp.where(jnp.isfinite(losses).all(), 0, 6), i)
+                finite = jnp.isfinite(losses).all()
+                failure = guard.first(*carry.failure, guard.unless(finite, guard.Failure.LOSS_NOT_FINITE), i)
                 return Epochs(learner, best_p, jnp.maximum(val, carry.best_val), failure), (val, losses.mean())
 
             learner0 = Learner(params, optimizer.init(params), params if rewind_step else None,
                                iterates_init(params) if with_iterates else None)
-            carry0 = Epochs(learner0, params, jnp.array(-jnp.inf), (jnp.array(0), jnp.array(0)))
+            carry0 = Epochs(learner0, params, jnp.array(-jnp.inf), guard.no_failure())
             end, (val_curve, loss_curve) = jax.lax.scan(
                 epoch, carry0, (jnp.arange(epochs), jax.random.split(key, epochs)))
             (p, opt_state, snap, stats), best_p, best_val, failure = end
@@ -151,8 +152,7 @@ class AdamTrainer(Trainer):
                 "val_curve": val_curve,
                 "train_loss_curve": loss_curve,
                 "adam_moments": {"mu": adam.mu, "nu": adam.nu},
-                "failure": failure[0],
-                "failure_at": failure[1],
+                **guard.metrics(failure),
             }
             return p, best_p, extras, metrics
 

@@ -214,7 +214,7 @@ class ESTrainer(Trainer):
                 return Block(search, best_x, best_val, failure), curves
 
             carry0 = Block(Search(state, task.init_fit_state(), x0 if rewind_step else None), x0, jnp.array(-jnp.inf),
-                           (jnp.array(0), jnp.array(0)))
+                           guard.no_failure())
             end, curves = jax.lax.scan(block, carry0, (jnp.arange(n_blocks), jax.random.split(k_run, n_blocks)))
             (state, fs, snap), best_x, best_val, failure = end.search, end.best_mean, end.best_val, end.failure
             val_curve, fit_curve, fit_max = curves[:3]
@@ -225,8 +225,7 @@ class ESTrainer(Trainer):
                 "val_curve": val_curve,
                 "train_fitness_curve": fit_curve,
                 "train_fitness_max": fit_max,
-                "failure": failure[0],
-                "failure_at": failure[1],
+                **guard.metrics(failure),
             }
             if trajectory:
                 metrics["mean_trajectory"], metrics["std_trajectory"] = curves[3:]
