@@ -97,9 +97,13 @@ class AdamTrainer(Trainer):
                                rewind_point=rewind_point, **extras)
         return outcome, metrics
 
+    def optimizer(self) -> optax.GradientTransformation:
+        """The optimiser of the masked updates; a subclass may give another (its first state must be Adam's)."""
+        return optax.adam(self.learning_rate)
+
     def build_run(self, task, steps_per_epoch: int):
         apply, batch, epochs, progress = training_apply(task.network), self.batch_size, self.epochs, self.progress
-        optimizer = optax.adam(self.learning_rate)
+        optimizer = self.optimizer()
         rewind_step, with_iterates = self.rewind_step, self.iterate_statistics
 
         def run(key, params, mask, args):
