@@ -24,12 +24,22 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from . import masks
-from .experiment import build_trainer
+from .experiment import apply_preset, build_trainer, run_es_imp
 from .imp import KeyStream, artifacts, round_rows, seed_keys
 from .pruning import get_baseline
 from .store import RunStore, directory_path, load_config
 from .tasks import make_task, task_family
 from .validate import ConfigError, mapping
+
+
+def made_source(recipe: dict | None, out_dir) -> str:
+    """Make (or resume) the ``imp_es`` run ``recipe`` in ``out_dir/source`` and return its directory."""
+    if not isinstance(recipe, dict) or not recipe:
+        raise ConfigError(f"source_dir=None with source_recipe={recipe!r}: give a finished run's source_dir, or a "
+                          'source_recipe of run_es_imp\'s arguments, e.g. {"task": "fmnist", "strategy": "SNES", ...}')
+    source_dir = str(Path(out_dir) / "source")
+    run_es_imp(**recipe, out_dir=source_dir)
+    return source_dir
 
 
 def finished_run(source_dir) -> dict:
@@ -116,14 +126,25 @@ def _stack(trees):
 
 
 def run_transfer(source_dir, target_task: str, target_strategy: str, rounds="all", *, out_dir,
-                 task_options: dict | None = None, progress: bool | None = None, **training) -> pd.DataFrame:
+                 task_options: dict | None = None, preset: str | None = None, source_recipe: dict | None = None,
+                 progress: bool | None = None, **training) -> pd.DataFrame:
     """Train every seed's ticket of the chosen source ``rounds`` with ``target_strategy`` on ``target_task``.
 
-    ``training`` holds the target trainer's settings as :func:`lottery_kit.experiment.build_trainer` reads them.
-    Everything is checked before any training: the source run, the rounds, the trainer and the shapes.
+    ``training`` holds the target trainer's settings as :func:`lottery_kit.experiment.build_trainer` reads them,
+    under ``preset`` ("small" or "paper", :func:`lottery_kit.experiment.apply_preset`; None: as given).
+    ``source_dir=None`` first makes the source in ``out_dir/source``: the ``imp_es`` run ``source_recipe`` (the
+    arguments of :func:`lottery_kit.run_es_imp`). Everything is checked before any training: the source run, the
+    rounds, the trainer and the shapes.
     """
     task_options = mapping("task_options", task_options)
     directory_path("out_dir", out_dir, "run directory")
+    if preset is not None:
+        training = apply_preset(preset, target_task, training | {"task_options": task_options},
+                                strategy=target_strategy)
+        task_options = training.pop("task_options")
+    if source_dir is None:   # the target's trainer is checked before the source trains
+        build_trainer(target_strategy, task_family(target_task), training, progress)
+        source_dir = made_source(source_recipe, out_dir)
     source = finished_run(source_dir)
     chosen = choose_rounds(rounds, source["rounds"])
     seeds = list(source["seeds"])
@@ -167,4 +188,4 @@ def _train_tickets(store, source, chosen, seeds, task, trainer, ticket, n_prunab
         store.save_round(r, seeds, artifacts(outcome), rows)
 
 
-__all__ = ["choose_rounds", "embed", "finished_run", "run_transfer", "starting_weights"]
+__all__ = ["choose_rounds", "embed", "finished_run", "made_source", "run_transfer", "starting_weights"]
