@@ -14,7 +14,8 @@ configure_devices()
 #: Public name -> the module that defines it. Imported on first use (PEP 562), so that processes that need only a
 #: corner of the kit (a grid cell's runner, a kernel's exec wrapper, the CLI) start without importing JAX.
 _EXPORTS = {
-    "experiment": ("run_es_imp", "run_gd_imp"), "grid": ("collect", "run_grid"), "imp": ("run_imp",), "oneshot": ("run_oneshot", "run_oneshot_es"),
+    "experiment": ("run_es_imp", "run_gd_imp"), "grid": ("collect", "run_grid"), "imp": ("run_imp",),
+    "oneshot": ("run_oneshot", "run_oneshot_es"),
     "pruning": ("BASELINES", "DISTRIBUTIONS", "SCORES", "WEIGHTS", "RoundOutcome", "Distribution", "get_baseline",
                 "register_baseline", "register_distribution", "register_score", "register_weights"),
     "store": ("load_config", "load_round"), "strategies": ("PAPER_STRATEGIES", "make_strategy", "register_strategy"),
