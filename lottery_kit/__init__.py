@@ -15,12 +15,13 @@ configure_devices()
 #: corner of the kit (a grid cell's runner, a kernel's exec wrapper, the CLI) start without importing JAX.
 _EXPORTS = {
     "experiment": ("run_es_imp", "run_gd_imp"), "grid": ("collect", "run_grid"), "imp": ("run_imp",),
+    "oneshot": ("run_oneshot", "run_oneshot_es"),
     "pruning": ("BASELINES", "DISTRIBUTIONS", "SCORES", "WEIGHTS", "RoundOutcome", "Distribution", "get_baseline",
                 "register_baseline", "register_distribution", "register_score", "register_weights"),
     "store": ("load_config", "load_round"), "strategies": ("PAPER_STRATEGIES", "make_strategy", "register_strategy"),
-    "tasks": ("TASKS", "make_task", "register_task"),
+    "tasks": ("TASKS", "make_task", "register_task"), "transfer": ("run_transfer",),
     "trainers": ("AdamTrainer", "BraxPPOTrainer", "ESTrainer", "PPOTrainer", "Trainer", "TrainerWrapper",
-                 "make_trainer"),
+                 "TRAINERS", "make_trainer", "register_trainer"),
     "validate": ("ConfigError",),
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
@@ -41,8 +42,8 @@ def __dir__():
 
 
 __all__ = ["AdamTrainer", "BASELINES", "BraxPPOTrainer", "ConfigError", "DISTRIBUTIONS", "ESTrainer",
-           "PAPER_STRATEGIES", "PPOTrainer", "RoundOutcome", "SCORES", "Distribution", "TASKS", "Trainer",
+           "PAPER_STRATEGIES", "PPOTrainer", "RoundOutcome", "SCORES", "Distribution", "TASKS", "TRAINERS", "Trainer",
            "TrainerWrapper", "WEIGHTS", "collect", "configure_devices", "get_baseline", "load_config", "load_round",
            "make_strategy", "make_task", "make_trainer", "register_baseline", "register_distribution",
-           "register_score", "register_strategy", "register_task", "register_weights", "run_es_imp", "run_gd_imp",
-           "run_grid", "run_imp"]
+           "register_score", "register_strategy", "register_task", "register_trainer", "register_weights",
+           "run_es_imp", "run_gd_imp", "run_grid", "run_imp", "run_oneshot", "run_oneshot_es", "run_transfer"]

@@ -18,7 +18,7 @@ from .store import directory_path
 from .pruning import BASELINES, Distribution, check_needs, get_baseline
 from .sharding import check_devices
 from .tasks import TASKS, make_task, task_family
-from .trainers import GRADIENT_TRAINERS, ESTrainer, trainer_class
+from .trainers import GRADIENT_TRAINERS, AdamTrainer, BraxPPOTrainer, ESTrainer, PPOTrainer, trainer_class
 from .validate import ConfigError, choice, mapping, number, value_list
 
 PRESETS = ("small", "paper")
@@ -49,6 +49,9 @@ GD_SMALL_SETTINGS = {
     ("PPO", "brax"): dict(num_envs=16, batch_size=16, num_minibatches=4, unroll_length=8, num_evals=3,
                           episode_length=100, value_hidden=(64, 64)),
 }
+#: The parameter that sets the length of a round, by trainer class (a registered trainer's subclasses inherit it;
+#: others take theirs in ``trainer_settings``).
+ROUND_LENGTH = {AdamTrainer: "epochs", PPOTrainer: "total_steps", BraxPPOTrainer: "total_steps"}
 #: The network each optimiser trains, as task options (both presets).
 GD_NETWORK = {
     ("PPO", "gymnax"): dict(hidden=(32, 32), activation="relu"),
@@ -92,7 +95,7 @@ def apply_preset(preset: str, task: str, params: dict, strategy: str = "SNES") -
     network = GD_NETWORK.get(key, {})
     settings = mapping("trainer_settings", params.get("trainer_settings"))
     if preset == "paper":
-        return params | GD_PAPER_SCALE[key] | {"task_options": network | given, "trainer_settings": settings}
+        return params | GD_PAPER_SCALE.get(key, {}) | {"task_options": network | given, "trainer_settings": settings}
     return params | {"task_options": SMALL_TASK_OPTIONS[family] | network | given,
                      "trainer_settings": GD_SMALL_SETTINGS.get(key, {}) | settings}
 
@@ -115,18 +118,19 @@ def build_trainer(strategy: str, family: str, params: dict, progress: bool | Non
                          sigma_convention=params.get("sigma_convention", "per_weight_std"),
                          mean_decay=params.get("mean_decay", 0.0), es_rules=params.get("es_rules", "paper"),
                          progress=progress, **rewind)
-    length = "epochs" if strategy == "Adam" else "total_steps"
+    length = next((name for base, name in ROUND_LENGTH.items() if issubclass(cls, base)), None)
     settings = mapping("trainer_settings", params.get("trainer_settings"))
     valid = [f for f in cls.__dataclass_fields__ if f not in (length, "progress")]
     unknown = sorted(set(settings) - set(valid))
     if unknown:
-        raise ConfigError(f"{cls.__name__} takes no trainer setting {', '.join(map(repr, unknown))} ({length} and "
-                          f"progress are parameters of their own); its settings: {', '.join(valid)}")
+        own = f"{length} and progress are parameters of their own" if length else "progress is a parameter of its own"
+        raise ConfigError(f"{cls.__name__} takes no trainer setting {', '.join(map(repr, unknown))} ({own}); its "
+                          f"settings: {', '.join(valid)}")
     if baseline and "iterates" in get_baseline(baseline).needs and "iterate_statistics" in valid:
         settings["iterate_statistics"] = True
     if rewind and "rewind_step" not in valid:
         raise ConfigError(f"{cls.__name__} has no late rewinding (rewind_step); use rewind_step=0 with it")
-    return cls(**{length: params[length]}, **settings, **rewind, progress=progress)
+    return cls(**({length: params[length]} if length else {}), **settings, **rewind, progress=progress)
 
 
 def validate(task, baseline, seeds, rounds, keep_ratio, distribution="global", erk_power=1.0, min_per_layer=0):

@@ -43,10 +43,6 @@ class KeyStream(IntEnum):
     TRANSFER_TRAINING = 6   # a transferred ticket's training
 
 
-#: The seed-key stream θ0 is drawn from (every baseline of a seed shares it).
-DENSE_INIT_STREAM = KeyStream.DENSE_INIT
-
-
 def seed_keys(seeds, stream: int, round_: int = 0):
     """Independent keys per seed for a purpose (``stream``) and round: everything is seeded by the run seed."""
     return jnp.stack([jax.random.fold_in(jax.random.fold_in(jax.random.key(int(s)), stream), round_) for s in seeds])
@@ -182,7 +178,7 @@ def run_imp(task, trainer, baseline: str, *, seeds, rounds: int = 20, keep_ratio
     run_store = RunStore(out_dir) if out_dir is not None else None   # an out_dir that is a file is refused here
     trainer.preflight(task, len(seeds))   # e.g. a population that cannot fit, refused before any compile
     plan = RunPlan(task, trainer, baseline, tuple(seeds), rounds, keep_ratio, signal, distribution or Distribution(),
-                   task.init_params_batch(seed_keys(seeds, DENSE_INIT_STREAM)), progress, training_replicate)
+                   task.init_params_batch(seed_keys(seeds, KeyStream.DENSE_INIT)), progress, training_replicate)
     check_keeps_weights(plan.n_prunable, rounds, keep_ratio)
     plan.distribution.check_schedule(plan.one(plan.dense_init), plan.n_keep(rounds))
     if out_dir is None:

@@ -3,6 +3,7 @@
 The dense run is an ordinary one-round IMP run stored in ``dense_dir``; the first cell to need it
 trains it under a file lock, every other cell waits for the lock and then just loads it (``run_imp``
 resumes finished rounds), so a grid over ``sparsity x seed x baseline`` trains the dense network once.
+:func:`run_oneshot_es` is the ``oneshot_es`` notebook: names and settings in, the trainer built as IMP builds it.
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from pathlib import Path
 import jax
 
 from . import locks, masks
-from .imp import DENSE_INIT_STREAM, KeyStream, artifacts, load_outcome, round_rows, run_imp, seed_keys
+from .experiment import apply_preset, build_trainer, is_gradient
+from .imp import KeyStream, artifacts, load_outcome, round_rows, run_imp, seed_keys
 from .pruning import Distribution, check_needs, get_baseline
 from .pruning.distributions import kernel_shapes, kernel_sizes
 from .store import RunStore, directory_path
-from .validate import ConfigError, number, seed_list
+from .tasks import make_task, task_family
+from .validate import ConfigError, mapping, number, seed_list
 
 
 def dense_run(task, trainer, seeds, dense_dir, progress=True):
@@ -24,7 +27,7 @@ def dense_run(task, trainer, seeds, dense_dir, progress=True):
     dense_dir = Path(dense_dir)
     with locks.exclusive(dense_dir / ".dense.lock", wait=True):
         run_imp(task, trainer, "final-ticket", seeds=seeds, rounds=1, out_dir=dense_dir, progress=progress)
-    return load_outcome(RunStore(dense_dir), seeds, 1, task.init_params_batch(seed_keys(seeds, DENSE_INIT_STREAM)))
+    return load_outcome(RunStore(dense_dir), seeds, 1, task.init_params_batch(seed_keys(seeds, KeyStream.DENSE_INIT)))
 
 
 def run_oneshot(task, trainer, baseline: str, *, seeds, sparsity: float, dense_dir, out_dir, signal="final",
@@ -52,6 +55,27 @@ def run_oneshot(task, trainer, baseline: str, *, seeds, sparsity: float, dense_d
         return store.rows()
 
 
+def run_oneshot_es(task: str, strategy: str, baseline: str, *, seeds, sparsity: float, dense_dir, out_dir,
+                   preset: str = "small", task_options: dict | None = None, distribution: str = "global",
+                   erk_power: float = 1.0, min_per_layer: int = 0, signal: str = "final", progress: bool | None = None,
+                   **training):
+    """One-shot pruning with an evolution strategy by name (the ``oneshot_es`` notebook): :func:`run_oneshot` with
+    the trainer that :func:`lottery_kit.experiment.build_trainer` makes from ``training`` (``popsize``,
+    ``generations``, ``eval_every``, ``mean_decay``, ``sigma_convention``, ``es_rules``, ``strategy_settings``) under
+    ``preset`` (:func:`lottery_kit.experiment.apply_preset`). Names and settings are checked before anything runs."""
+    if is_gradient(strategy):
+        raise ConfigError(f"strategy {strategy!r} is a gradient-descent optimiser; one-shot pruning trains with an "
+                          "evolution strategy: an evosax class name such as SNES")
+    get_baseline(baseline)
+    spread = Distribution(distribution, erk_power, min_per_layer)
+    params = apply_preset(preset, task, training | {"task_options": mapping("task_options", task_options)})
+    trainer = build_trainer(strategy, task_family(task), params, progress, baseline)
+    the_task = make_task(task, **params["task_options"])
+    return run_oneshot(the_task, trainer, baseline, seeds=seeds, sparsity=sparsity, dense_dir=dense_dir,
+                       out_dir=out_dir, signal=signal, distribution=spread,
+                       config={"task_options": params["task_options"]}, progress=trainer.progress)
+
+
 def _train_oneshot(task, trainer, rule, baseline, seeds, sparsity, dense_dir, store, signal, distribution, progress):
     dense = dense_run(task, trainer, seeds, dense_dir, progress)
     n_prunable = masks.num_prunable(jax.tree_util.tree_map(lambda a: a[0], dense.init))
@@ -68,4 +92,4 @@ def _train_oneshot(task, trainer, rule, baseline, seeds, sparsity, dense_dir, st
     store.save_round(1, seeds, artifacts(outcome), rows.assign(target_sparsity=sparsity))
 
 
-__all__ = ["dense_run", "run_oneshot"]
+__all__ = ["dense_run", "run_oneshot", "run_oneshot_es"]

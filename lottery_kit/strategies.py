@@ -50,6 +50,7 @@ from evosax.core.fitness_shaping import add_weight_decay
 from evosax.algorithms.distribution_based.discovered_es import get_weights as des_weights
 
 from .paper_es import PAPER_CLASSES, decayed_adam
+from .registry import Registry
 from .validate import ConfigError, check_settings, choice
 
 PAPER_STRATEGIES = ("Sep_CMA_ES", "SNES", "PGPE", "DiscoveredES", "Open_ES")
@@ -92,26 +93,21 @@ STRATEGY_SETTINGS: dict[str, dict[str, dict[str, float]]] = {
 }
 
 
-#: Evolution strategies registered with :func:`register_strategy`, by name.
-CUSTOM_STRATEGIES: dict[str, type] = {}
+#: Every distribution-based evosax algorithm by class name, and those added with :func:`register_strategy`.
+STRATEGIES: Registry = Registry("strategy", {cls.__name__: cls for cls in distribution_based_algorithms.values()})
 
 
-def register_strategy(name: str, cls: type, settings: dict | None = None) -> None:
+def register_strategy(name: str, cls: type, settings: dict | None = None, *, replace: bool = False) -> None:
     """Add an evolution strategy: an evosax distribution-based class (``cls(population_size, solution)`` with
     ``default_params``, pure ``init``/``ask``/``tell``, a state with ``mean`` and ``std``; subclassing one of evosax's
     is the short way). ``settings``: its settings by task name or family, as :data:`STRATEGY_SETTINGS`."""
-    CUSTOM_STRATEGIES[name] = cls
+    STRATEGIES.register(name, cls, replace=replace)
     if settings:
         STRATEGY_SETTINGS[name] = dict(settings)
 
 
-def strategy_classes() -> dict[str, type]:
-    """Every distribution-based evosax algorithm, by class name, and the registered ones."""
-    return {cls.__name__: cls for cls in distribution_based_algorithms.values()} | CUSTOM_STRATEGIES
-
-
 def strategy_names() -> list[str]:
-    return sorted(strategy_classes())
+    return sorted(STRATEGIES)
 
 
 def strategy_settings(strategy: str, task_name: str, family: str) -> dict[str, float]:
@@ -179,7 +175,7 @@ def make_strategy(name: str, popsize: int, num_dims: int, task_name: str = "", f
     check_popsize(name, popsize)
     settings = strategy_settings(name, task_name, family) | dict(overrides or {})
     paper = rules == "paper" and name in PAPER_CLASSES
-    cls = PAPER_CLASSES[name] if paper else strategy_classes()[name]
+    cls = PAPER_CLASSES[name] if paper else STRATEGIES[name]
     kwargs = {}
     if name in ("PGPE", "Open_ES") and "lr" in settings:
         kwargs["optimizer"] = (decayed_adam(settings["lr"], settings.get("lr_decay", 0.999),
@@ -209,5 +205,5 @@ def make_strategy(name: str, popsize: int, num_dims: int, task_name: str = "", f
     return ESSpec(name=name, es=es, params=params, sigma_convention=sigma_convention)
 
 
-__all__ = ["ES_RULES", "PAPER_STRATEGIES", "STRATEGY_SETTINGS", "ESSpec", "make_strategy", "register_strategy",
+__all__ = ["ES_RULES", "PAPER_STRATEGIES", "STRATEGIES", "STRATEGY_SETTINGS", "ESSpec", "make_strategy", "register_strategy",
            "strategy_names"]

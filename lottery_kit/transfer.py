@@ -24,15 +24,22 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from . import masks
-from .experiment import build_trainer
-from .imp import DENSE_INIT_STREAM, KeyStream, artifacts, round_rows, seed_keys
+from .experiment import apply_preset, build_trainer, run_es_imp
+from .imp import KeyStream, artifacts, round_rows, seed_keys
 from .pruning import get_baseline
 from .store import RunStore, directory_path, load_config
 from .tasks import make_task, task_family
 from .validate import ConfigError, mapping
 
-#: Seed-key streams of a transfer (the IMP driver uses 0-4).
-FRESH_INIT_STREAM, TRAIN_STREAM = KeyStream.TRANSFER_INIT, KeyStream.TRANSFER_TRAINING
+
+def made_source(recipe: dict | None, out_dir) -> str:
+    """Make (or resume) the ``imp_es`` run ``recipe`` in ``out_dir/source`` and return its directory."""
+    if not isinstance(recipe, dict) or not recipe:
+        raise ConfigError(f"source_dir=None with source_recipe={recipe!r}: give a finished run's source_dir, or a "
+                          'source_recipe of run_es_imp\'s arguments, e.g. {"task": "fmnist", "strategy": "SNES", ...}')
+    source_dir = str(Path(out_dir) / "source")
+    run_es_imp(**recipe, out_dir=source_dir)
+    return source_dir
 
 
 def finished_run(source_dir) -> dict:
@@ -85,7 +92,7 @@ def starting_weights(source: dict, source_dir):
                               "θ0, so it cannot be rebuilt; transfer from a run that keeps its init")
         if seed not in dense:
             task = make_task(source["task"], **dict(source.get("task_options") or {}))
-            theta0 = task.init_params_batch(seed_keys([seed], DENSE_INIT_STREAM))
+            theta0 = task.init_params_batch(seed_keys([seed], KeyStream.DENSE_INIT))
             dense[seed] = jax.tree_util.tree_map(lambda a: a[0], theta0)
         return masks.apply(dense[seed], art["mask"])
 
@@ -119,14 +126,25 @@ def _stack(trees):
 
 
 def run_transfer(source_dir, target_task: str, target_strategy: str, rounds="all", *, out_dir,
-                 task_options: dict | None = None, progress: bool | None = None, **training) -> pd.DataFrame:
+                 task_options: dict | None = None, preset: str | None = None, source_recipe: dict | None = None,
+                 progress: bool | None = None, **training) -> pd.DataFrame:
     """Train every seed's ticket of the chosen source ``rounds`` with ``target_strategy`` on ``target_task``.
 
-    ``training`` holds the target trainer's settings as :func:`lottery_kit.experiment.build_trainer` reads them.
-    Everything is checked before any training: the source run, the rounds, the trainer and the shapes.
+    ``training`` holds the target trainer's settings as :func:`lottery_kit.experiment.build_trainer` reads them,
+    under ``preset`` ("small" or "paper", :func:`lottery_kit.experiment.apply_preset`; None: as given).
+    ``source_dir=None`` first makes the source in ``out_dir/source``: the ``imp_es`` run ``source_recipe`` (the
+    arguments of :func:`lottery_kit.run_es_imp`). Everything is checked before any training: the source run, the
+    rounds, the trainer and the shapes.
     """
     task_options = mapping("task_options", task_options)
     directory_path("out_dir", out_dir, "run directory")
+    if preset is not None:
+        training = apply_preset(preset, target_task, training | {"task_options": task_options},
+                                strategy=target_strategy)
+        task_options = training.pop("task_options")
+    if source_dir is None:   # the target's trainer is checked before the source trains
+        build_trainer(target_strategy, task_family(target_task), training, progress)
+        source_dir = made_source(source_recipe, out_dir)
     source = finished_run(source_dir)
     chosen = choose_rounds(rounds, source["rounds"])
     seeds = list(source["seeds"])
@@ -158,11 +176,11 @@ def _train_tickets(store, source, chosen, seeds, task, trainer, ticket, n_prunab
     label = trainer.config()["strategy"]
     for r in tqdm([r for r in chosen if r not in done], desc=f"transfer {source['task']} -> {task.name} {label}",
                   unit="round", disable=not trainer.progress):
-        fresh = task.init_params_batch(seed_keys(seeds, FRESH_INIT_STREAM, r))
+        fresh = task.init_params_batch(seed_keys(seeds, KeyStream.TRANSFER_INIT, r))
         pairs = [ticket(s, r, jax.tree_util.tree_map(lambda a, i=i: a[i], fresh)) for i, s in enumerate(seeds)]
         init, mask = _stack([p[0] for p in pairs]), _stack([p[1] for p in pairs])
         kept = np.asarray(jax.vmap(masks.kept_count)(mask))
-        outcome, metrics = trainer(task, init, mask, seed_keys(seeds, TRAIN_STREAM, r), fresh,
+        outcome, metrics = trainer(task, init, mask, seed_keys(seeds, KeyStream.TRANSFER_TRAINING, r), fresh,
                                    desc=f"source round {r}")
         rows = round_rows(task, label, "transfer", seeds, r, int(kept[0]), n_prunable, metrics, mask).assign(
             source_task=source["task"], source_strategy=source["trainer"]["strategy"],
@@ -170,4 +188,4 @@ def _train_tickets(store, source, chosen, seeds, task, trainer, ticket, n_prunab
         store.save_round(r, seeds, artifacts(outcome), rows)
 
 
-__all__ = ["choose_rounds", "embed", "finished_run", "run_transfer", "starting_weights"]
+__all__ = ["choose_rounds", "embed", "finished_run", "made_source", "run_transfer", "starting_weights"]

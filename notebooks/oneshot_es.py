@@ -38,6 +38,9 @@ generations = 100
 popsize = 32
 eval_every = 25
 mean_decay = 0.0
+sigma_convention = "per_weight_std"
+strategy_settings = {}       # the strategy's own settings, e.g. {"std_init": 0.05}
+es_rules = "paper"           # "paper": the paper's update rules for its five strategies; "evosax-0.3": evosax 0.3.2's
 task_options = {}            # unset options come from the preset
 distribution = "global"      # how the kept weights spread over the kernels: "global" (the paper's), "layerwise", "erk"
 erk_power = 1.0              # the power scale of ERK (with distribution "erk")
@@ -54,19 +57,15 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 import lottery_kit as lk
-from lottery_kit import experiment, oneshot, parameters, plots
+from lottery_kit import experiment, parameters, plots
 
 parameters.check_notebook(globals())   # a parameter this notebook does not declare, or of the wrong shape, is refused
 experiment.load_plugins(plugins)
-lk.get_baseline(baseline)  # names and settings are checked before anything is loaded or compiled
-spread = lk.Distribution(distribution, erk_power, min_per_layer)
-params = experiment.apply_preset(preset, task, dict(generations=generations, popsize=popsize, eval_every=eval_every,
-                                                    mean_decay=mean_decay, task_options=task_options))
-trainer = lk.ESTrainer(strategy=strategy, popsize=params["popsize"], generations=params["generations"],
-                       eval_every=params["eval_every"], mean_decay=params["mean_decay"])
-the_task = lk.make_task(task, **params["task_options"])
-results = oneshot.run_oneshot(the_task, trainer, baseline, seeds=seeds, sparsity=sparsity, dense_dir=dense_dir,
-                              out_dir=out_dir, distribution=spread, config={"task_options": params["task_options"]})
+results = lk.run_oneshot_es(task, strategy, baseline, seeds=seeds, sparsity=sparsity, dense_dir=dense_dir,
+                            out_dir=out_dir, preset=preset, task_options=task_options, distribution=distribution,
+                            erk_power=erk_power, min_per_layer=min_per_layer, generations=generations,
+                            popsize=popsize, eval_every=eval_every, mean_decay=mean_decay,
+                            sigma_convention=sigma_convention, strategy_settings=strategy_settings, es_rules=es_rules)
 dense = lk.collect(dense_dir).assign(baseline="dense")
 results
 

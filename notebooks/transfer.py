@@ -57,19 +57,14 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 import lottery_kit as lk
-from lottery_kit import experiment, parameters, plots
-from lottery_kit.transfer import run_transfer
+from lottery_kit import parameters, plots
 
 parameters.check_notebook(globals())   # a parameter this notebook does not declare, or of the wrong shape, is refused
-if source_dir is None:
-    source_dir = str(Path(out_dir) / "source")
-    lk.run_es_imp(**source_recipe, out_dir=source_dir)
-params = experiment.apply_preset(preset, target_task, dict(
-    generations=generations, popsize=popsize, eval_every=eval_every, mean_decay=mean_decay,
-    strategy_settings=strategy_settings, epochs=epochs, total_steps=total_steps, trainer_settings=trainer_settings,
-    task_options=task_options), strategy=target_strategy)
-params.pop("rounds", None), params.pop("keep_ratio", None)  # the source decides the rounds
-results = run_transfer(source_dir, target_task, target_strategy, rounds, out_dir=out_dir, **params)
+results = lk.run_transfer(source_dir, target_task, target_strategy, rounds, out_dir=out_dir, preset=preset,
+                          source_recipe=source_recipe, task_options=task_options, generations=generations,
+                          popsize=popsize, eval_every=eval_every, mean_decay=mean_decay,
+                          strategy_settings=strategy_settings, epochs=epochs, total_steps=total_steps,
+                          trainer_settings=trainer_settings)
 results
 
 # %% [markdown]
@@ -81,7 +76,7 @@ def labelled(frame, label):
     return frame.assign(method=label)
 
 
-source = lk.collect(source_dir)
+source = lk.collect(lk.load_config(out_dir)["config"]["transfer"]["source_dir"])
 parts = [labelled(results, f"transfer {results['source_strategy'].iloc[0]}→{target_strategy} ({target_task})"),
          labelled(source, f"source: {source['strategy'].iloc[0]} {source['baseline'].iloc[0]} ({source['task'].iloc[0]})")]
 for d in compare_dirs:

@@ -20,6 +20,17 @@ def test_es_failure_codes_and_the_first_failure_kept():
     assert int(guard.es_failure(**(ok | {"std": jnp.array([0.1, 1e5, 0.1])}))[0]) == 5
     failure = guard.first(jnp.array(0), jnp.array(0), jnp.array(4), jnp.array(30))
     assert [int(v) for v in guard.first(*failure, jnp.array(1), jnp.array(60))] == [4, 30]
+    both = guard.es_failure(**(ok | {"mean": jnp.array([0.0, jnp.nan, 0.0]), "std": jnp.array([0.1, 1e-30, 0.1])}))
+    assert int(both[0]) == guard.Failure.MEAN_NOT_FINITE   # the first check that holds names the block
+
+
+def test_failure_codes_keep_the_values_results_store():
+    assert {f.name: f.value for f in guard.Failure} == {
+        "NONE": 0, "FITNESS_NOT_FINITE": 1, "MEAN_NOT_FINITE": 2, "SIGMA_NOT_FINITE": 3, "SIGMA_COLLAPSED": 4,
+        "SIGMA_EXPLODED": 5, "LOSS_NOT_FINITE": 6, "WEIGHTS_NOT_FINITE": 7}
+    assert set(guard.FAILURES) == set(guard.Failure) - {guard.Failure.NONE}
+    assert [int(v) for v in guard.no_failure()] == [0, 0]
+    assert [int(guard.unless(ok, guard.Failure.LOSS_NOT_FINITE)) for ok in (True, False)] == [0, 6]
 
 
 def test_a_nan_round_stops_with_the_guards_message_and_resumes(cartpole, tmp_path, nan_when_sparse):

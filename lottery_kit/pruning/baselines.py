@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import jax
 
 from .. import masks
-from ..validate import ConfigError, choice
+from ..registry import Registry
+from ..validate import ConfigError
 from .distributions import select
 from .scores import SCORES, get_score, require_loss
 from .weights import WEIGHTS, get_weights
@@ -26,8 +27,8 @@ class Baseline:
     weights: str = "rewind"
 
     def __post_init__(self):
-        choice("score", self.score, SCORES)
-        choice("weights policy", self.weights, WEIGHTS)
+        SCORES.lookup(self.score)
+        WEIGHTS.lookup(self.weights)
 
     @property
     def needs(self) -> frozenset:
@@ -50,7 +51,7 @@ class Baseline:
 
 
 #: The paper's eight baselines (their names are the results' ``baseline`` column).
-BASELINES: dict[str, Baseline] = {
+BASELINES: Registry = Registry("baseline", {
     "final-ticket": Baseline("magnitude", "rewind"),
     "sig2noise": Baseline("snr", "rewind"),
     "random-reinit": Baseline("random", "reinit"),
@@ -63,17 +64,16 @@ BASELINES: dict[str, Baseline] = {
     # the kit's controls for SNR pruning's mechanism (papers_figures/preregistration.md)
     "sig2noise-shuffled": Baseline("snr-shuffled", "rewind"),
     "magnitude-layer-std": Baseline("magnitude-layer-std", "rewind"),
-}
+})
 
 
-def register_baseline(name: str, score: str, weights: str = "rewind") -> Baseline:
+def register_baseline(name: str, score: str, weights: str = "rewind", *, replace: bool = False) -> Baseline:
     """Add a named baseline, usable as the ``baseline`` parameter of every notebook and grid."""
-    BASELINES[name] = Baseline(score, weights)
-    return BASELINES[name]
+    return BASELINES.register(name, Baseline(score, weights), replace=replace)
 
 
 def get_baseline(name: str) -> Baseline:
-    return BASELINES[choice("baseline", name, BASELINES)]
+    return BASELINES.lookup(name)
 
 
 def check_needs(name: str, trainer, task) -> None:

@@ -23,7 +23,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import masks
-from ..validate import ConfigError, choice, number
+from ..registry import Registry
+from ..validate import ConfigError, number
 
 
 def _uniform(shapes, power):
@@ -35,12 +36,12 @@ def _erk(shapes, power):
 
 
 #: name -> density(shapes, power) giving each kernel's relative density, or None (global top-n).
-DISTRIBUTIONS: dict[str, Callable | None] = {"global": None, "layerwise": _uniform, "erk": _erk}
+DISTRIBUTIONS: Registry = Registry("distribution", {"global": None, "layerwise": _uniform, "erk": _erk})
 
 
-def register_distribution(name: str, density: Callable) -> None:
+def register_distribution(name: str, density: Callable, *, replace: bool = False) -> None:
     """Add a distribution: ``density(shapes, power) -> relative density per kernel`` (positive numbers)."""
-    DISTRIBUTIONS[name] = density
+    DISTRIBUTIONS.register(name, density, replace=replace)
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class Distribution:
     min_per_layer: int = 0
 
     def __post_init__(self):
-        choice("distribution", self.name, DISTRIBUTIONS)
+        DISTRIBUTIONS.lookup(self.name)
         number("erk_power", self.power, low=0.0, low_open=True, why="ERK's power scale must be positive")
         number("min_per_layer", self.min_per_layer, integer=True, low=0)
 

@@ -17,7 +17,8 @@ import jax.numpy as jnp
 
 from .. import masks
 from .weights import permute_within_layers
-from ..validate import ConfigError, choice
+from ..registry import Registry
+from ..validate import ConfigError
 
 NEEDS = ("search_distribution", "loss", "iterates")
 
@@ -129,7 +130,7 @@ def grasp(key, outcome, task, signal="final"):
     return jax.tree_util.tree_map(lambda w, h: w * h, theta0, hg)
 
 
-SCORES: dict[str, Score] = {
+SCORES: Registry = Registry("score", {
     "magnitude": Score(magnitude, doc="|μ| of the round's final (or best) mean"),
     "snr": Score(signal_to_noise, needs={"search_distribution"}, doc="|μ|/σ of the ES search distribution"),
     "snr-shuffled": Score(snr_shuffled, needs={"search_distribution"}, random=True,
@@ -140,15 +141,13 @@ SCORES: dict[str, Score] = {
     "random": Score(uniform_random, from_dense=True, random=True, doc="uniform random, redrawn each round"),
     "snip": Score(snip, needs={"loss"}, from_dense=True, random=True, doc="|g ⊙ θ0|, one-shot at the dense θ0"),
     "grasp": Score(grasp, needs={"loss"}, from_dense=True, random=True, doc="-θ0 ⊙ Hg (smallest S kept)"),
-}
+})
 
 
-def register_score(name: str, score: Score | Callable, **metadata) -> Score:
+def register_score(name: str, score: Score | Callable, *, replace: bool = False, **metadata) -> Score:
     """Add a pruning score under ``name`` (a :class:`Score`, or a function with the Score's metadata as keywords)."""
-    score = score if isinstance(score, Score) else Score(score, **metadata)
-    SCORES[name] = score
-    return score
+    return SCORES.register(name, score if isinstance(score, Score) else Score(score, **metadata), replace=replace)
 
 
 def get_score(name: str) -> Score:
-    return SCORES[choice("score", name, SCORES)]
+    return SCORES.lookup(name)

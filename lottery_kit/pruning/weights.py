@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import masks
-from ..validate import choice
+from ..registry import Registry
 
 
 @dataclass(frozen=True)
@@ -82,19 +82,19 @@ def shuffle(key, outcome, mask, task):
     return permute_within_layers(k_vals, outcome.init, mask, moved), moved
 
 
-WEIGHTS: dict[str, WeightsPolicy] = {
+WEIGHTS: Registry = Registry("weights policy", {
     "rewind": WeightsPolicy(rewind, doc="rewound to the rewind point"),
     "reinit": WeightsPolicy(reinit, random=True, doc="fresh initialisation"),
     "permute": WeightsPolicy(permute, random=True, doc="the round's starting survivors permuted within each kernel"),
     "shuffle": WeightsPolicy(shuffle, random=True, doc="mask and survivors permuted within each kernel"),
-}
+})
 
 
-def register_weights(name: str, fn: Callable, random: bool = False, doc: str = "") -> WeightsPolicy:
+def register_weights(name: str, fn: Callable, random: bool = False, doc: str = "", *,
+                     replace: bool = False) -> WeightsPolicy:
     """Add a weights policy ``fn(key, outcome, mask, task) -> (init, mask)``."""
-    WEIGHTS[name] = WeightsPolicy(fn, random, doc)
-    return WEIGHTS[name]
+    return WEIGHTS.register(name, WeightsPolicy(fn, random, doc), replace=replace)
 
 
 def get_weights(name: str) -> WeightsPolicy:
-    return WEIGHTS[choice("weights policy", name, WEIGHTS)]
+    return WEIGHTS.lookup(name)

@@ -10,6 +10,7 @@ import dataclasses
 import inspect
 from collections.abc import Callable
 
+from ..registry import Registry
 from ..validate import ConfigError, check_settings, choice
 from .base import Task
 from .control import GYMNAX_TASKS, MINATAR, make_gymnax_task
@@ -19,45 +20,35 @@ from .vision import VISION_TASKS, make_vision_task
 BRAX_TASKS = ("ant", "ant_mass15", "halfcheetah", "hopper", "humanoid", "reacher", "walker2d")
 #: The paper's Brax tasks that existed only in Brax v1 (asking for one explains that).
 BRAX_V1_ONLY = ("fetch", "grasp", "ur5e")
-TASKS = list(VISION_TASKS) + list(GYMNAX_TASKS) + list(BRAX_TASKS)
 FAMILIES = ("vision", "gymnax", "minatar", "brax")
-#: Registered tasks: name -> (family, constructor(name, **options) -> Task).
-CUSTOM_TASKS: dict[str, tuple[str, Callable]] = {}
+#: Every task: name -> (family, constructor(name, **options) -> Task); Brax's constructor is imported when first
+#: needed (Brax is slow to import), so it stands as None here.
+TASKS: Registry = Registry("task", {name: ("vision", make_vision_task) for name in VISION_TASKS}
+                           | {name: ("minatar" if name in MINATAR else "gymnax", make_gymnax_task)
+                              for name in GYMNAX_TASKS}
+                           | {name: ("brax", None) for name in BRAX_TASKS})
 
 
-def register_task(name: str, make: Callable, family: str = "vision") -> None:
+def register_task(name: str, make: Callable, family: str = "vision", *, replace: bool = False) -> None:
     """Add a task: ``make(name, **options) -> Task`` of ``family`` (the trainers that apply follow from it)."""
     choice("task family", family, FAMILIES)
-    CUSTOM_TASKS[name] = (family, make)
-    if name not in TASKS:
-        TASKS.append(name)
+    TASKS.register(name, (family, make), replace=replace)
 
 
 def task_family(name: str) -> str:
     """"vision", "gymnax" (classic control), "minatar" or "brax"; unknown names list the valid ones."""
     if name in BRAX_V1_ONLY:
         return "brax"
-    choice("task", name, TASKS)
-    if name in CUSTOM_TASKS:
-        return CUSTOM_TASKS[name][0]
-    if name in VISION_TASKS:
-        return "vision"
-    if name in MINATAR:
-        return "minatar"
-    return "gymnax" if name in GYMNAX_TASKS else "brax"
+    return TASKS.lookup(name)[0]
 
 
 def _constructor(name: str):
-    if name in CUSTOM_TASKS:
-        return CUSTOM_TASKS[name][1]
-    family = task_family(name)
-    if family == "vision":
-        return make_vision_task
-    if family in ("gymnax", "minatar"):
-        return make_gymnax_task
-    from .brax_tasks import make_brax_task  # imported lazily: Brax is slow to import
+    make = None if name in BRAX_V1_ONLY else TASKS.lookup(name)[1]
+    if make is None:   # a Brax task (a Brax v1 one is explained there)
+        from .brax_tasks import make_brax_task  # imported lazily: Brax is slow to import
 
-    return make_brax_task
+        return make_brax_task
+    return make
 
 
 def task_options(name: str) -> list[str]:

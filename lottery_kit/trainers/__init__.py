@@ -12,36 +12,62 @@ The contract is :class:`Trainer` (:mod:`.protocol`): ``trainer(task, init, mask,
 | any distribution-based evosax class (``SNES``, ``Sep_CMA_ES``, ``PGPE``, ...) | :class:`ESTrainer` | all | yes |
 | ``Adam`` | :class:`AdamTrainer` (masked Adam) | vision | no |
 | ``PPO`` | :class:`PPOTrainer` (gymnax), :class:`BraxPPOTrainer` (Brax's own PPO) | control | no |
+| a name given to :func:`register_trainer` | a class of your own | its ``families`` | its own |
 """
 
 from __future__ import annotations
 
-from ..strategies import strategy_names
+import dataclasses
+
+from ..registry import Registry
+from ..strategies import STRATEGIES, strategy_names
 from ..validate import ConfigError, choice
 from .adam import AdamTrainer
 from .brax_ppo import BraxPPOTrainer
 from .es import ESTrainer
 from .ppo import PPOTrainer
-from .protocol import Trainer, TrainerWrapper
+from .protocol import ALL_FAMILIES, Trainer, TrainerWrapper, check_trainer
 
-#: Gradient-descent optimisers by name, each with its trainer class per task family.
-GRADIENT_TRAINERS = {"Adam": {"vision": AdamTrainer},
-                     "PPO": {"gymnax": PPOTrainer, "minatar": PPOTrainer, "brax": BraxPPOTrainer}}
+#: Trainers other than the evolution strategies (which all train with :class:`ESTrainer`), by name, each with its
+#: trainer class per task family; :func:`register_trainer` adds one.
+TRAINERS: Registry = Registry("trainer", {
+    "Adam": {"vision": AdamTrainer},
+    "PPO": {"gymnax": PPOTrainer, "minatar": PPOTrainer, "brax": BraxPPOTrainer}})
+#: The name :data:`TRAINERS` had when it held the gradient-descent optimisers only.
+GRADIENT_TRAINERS = TRAINERS
+
+
+def register_trainer(name: str, cls: type, families=None, *, replace: bool = False) -> type:
+    """Add a trainer class (following :class:`Trainer`) under ``name`` for the task ``families`` (default: the
+    class's ``families``), usable by name like ``"Adam"``: the ``optimizer`` of ``imp_gd`` and :func:`run_gd_imp`,
+    the ``strategy`` of :func:`lottery_kit.experiment.run_experiment`. The class is a dataclass, built with its
+    ``trainer_settings`` as keyword arguments and ``progress`` (:func:`lottery_kit.experiment.build_trainer`)."""
+    if not (isinstance(cls, type) and dataclasses.is_dataclass(cls) and "progress" in cls.__dataclass_fields__):
+        raise ConfigError(f"register_trainer takes a trainer class, not {cls!r}: a dataclass following lk.Trainer "
+                          "with a progress field, as the kit's trainers (e.g. a subclass of lk.AdamTrainer)")
+    check_trainer(cls)
+    if name in STRATEGIES:
+        raise ConfigError(f"trainer name {name!r} is an evolution strategy's: choose another name")
+    families = tuple(cls.families if families is None else families)
+    for family in families:
+        choice("task family", family, ALL_FAMILIES)
+    TRAINERS.register(name, dict.fromkeys(families, cls), replace=replace)
+    return cls
 
 
 def trainer_names() -> list[str]:
-    """Every strategy name a trainer can be built for: the evosax classes, ``Adam`` and ``PPO``."""
-    return strategy_names() + list(GRADIENT_TRAINERS)
+    """Every strategy name a trainer can be built for: the evosax classes, ``Adam``, ``PPO`` and registered ones."""
+    return strategy_names() + list(TRAINERS)
 
 
 def trainer_class(strategy: str, family: str) -> type:
     """The trainer class for ``strategy`` on a task of ``family``; a clear error where it does not apply."""
     choice("strategy", strategy, trainer_names())
-    if strategy not in GRADIENT_TRAINERS:
+    if strategy not in TRAINERS:
         return ESTrainer
-    by_family = GRADIENT_TRAINERS[strategy]
+    by_family = TRAINERS[strategy]
     if family not in by_family:
-        fits = ", ".join(f"{name} on {'/'.join(fams)} tasks" for name, fams in GRADIENT_TRAINERS.items())
+        fits = ", ".join(f"{name} on {'/'.join(fams)} tasks" for name, fams in TRAINERS.items())
         raise ConfigError(f"optimizer {strategy!r} does not train {family} tasks ({fits}; evolution strategies "
                           "train every task)")
     return by_family[family]
@@ -55,5 +81,5 @@ def make_trainer(strategy: str, family: str, **settings):
     return cls(**settings)
 
 
-__all__ = ["AdamTrainer", "BraxPPOTrainer", "ESTrainer", "GRADIENT_TRAINERS", "PPOTrainer", "Trainer", "TrainerWrapper",
-           "make_trainer", "trainer_class", "trainer_names"]
+__all__ = ["AdamTrainer", "BraxPPOTrainer", "ESTrainer", "GRADIENT_TRAINERS", "PPOTrainer", "TRAINERS", "Trainer",
+           "TrainerWrapper", "make_trainer", "register_trainer", "trainer_class", "trainer_names"]

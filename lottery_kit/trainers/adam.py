@@ -9,7 +9,7 @@ validation-best weights) and ``final_perf`` is the test accuracy after the last 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -24,6 +24,24 @@ from .programs import once_per_task
 from .seeds import over_seeds
 from .snapshots import check_rewind_step, iterates_add, iterates_init, iterates_result, keep_at
 from .protocol import Trainer
+
+
+class Learner(NamedTuple):
+    """What Adam's steps carry from one to the next."""
+
+    params: Any
+    opt_state: Any
+    snapshot: Any      # the weights after rewind_step steps (None without late rewinding)
+    iterates: Any      # Welford statistics of the weights over the last epoch (None without them)
+
+
+class Epochs(NamedTuple):
+    """What the epochs carry: the learner, the validation-best weights, their score, the guard's record."""
+
+    learner: Learner
+    best_params: Any
+    best_val: Any
+    failure: Any
 
 
 @dataclass(frozen=True)
@@ -79,9 +97,13 @@ class AdamTrainer(Trainer):
                                rewind_point=rewind_point, **extras)
         return outcome, metrics
 
+    def optimizer(self) -> optax.GradientTransformation:
+        """The optimiser of the masked updates; a subclass may give another (its first state must be Adam's)."""
+        return optax.adam(self.learning_rate)
+
     def build_run(self, task, steps_per_epoch: int):
         apply, batch, epochs, progress = training_apply(task.network), self.batch_size, self.epochs, self.progress
-        optimizer = optax.adam(self.learning_rate)
+        optimizer = self.optimizer()
         rewind_step, with_iterates = self.rewind_step, self.iterate_statistics
 
         def run(key, params, mask, args):
@@ -92,37 +114,37 @@ class AdamTrainer(Trainer):
                 logp = apply(p, x[idx])
                 return -jnp.take_along_axis(logp, y[idx][:, None], axis=-1).mean()
 
-            def step(carry, xs):
-                p, opt_state, snap, stats = carry
+            def step(carry: Learner, xs):
                 n, idx, last_epoch = xs
-                value, grads = jax.value_and_grad(loss)(p, idx)
-                updates, opt_state = optimizer.update(masks.apply(grads, mask), opt_state, p)
-                p = optax.apply_updates(p, masks.apply(updates, mask))
-                snap = keep_at(n, rewind_step, p, snap) if rewind_step else snap
-                stats = iterates_add(stats, p, last_epoch) if with_iterates else stats
-                return (p, opt_state, snap, stats), value
+                value, grads = jax.value_and_grad(loss)(carry.params, idx)
+                updates, opt_state = optimizer.update(masks.apply(grads, mask), carry.opt_state, carry.params)
+                p = optax.apply_updates(carry.params, masks.apply(updates, mask))
+                snap = keep_at(n, rewind_step, p, carry.snapshot) if rewind_step else carry.snapshot
+                stats = iterates_add(carry.iterates, p, last_epoch) if with_iterates else carry.iterates
+                return Learner(p, opt_state, snap, stats), value
 
-            def epoch(carry, xs):
+            def epoch(carry: Epochs, xs):
                 i, k = xs
-                p, opt_state, snap, stats, best_p, best_val, failure = carry
                 order = jax.random.permutation(k, x.shape[0])[: steps_per_epoch * batch]
                 n = i * steps_per_epoch + jnp.arange(1, steps_per_epoch + 1)
-                (p, opt_state, snap, stats), losses = jax.lax.scan(
-                    step, (p, opt_state, snap, stats),
+                learner, losses = jax.lax.scan(
+                    step, carry.learner,
                     (n, order.reshape(steps_per_epoch, batch), jnp.full(steps_per_epoch, i == epochs - 1)))
+                p = learner.params
                 val = task.evaluate(p, None, data, None, "val")
-                better = val > best_val
-                best_p = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), p, best_p)
+                better = val > carry.best_val
+                best_p = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), p, carry.best_params)
                 Progress.report(progress, token, i + 1, val)
-                failure = guard.first(*failure, jnp.where(jnp.isfinite(losses).all(), 0, 6), i)
-                return (p, opt_state, snap, stats, best_p, jnp.maximum(val, best_val), failure), (val, losses.mean())
+                finite = jnp.isfinite(losses).all()
+                failure = guard.first(*carry.failure, guard.unless(finite, guard.Failure.LOSS_NOT_FINITE), i)
+                return Epochs(learner, best_p, jnp.maximum(val, carry.best_val), failure), (val, losses.mean())
 
-            snap0 = params if rewind_step else None
-            stats0 = iterates_init(params) if with_iterates else None
-            carry0 = (params, optimizer.init(params), snap0, stats0, params, jnp.array(-jnp.inf),
-                      (jnp.array(0), jnp.array(0)))
-            (p, opt_state, snap, stats, best_p, best_val, failure), (val_curve, loss_curve) = jax.lax.scan(
+            learner0 = Learner(params, optimizer.init(params), params if rewind_step else None,
+                               iterates_init(params) if with_iterates else None)
+            carry0 = Epochs(learner0, params, jnp.array(-jnp.inf), guard.no_failure())
+            end, (val_curve, loss_curve) = jax.lax.scan(
                 epoch, carry0, (jnp.arange(epochs), jax.random.split(key, epochs)))
+            (p, opt_state, snap, stats), best_p, best_val, failure = end
             extras = {"rewind": snap}
             if with_iterates:
                 extras["iterate_mean"], extras["iterate_std"] = iterates_result(stats)
@@ -134,8 +156,7 @@ class AdamTrainer(Trainer):
                 "val_curve": val_curve,
                 "train_loss_curve": loss_curve,
                 "adam_moments": {"mu": adam.mu, "nu": adam.nu},
-                "failure": failure[0],
-                "failure_at": failure[1],
+                **guard.metrics(failure),
             }
             return p, best_p, extras, metrics
 

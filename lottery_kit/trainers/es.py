@@ -18,7 +18,7 @@ weights are exactly zero in every evaluated network.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -37,6 +37,23 @@ from .snapshots import check_rewind_step, keep_at
 from .protocol import Trainer
 
 DECAY_MODES = ("shrink", "l2")
+
+
+class Search(NamedTuple):
+    """What the generations carry from one to the next."""
+
+    es_state: Any      # the evosax state (search mean, σ, ...)
+    fit_state: Any     # the task's fitness state (e.g. observation normalisation)
+    snapshot: Any      # the search mean after rewind_step generations (None without late rewinding)
+
+
+class Block(NamedTuple):
+    """What the evaluation blocks carry: the search, the validation-best mean, its score, the guard's record."""
+
+    search: Search
+    best_mean: Any
+    best_val: Any
+    failure: Any
 
 
 @dataclass(frozen=True)
@@ -170,35 +187,36 @@ class ESTrainer(Trainer):
             state = spec_k.es.init(k_init, x0, params)
             step = self.generation(task, spec_k, unravel, keep=(source, state) if masked else None)
 
-            def generation(carry, xs):
+            def generation(carry: Search, xs):
                 n, kg = xs
-                (state, fs), out = step(carry[:2], kg, source, data)
-                return (state, fs, keep_at(n, rewind_step, state.mean, carry[2]) if rewind_step else None), out
+                (state, fs), out = step((carry.es_state, carry.fit_state), kg, source, data)
+                snapshot = keep_at(n, rewind_step, state.mean, carry.snapshot) if rewind_step else None
+                return Search(state, fs, snapshot), out
 
-            def block(carry, xs):
+            def block(carry: Block, xs):
                 i, k = xs
-                state, fs, snap, best_x, best_val, failure = carry
                 k_gen, k_val = jax.random.split(k)
-                (state, fs, snap), (fit_mean, fit_max) = jax.lax.scan(
-                    generation, (state, fs, snap),
+                search, (fit_mean, fit_max) = jax.lax.scan(
+                    generation, carry.search,
                     (i * eval_every + jnp.arange(1, eval_every + 1), jax.random.split(k_gen, eval_every)))
+                state, failure = search.es_state, carry.failure
                 if guarded:
                     code, offset = guard.es_failure(fit_mean, state.mean, spec_k.per_weight_std(state))
                     failure = guard.first(*failure, code, i * eval_every + offset)
-                val = task.evaluate(as_single(state.mean), k_val, data, fs, "val")
-                better = val > best_val
-                best_x = jnp.where(better, state.mean, best_x)
-                best_val = jnp.where(better, val, best_val)
+                val = task.evaluate(as_single(state.mean), k_val, data, search.fit_state, "val")
+                better = val > carry.best_val
+                best_x = jnp.where(better, state.mean, carry.best_mean)
+                best_val = jnp.where(better, val, carry.best_val)
                 Progress.report(progress, token, (i + 1) * eval_every, val)
                 curves = (val, fit_mean.mean(), fit_max.max())
                 if trajectory:
                     curves += (state.mean, spec_k.per_weight_std(state))
-                return (state, fs, snap, best_x, best_val, failure), curves
+                return Block(search, best_x, best_val, failure), curves
 
-            carry0 = (state, task.init_fit_state(), x0 if rewind_step else None, x0, jnp.array(-jnp.inf),
-                      (jnp.array(0), jnp.array(0)))
-            (state, fs, snap, best_x, best_val, failure), curves = jax.lax.scan(
-                block, carry0, (jnp.arange(n_blocks), jax.random.split(k_run, n_blocks)))
+            carry0 = Block(Search(state, task.init_fit_state(), x0 if rewind_step else None), x0, jnp.array(-jnp.inf),
+                           guard.no_failure())
+            end, curves = jax.lax.scan(block, carry0, (jnp.arange(n_blocks), jax.random.split(k_run, n_blocks)))
+            (state, fs, snap), best_x, best_val, failure = end.search, end.best_mean, end.best_val, end.failure
             val_curve, fit_curve, fit_max = curves[:3]
             metrics = {
                 "final_perf": task.evaluate(as_single(state.mean), k_test, data, fs, "test"),
@@ -207,8 +225,7 @@ class ESTrainer(Trainer):
                 "val_curve": val_curve,
                 "train_fitness_curve": fit_curve,
                 "train_fitness_max": fit_max,
-                "failure": failure[0],
-                "failure_at": failure[1],
+                **guard.metrics(failure),
             }
             if trajectory:
                 metrics["mean_trajectory"], metrics["std_trajectory"] = curves[3:]

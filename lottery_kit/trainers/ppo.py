@@ -249,13 +249,14 @@ class PPOTrainer(Trainer):
                 Progress.report(progress, token, (i + 1) * per_eval, val)
                 mean_return = returns.sum() / jnp.maximum(episodes.sum(), 1.0)  # of the episodes that ended
                 finite = jnp.all(jnp.array([jnp.isfinite(a).all() for a in jax.tree_util.tree_leaves(learner.params)]))
-                failure = guard.first(*carry.failure, jnp.where(finite, 0, 7), (i + 1) * per_eval - 1)
+                failure = guard.first(*carry.failure, guard.unless(finite, guard.Failure.WEIGHTS_NOT_FINITE),
+                                      (i + 1) * per_eval - 1)
                 return Block(learner, best_actor, jnp.maximum(val, carry.best_val), failure), (val, mean_return)
 
             learner0 = Learner(params, optimizer.init(params), obs, state, jnp.zeros(n_envs),
                                actor_params if rewind_step else None,
                                iterates_init(actor_params) if with_iterates else None)
-            carry0 = Block(learner0, actor_params, jnp.array(-jnp.inf), (jnp.array(0), jnp.array(0)))
+            carry0 = Block(learner0, actor_params, jnp.array(-jnp.inf), guard.no_failure())
             end, (val_curve, return_curve) = jax.lax.scan(
                 block, carry0, (jnp.arange(self.n_evals), jax.random.split(k_train, self.n_evals)))
             params, opt_state, snap, stats = (end.learner.params, end.learner.opt_state, end.learner.snapshot,
@@ -271,8 +272,7 @@ class PPOTrainer(Trainer):
                 "val_curve": val_curve,
                 "train_return_curve": return_curve,
                 "adam_moments": {"mu": opt_state[1][0].mu["actor"], "nu": opt_state[1][0].nu["actor"]},
-                "failure": failure[0],
-                "failure_at": failure[1],
+                **guard.metrics(failure),
             }
             return params["actor"], best_actor, extras, metrics
 

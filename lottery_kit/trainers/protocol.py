@@ -49,10 +49,10 @@ MEMBERS = ("__call__", "config", "preflight", "families", "search_distribution",
 
 
 def check_trainer(trainer) -> None:
-    """Refuse an object that does not state every member of :class:`Trainer`, naming the missing ones."""
+    """Refuse an object (or a class) that does not state every member of :class:`Trainer`, naming the missing ones."""
     missing = [m for m in MEMBERS if not hasattr(trainer, m)]
     if missing:
-        raise ConfigError(f"trainer {type(trainer).__name__} lacks {', '.join(missing)}: subclass "
+        raise ConfigError(f"trainer {(trainer if isinstance(trainer, type) else type(trainer)).__name__} lacks {', '.join(missing)}: subclass "
                           "lottery_kit.Trainer (which gives every member a default) or define them "
                           f"(the contract's members: {', '.join(MEMBERS)})")
 
