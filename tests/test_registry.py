@@ -25,14 +25,30 @@ def test_a_registry_refuses_a_taken_name_unless_replaced_and_names_the_valid_one
         shapes.register(3, "three")
 
 
+def test_the_same_definition_registered_again_replaces_itself():
+    """A notebook cell that defines and registers a score, run twice, registers it twice: no error."""
+    shapes, defined = Registry("score"), []
+    for _ in range(2):   # the cell's two runs: two function objects of one definition
+        def edge_score(mean, std):
+            return mean
+        defined.append(shapes.register("edge", edge_score))
+    assert defined[0] is not defined[1] and shapes["edge"] is defined[1]
+    shapes.register("pair", ("vision", edge_score))
+    assert shapes.register("pair", ("vision", edge_score)) == ("vision", edge_score)
+    with pytest.raises(lk.ConfigError, match="score 'pair' is already registered"):
+        shapes.register("pair", ("control", edge_score))
+    with pytest.raises(lk.ConfigError, match="score 'edge' is already registered"):
+        shapes.register("edge", lambda mean, std: std)   # another definition under the name
+
+
 @pytest.mark.parametrize("register, match", [
     (lambda: lk.register_score("magnitude", lambda *a: None), "score 'magnitude' is already registered"),
-    (lambda: lk.register_baseline("sig2noise", "snr"), "baseline 'sig2noise' is already registered"),
+    (lambda: lk.register_baseline("sig2noise", "magnitude"), "baseline 'sig2noise' is already registered"),
     (lambda: lk.register_distribution("erk", None), "distribution 'erk' is already registered"),
     (lambda: lk.register_weights("rewind", None), "weights policy 'rewind' is already registered"),
     (lambda: lk.register_task("digits", None), "task 'digits' is already registered"),
     (lambda: lk.register_strategy("SNES", object), "strategy 'SNES' is already registered"),
-    (lambda: lk.register_trainer("Adam", lk.AdamTrainer), "trainer 'Adam' is already registered"),
+    (lambda: lk.register_trainer("Adam", lk.PPOTrainer), "trainer 'Adam' is already registered"),
 ])
 def test_every_registry_keeps_the_kits_own_names(register, match):
     with pytest.raises(lk.ConfigError, match=match):
