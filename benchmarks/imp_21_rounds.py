@@ -13,7 +13,8 @@ import lottery_kit as lk
 
 out = tempfile.mkdtemp() + "/run"
 t0 = time.time()
-df = lk.run_es_imp("CartPole-v1", "SNES", "sig2noise", [0, 1, 2], 21, 0.8, 2, 4, 1, out, progress=False)
+df = lk.run_es_imp(task="CartPole-v1", strategy="SNES", baseline="sig2noise", seeds=[0, 1, 2], rounds=21,
+                   keep_ratio=0.8, generations=2, popsize=4, eval_every=1, out_dir=out, progress=False)
 total = time.time() - t0
 marks = sorted(pathlib.Path(out, "rounds").glob("round_*/DONE"))
 times = [os.path.getmtime(m) for m in marks]

@@ -14,12 +14,13 @@ configure_devices()
 #: Public name -> the module that defines it. Imported on first use (PEP 562), so that processes that need only a
 #: corner of the kit (a grid cell's runner, a kernel's exec wrapper, the CLI) start without importing JAX.
 _EXPORTS = {
-    "experiment": ("run_es_imp", "run_gd_imp"), "grid": ("collect", "run_grid"), "imp": ("run_imp",),
+    "experiment": ("run_es_imp", "run_experiment", "run_gd_imp"), "grid": ("collect", "run_grid"), "imp": ("run_imp",),
     "oneshot": ("run_oneshot", "run_oneshot_es"),
     "pruning": ("BASELINES", "DISTRIBUTIONS", "SCORES", "WEIGHTS", "RoundOutcome", "Distribution", "get_baseline",
                 "register_baseline", "register_distribution", "register_score", "register_weights"),
     "store": ("load_config", "load_round"), "strategies": ("PAPER_STRATEGIES", "make_strategy", "register_strategy"),
     "tasks": ("TASKS", "make_task", "register_task"), "transfer": ("run_transfer",),
+    "run_config": ("PruningPlan", "RunConfig", "TaskConfig", "TrainerConfig"),
     "trainers": ("AdamTrainer", "BraxPPOTrainer", "ESTrainer", "PPOTrainer", "Trainer", "TrainerWrapper",
                  "TRAINERS", "make_trainer", "register_trainer"),
     "validate": ("ConfigError",),
@@ -46,4 +47,5 @@ __all__ = ["AdamTrainer", "BASELINES", "BraxPPOTrainer", "ConfigError", "DISTRIB
            "TrainerWrapper", "WEIGHTS", "collect", "configure_devices", "get_baseline", "load_config", "load_round",
            "make_strategy", "make_task", "make_trainer", "register_baseline", "register_distribution",
            "register_score", "register_strategy", "register_task", "register_trainer", "register_weights",
-           "run_es_imp", "run_gd_imp", "run_grid", "run_imp", "run_oneshot", "run_oneshot_es", "run_transfer"]
+           "run_es_imp", "run_gd_imp", "run_grid", "run_imp", "run_oneshot", "run_oneshot_es", "run_transfer",
+           "PruningPlan", "RunConfig", "TaskConfig", "TrainerConfig", "run_experiment"]

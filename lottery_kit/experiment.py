@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .imp import check_schedule, run_imp
+from .imp import run_imp
 from .progress import default_progress
 from .store import directory_path
-from .pruning import BASELINES, Distribution, check_needs, get_baseline
+from .pruning import check_needs, get_baseline
+from .run_config import RunConfig
 from .sharding import check_devices
-from .tasks import TASKS, make_task, task_family
+from .tasks import make_task, task_family
 from .trainers import GRADIENT_TRAINERS, AdamTrainer, BraxPPOTrainer, ESTrainer, PPOTrainer, trainer_class
-from .validate import ConfigError, choice, mapping, number, value_list
+from .validate import ConfigError, choice, mapping, value_list
 
 PRESETS = ("small", "paper")
 #: Evolution strategies at the paper's scale by task family (Lange & Sprekeler 2023, their ES settings).
@@ -133,76 +134,58 @@ def build_trainer(strategy: str, family: str, params: dict, progress: bool | Non
     return cls(**({length: params[length]} if length else {}), **settings, **rewind, progress=progress)
 
 
-def validate(task, baseline, seeds, rounds, keep_ratio, distribution="global", erk_power=1.0, min_per_layer=0):
-    """Check names, the schedule and the sparsity distribution before any work (no data loaded, nothing compiled);
-    return ``(seeds, the checked distribution)``.
+def run_experiment(config: RunConfig, out_dir, *, progress: bool | None = None,
+                   devices: int | None = None) -> pd.DataFrame:
+    """Run the IMP run ``config`` with any trainer and write ``{out_dir}/results.parquet`` (plus per-round
+    artifacts); resumes.
 
-    Training settings are checked when the trainer is built (:func:`build_trainer`).
-    """
-    choice("task", task, TASKS)
-    choice("baseline", baseline, BASELINES)
-    return check_schedule(seeds, rounds, keep_ratio), Distribution(distribution, erk_power, min_per_layer)
-
-
-def run_experiment(task: str, strategy: str, baseline: str, seeds, rounds: int, keep_ratio: float, out_dir, *,
-                   signal: str = "final", task_options: dict | None = None, progress: bool | None = None,
-                   distribution: str = "global", erk_power: float = 1.0, min_per_layer: int = 0,
-                   training_replicate: int = 0, devices: int | None = None, **training) -> pd.DataFrame:
-    """Run IMP with any trainer and write ``{out_dir}/results.parquet`` (plus per-round artifacts); resumes.
-
-    ``training`` holds the trainer's settings as :func:`build_trainer` reads them. ``distribution`` spreads the
-    kept weights over the kernels (``global``, ``layerwise``, ``erk``; :mod:`lottery_kit.pruning.distributions`).
     Every name, range and combination (optimiser and task, baseline and trainer) is checked before anything is
-    loaded or compiled. ``training_replicate`` k >= 1: the rounds after the dense one train under another noise stream
-    (:meth:`lottery_kit.imp.RunPlan.training_keys`), the null for comparing two pruning rules. ``devices``: how many
-    of this process's devices the run spreads over (None: all; the results do not depend on it).
+    loaded or compiled: the configuration's parts when they are made, the trainer's settings here. ``progress``: None
+    means :func:`lottery_kit.progress.default_progress` (off inside grid cells). ``devices``: how many of this
+    process's devices the run spreads over (None: all; the results do not depend on it).
     """
-    number("training_replicate", training_replicate, integer=True, low=0)
-    task_options = mapping("task_options", task_options)
     if out_dir is not None:
         directory_path("out_dir", out_dir, "run directory")   # before any data is loaded
     check_devices(devices)
-    seeds, spread = validate(task, baseline, seeds, rounds, keep_ratio, distribution, erk_power, min_per_layer)
-    trainer = build_trainer(strategy, task_family(task), training, progress, baseline)
-    check_needs(baseline, trainer, None)
-    the_task = make_task(task, **task_options)
-    return run_imp(the_task, trainer, baseline, seeds=seeds, rounds=rounds, keep_ratio=keep_ratio, signal=signal,
-                   distribution=spread, out_dir=out_dir, config={"task_options": task_options},
-                   progress=trainer.progress, training_replicate=training_replicate, devices=devices)
+    trainer = config.build_trainer(progress)
+    plan = config.pruning
+    check_needs(plan.baseline, trainer, None)
+    the_task = make_task(config.task.name, **config.task.options)
+    return run_imp(the_task, trainer, plan.baseline, seeds=list(plan.seeds), rounds=plan.rounds,
+                   keep_ratio=plan.keep_ratio, signal=plan.signal, distribution=plan.spread, out_dir=out_dir,
+                   config={"task_options": dict(config.task.options)}, progress=trainer.progress,
+                   training_replicate=plan.training_replicate, devices=devices)
 
 
-def run_es_imp(task: str, strategy: str, baseline: str, seeds, rounds: int, keep_ratio: float,
-               generations: int, popsize: int, eval_every: int, out_dir, *, mean_decay: float = 0.0,
-               signal: str = "final", sigma_convention: str = "per_weight_std", strategy_settings: dict | None = None,
+def run_es_imp(*, task: str, strategy: str, baseline: str, seeds, rounds: int, keep_ratio: float, generations: int,
+               popsize: int, eval_every: int, out_dir, mean_decay: float = 0.0, signal: str = "final",
+               sigma_convention: str = "per_weight_std", strategy_settings: dict | None = None,
                es_rules: str = "paper", task_options: dict | None = None, distribution: str = "global",
                erk_power: float = 1.0, min_per_layer: int = 0, rewind_step: int = 0, training_replicate: int = 0,
                progress: bool | None = None, devices: int | None = None) -> pd.DataFrame:
-    """ES-IMP (the ``imp_es`` notebook): :func:`run_experiment` with an evolution strategy.
-
-    ``progress``: None means :func:`lottery_kit.progress.default_progress` (off inside grid cells).
-    """
+    """ES-IMP (the ``imp_es`` notebook): :func:`run_experiment` with an evolution strategy, from keyword arguments
+    (:meth:`RunConfig.from_parameters`)."""
     if is_gradient(strategy):
         raise ConfigError(f"strategy {strategy!r} is a gradient-descent optimiser: use run_gd_imp / imp_gd.ipynb")
-    return run_experiment(task, strategy, baseline, seeds, rounds, keep_ratio, out_dir, signal=signal,
-                          task_options=task_options, progress=progress, generations=generations, popsize=popsize,
-                          eval_every=eval_every, mean_decay=mean_decay, sigma_convention=sigma_convention,
-                          strategy_settings=strategy_settings, es_rules=es_rules, distribution=distribution,
-                          erk_power=erk_power, min_per_layer=min_per_layer, rewind_step=rewind_step,
-                          training_replicate=training_replicate, devices=devices)
+    config = RunConfig.from_parameters(
+        task=task, strategy=strategy, baseline=baseline, seeds=seeds, rounds=rounds, keep_ratio=keep_ratio,
+        generations=generations, popsize=popsize, eval_every=eval_every, mean_decay=mean_decay, signal=signal,
+        sigma_convention=sigma_convention, strategy_settings=strategy_settings, es_rules=es_rules,
+        task_options=task_options, distribution=distribution, erk_power=erk_power, min_per_layer=min_per_layer,
+        rewind_step=rewind_step, training_replicate=training_replicate)
+    return run_experiment(config, out_dir, progress=progress, devices=devices)
 
 
-def run_gd_imp(task: str, optimizer: str, baseline: str, seeds, rounds: int, keep_ratio: float, out_dir, *,
+def run_gd_imp(*, task: str, optimizer: str, baseline: str, seeds, rounds: int, keep_ratio: float, out_dir,
                epochs: int = 2, total_steps: int = 1_750_000, trainer_settings: dict | None = None,
                task_options: dict | None = None, signal: str = "final", distribution: str = "global",
                erk_power: float = 1.0, min_per_layer: int = 0, rewind_step: int = 0, training_replicate: int = 0,
                progress: bool | None = None, devices: int | None = None) -> pd.DataFrame:
-    """Gradient-descent IMP (the ``imp_gd`` notebook): masked Adam (vision) or masked PPO (control).
-
-    ``epochs`` is Adam's length of a round, ``total_steps`` PPO's (environment steps).
-    """
-    choice("optimizer", optimizer, GRADIENT_TRAINERS)
-    return run_experiment(task, optimizer, baseline, seeds, rounds, keep_ratio, out_dir, signal=signal,
-                          task_options=task_options, progress=progress, epochs=epochs, total_steps=total_steps,
-                          trainer_settings=trainer_settings, distribution=distribution, erk_power=erk_power,
-                          min_per_layer=min_per_layer, rewind_step=rewind_step, training_replicate=training_replicate,
-                          devices=devices)
+    """Gradient-descent IMP (the ``imp_gd`` notebook): masked Adam (vision) or masked PPO (control), from keyword
+    arguments. ``epochs`` is Adam's length of a round, ``total_steps`` PPO's (environment steps)."""
+    config = RunConfig.from_parameters(
+        task=task, optimizer=optimizer, baseline=baseline, seeds=seeds, rounds=rounds, keep_ratio=keep_ratio,
+        epochs=epochs, total_steps=total_steps, trainer_settings=trainer_settings, task_options=task_options,
+        signal=signal, distribution=distribution, erk_power=erk_power, min_per_layer=min_per_layer,
+        rewind_step=rewind_step, training_replicate=training_replicate)
+    return run_experiment(config, out_dir, progress=progress, devices=devices)

@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 
 from . import guard, masks
 from .diagnostics import COLUMNS as DIAGNOSTICS, search_distribution
+from .identity import recorded
 from .pruning import BASELINES, Baseline, RoundOutcome, Distribution, check_needs, get_baseline
 from .pruning.distributions import kernel_shapes, kernel_sizes
 from .sharding import check_devices, spread
@@ -130,13 +131,18 @@ class RunPlan:
         return init, mask
 
     def config(self) -> dict:
-        """The run's identity as ``config.json`` records it (non-default distributions only, so that runs made
-        before distributions existed keep their identity)."""
-        distribution = {} if self.distribution == Distribution() else self.distribution.config()
-        replicate = {"training_replicate": self.training_replicate} if self.training_replicate else {}
-        return {"task": self.task.name, "baseline": self.baseline, "seeds": list(self.seeds), "rounds": self.rounds,
-                "keep_ratio": self.keep_ratio, "signal": self.signal, **distribution, **replicate,
-                "trainer": self.trainer.config()}
+        """The run's identity as ``config.json`` records it (:func:`plan_identity`)."""
+        return plan_identity(self.task.name, self.trainer, self.baseline, self.seeds, self.rounds, self.keep_ratio,
+                             self.signal, self.distribution, self.training_replicate)
+
+
+def plan_identity(task_name: str, trainer, baseline: str, seeds, rounds: int, keep_ratio: float, signal: str,
+                  distribution: Distribution, training_replicate: int) -> dict:
+    """An IMP run's identity as ``config.json`` records it, less its task options and devices; settings at their
+    defaults stay out (:func:`lottery_kit.identity.recorded`)."""
+    return recorded({"task": task_name, "baseline": baseline, "seeds": list(seeds), "rounds": rounds,
+                     "keep_ratio": keep_ratio, "signal": signal, **distribution.config(),
+                     "training_replicate": training_replicate, "trainer": trainer.config()})
 
 
 def device_identity(devices: int | None) -> dict:
@@ -147,8 +153,7 @@ def device_identity(devices: int | None) -> dict:
     they had before runs could spread."""
     from .sharding import available
 
-    n = devices or available()
-    return {"devices": n} if n > 1 else {}
+    return recorded({"devices": devices or available()})
 
 
 def kernel_counts(mask, seed_index: int) -> list[int]:
@@ -283,4 +288,4 @@ def load_outcome(store, seeds, round_, rewind_point) -> RoundOutcome:
                         **{k: _stack([d.get(k) for d in loaded]) for k in ARTIFACT_KEYS + OPTIONAL_ARTIFACT_KEYS})
 
 
-__all__ = ["BASELINES", "KeyStream", "RunPlan", "load_outcome", "round_rows", "run_imp", "seed_keys"]
+__all__ = ["BASELINES", "KeyStream", "RunPlan", "load_outcome", "plan_identity", "round_rows", "run_imp", "seed_keys"]

@@ -14,6 +14,7 @@ import jax
 
 from . import locks, masks
 from .experiment import apply_preset, build_trainer, is_gradient
+from .identity import recorded
 from .imp import KeyStream, artifacts, load_outcome, round_rows, run_imp, seed_keys
 from .pruning import Distribution, check_needs, get_baseline
 from .pruning.distributions import kernel_shapes, kernel_sizes
@@ -48,7 +49,7 @@ def run_oneshot(task, trainer, baseline: str, *, seeds, sparsity: float, dense_d
     with RunStore(out_dir).working() as store:
         store.claim({"task": task.name, "baseline": baseline, "seeds": list(seeds), "sparsity": sparsity,
                      "signal": signal, "dense_dir": str(Path(dense_dir).resolve()), "trainer": trainer.config(),
-                     **({} if distribution == Distribution() else distribution.config()), **(config or {})})
+                     **recorded(distribution.config()), **(config or {})})
         if store.last_done_round() < 1:
             _train_oneshot(task, trainer, rule, baseline, seeds, sparsity, dense_dir, store, signal, distribution,
                            progress)

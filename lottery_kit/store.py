@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from . import locks
+from .identity import identity as _identity
 from .validate import ConfigError
 
 #: The directory of round r under ``rounds/`` (``round_03``; ``round_120`` beyond 99).
@@ -45,8 +46,6 @@ ARTIFACT_KEYS = ("init", "mask", "final_mean", "final_std", "best_mean")
 #: Stored only where a run has them: the weights after ``rewind_step`` steps (late rewinding) and a
 #: gradient-descent trainer's iterate statistics (the ``iterate-snr`` score).
 OPTIONAL_ARTIFACT_KEYS = ("rewind", "iterate_mean", "iterate_std")
-#: Config keys that may change between invocations of the same run (extending a run is allowed).
-NON_IDENTITY_KEYS = ("rounds", "out_dir", "progress")
 VERSIONED_PACKAGES = ("lottery-kit", "jax", "jaxlib", "flax", "optax", "evosax", "gymnax", "brax", "numpy", "pandas")
 
 
@@ -169,10 +168,6 @@ def kit_commit(root=None) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return head.stdout.strip() + ("+dirty" if dirty else "")
-
-
-def _identity(config: dict) -> dict:
-    return {k: v for k, v in config.items() if k not in NON_IDENTITY_KEYS}
 
 
 def identity_digest(config: dict) -> str:

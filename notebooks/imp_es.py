@@ -61,16 +61,16 @@ lk.configure_devices(devices)   # before anything starts JAX: a CPU's cores beco
 from lottery_kit import diagnostics, experiment, plots  # noqa: E402
 
 experiment.load_plugins(plugins)
-params = experiment.apply_preset(preset, task, dict(
-    rounds=rounds, keep_ratio=keep_ratio, generations=generations, popsize=popsize,
-    eval_every=eval_every, mean_decay=mean_decay, es_rules=es_rules, strategy_settings=strategy_settings,
-    sigma_convention=sigma_convention, task_options=task_options,
-    distribution=distribution, erk_power=erk_power, min_per_layer=min_per_layer, rewind_step=rewind_step))
-params
+config = lk.RunConfig.from_parameters(
+    preset=preset, task=task, strategy=strategy, baseline=baseline, seeds=seeds, rounds=rounds,
+    keep_ratio=keep_ratio, generations=generations, popsize=popsize, eval_every=eval_every, mean_decay=mean_decay,
+    es_rules=es_rules, strategy_settings=strategy_settings, sigma_convention=sigma_convention, signal=signal,
+    task_options=task_options, distribution=distribution, erk_power=erk_power, min_per_layer=min_per_layer,
+    rewind_step=rewind_step, training_replicate=training_replicate)
+config
 
 # %%
-results = lk.run_es_imp(task, strategy, baseline, seeds, out_dir=out_dir, signal=signal,
-                        training_replicate=training_replicate, devices=devices, **params)
+results = lk.run_experiment(config, out_dir, devices=devices)
 results
 
 # %% [markdown]

@@ -61,15 +61,15 @@ lk.configure_devices(devices)   # before anything starts JAX: a CPU's cores beco
 from lottery_kit import experiment, plots  # noqa: E402
 
 experiment.load_plugins(plugins)
-params = experiment.apply_preset(preset, task, dict(
-    rounds=rounds, keep_ratio=keep_ratio, epochs=epochs, total_steps=total_steps,
-    trainer_settings=trainer_settings, task_options=task_options, distribution=distribution, erk_power=erk_power,
-    min_per_layer=min_per_layer, rewind_step=rewind_step), strategy=optimizer)
-params
+config = lk.RunConfig.from_parameters(
+    preset=preset, task=task, optimizer=optimizer, baseline=baseline, seeds=seeds, rounds=rounds,
+    keep_ratio=keep_ratio, epochs=epochs, total_steps=total_steps, trainer_settings=trainer_settings, signal=signal,
+    task_options=task_options, distribution=distribution, erk_power=erk_power, min_per_layer=min_per_layer,
+    rewind_step=rewind_step, training_replicate=training_replicate)
+config
 
 # %%
-results = lk.run_gd_imp(task, optimizer, baseline, seeds, out_dir=out_dir, signal=signal,
-                        training_replicate=training_replicate, devices=devices, **params)
+results = lk.run_experiment(config, out_dir, devices=devices)
 results
 
 # %% [markdown]

@@ -19,7 +19,8 @@ def ant_ticket(tmp_path_factory):
     import lottery_kit as lk
 
     out = tmp_path_factory.mktemp("ant") / "es"
-    df = lk.run_es_imp("ant_mass15", "SNES", "final-ticket", [0], 2, 0.5, 2, 4, 1, out, task_options=TINY,
+    df = lk.run_es_imp(task="ant_mass15", strategy="SNES", baseline="final-ticket", seeds=[0], rounds=2,
+                       keep_ratio=0.5, generations=2, popsize=4, eval_every=1, out_dir=out, task_options=TINY,
                        progress=False)
     return out, df
 

@@ -100,7 +100,9 @@ def test_erk_density_follows_the_kernel_shapes(digits):
 def test_bad_distribution_settings_are_refused_before_any_work(tmp_path, kwargs, message):
     settings = dict(rounds=2) | kwargs
     with pytest.raises(lk.ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        lk.run_es_imp("digits", "SNES", "final-ticket", [0], settings.pop("rounds"), 0.8, 2, 4, 1, tmp_path / "x",
+        lk.run_es_imp(task="digits", strategy="SNES", baseline="final-ticket", seeds=[0],
+                      rounds=settings.pop("rounds"), keep_ratio=0.8, generations=2, popsize=4, eval_every=1,
+                      out_dir=tmp_path / "x",
                       progress=False, **settings)
     assert not (tmp_path / "x" / "rounds").exists()
 

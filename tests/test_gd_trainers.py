@@ -141,7 +141,8 @@ def test_sig2noise_after_a_gradient_round_explains_itself(digits, keys):
 
 @pytest.mark.slow
 def test_gd_imp_rounds_prune_exactly_and_store_like_es(tmp_path, compiled):
-    df = lk.run_gd_imp("digits", "Adam", "final-ticket", [0, 1], 3, 0.5, tmp_path, epochs=2, progress=False)
+    df = lk.run_gd_imp(task="digits", optimizer="Adam", baseline="final-ticket", seeds=[0, 1], rounds=3,
+                       keep_ratio=0.5, out_dir=tmp_path, epochs=2, progress=False)
     assert compiled.count("jit(spread)") == 1   # the three rounds reuse one round program (over_seeds' spread)
     assert (df["strategy"] == "Adam").all() and df.groupby("round")["kept_weights"].first().tolist() == [11240, 5620, 2810]
     art = lk.load_round(tmp_path, seed=1, round=3)

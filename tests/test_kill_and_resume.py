@@ -32,7 +32,8 @@ GENERATIONS = 60   # half a round lasts well over the kill window even with noth
 RUN = f"""
 import sys
 import lottery_kit as lk
-lk.run_es_imp("CartPole-v1", "SNES", "sig2noise", [0, 1], {ROUNDS}, 0.6, {GENERATIONS}, 8, 4, sys.argv[1],
+lk.run_es_imp(task="CartPole-v1", strategy="SNES", baseline="sig2noise", seeds=[0, 1], rounds={ROUNDS},
+              keep_ratio=0.6, generations={GENERATIONS}, popsize=8, eval_every=4, out_dir=sys.argv[1],
               task_options={{"n_rollouts": 1, "n_eval_episodes": 2}}, progress=True)
 """
 WRITE_POINTS = ("artifact", "rows", "done", "write:seed_1.msgpack", "write:rows.parquet", "write:DONE",
@@ -140,7 +141,8 @@ def test_a_second_process_on_the_same_run_directory_is_refused(tmp_path):
     out = tmp_path / "busy"
     with locks.exclusive(out / ".run.lock", what="x"):
         with pytest.raises(locks.Busy, match=f"run directory {out} is in use by pid {os.getpid()}"):
-            lk.run_es_imp("CartPole-v1", "SNES", "final-ticket", [0], 1, 0.5, 2, 4, 1, out, progress=False)
+            lk.run_es_imp(task="CartPole-v1", strategy="SNES", baseline="final-ticket", seeds=[0], rounds=1,
+                          keep_ratio=0.5, generations=2, popsize=4, eval_every=1, out_dir=out, progress=False)
     assert not (out / "config.json").exists()  # the refused process wrote nothing
 
 
@@ -172,7 +174,8 @@ def test_a_grid_killed_mid_cell_resumes_and_its_cell_releases_the_run(tmp_path):
     assert again.returncode == 0, again.stderr[-2000:]
     results = lk.collect(out).sort_values("round").reset_index(drop=True)
     assert results["round"].tolist() == [1, 2, 3]  # no round missing or twice
-    direct = lk.run_es_imp("CartPole-v1", "SNES", "final-ticket", [0], 3, 0.5, 6, 8, 3, tmp_path / "direct",
+    direct = lk.run_es_imp(task="CartPole-v1", strategy="SNES", baseline="final-ticket", seeds=[0], rounds=3,
+                           keep_ratio=0.5, generations=6, popsize=8, eval_every=3, out_dir=tmp_path / "direct",
                            task_options={"n_rollouts": 4, "n_eval_episodes": 16}, progress=False)
     pd.testing.assert_frame_equal(results[direct.columns], direct)
     assert json.loads((cell_run / "status.json").read_text())["state"] == "done"

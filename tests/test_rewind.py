@@ -80,7 +80,8 @@ def test_a_rewind_step_beyond_the_round_is_refused(make, message):
 
 def test_adam_rewind_step_beyond_its_steps_is_refused_before_training(tmp_path):
     with pytest.raises(lk.ConfigError, match="rewind_step=99 is out of range.*a round has 2"):
-        lk.run_gd_imp("digits", "Adam", "final-ticket", [0], 2, 0.5, tmp_path / "x", epochs=1, rewind_step=99,
+        lk.run_gd_imp(task="digits", optimizer="Adam", baseline="final-ticket", seeds=[0], rounds=2, keep_ratio=0.5,
+                      out_dir=tmp_path / "x", epochs=1, rewind_step=99,
                       trainer_settings={"batch_size": 512}, progress=False)
     assert not (tmp_path / "x" / "rounds").exists()
 
@@ -97,7 +98,8 @@ def test_iterate_statistics_are_welfords_mean_and_std_of_the_included_iterates()
 
 
 def test_iterate_snr_prunes_adam_by_its_iterates_and_is_refused_for_an_es(tmp_path):
-    rows = lk.run_gd_imp("digits", "Adam", "iterate-snr", [0], 3, 0.5, tmp_path / "gd", epochs=2,
+    rows = lk.run_gd_imp(task="digits", optimizer="Adam", baseline="iterate-snr", seeds=[0], rounds=3, keep_ratio=0.5,
+                         out_dir=tmp_path / "gd", epochs=2,
                          trainer_settings={"batch_size": 256}, progress=False)
     assert sorted(rows["kept_weights"].unique()) == [2810, 5620, 11240]
     assert lk.load_config(tmp_path / "gd")["config"]["trainer"]["iterate_statistics"] is True
@@ -113,4 +115,5 @@ def test_iterate_snr_prunes_adam_by_its_iterates_and_is_refused_for_an_es(tmp_pa
     std = np.asarray(std)
     assert np.all(std[~kept] == 0) and np.mean(std[kept] > 0) > 0.9     # pruned weights never move, kept ones do
     with pytest.raises(lk.ConfigError, match="iterate-snr.*records none"):
-        lk.run_es_imp("digits", "SNES", "iterate-snr", [0], 2, 0.5, 2, 4, 1, tmp_path / "es", progress=False)
+        lk.run_es_imp(task="digits", strategy="SNES", baseline="iterate-snr", seeds=[0], rounds=2, keep_ratio=0.5,
+                      generations=2, popsize=4, eval_every=1, out_dir=tmp_path / "es", progress=False)

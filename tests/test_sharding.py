@@ -68,7 +68,8 @@ def test_es_and_adam_runs_are_identical_over_one_two_and_three_devices(tmp_path)
 
 TINY_RUN = """
 import sys, lottery_kit as lk
-lk.run_es_imp("CartPole-v1", "SNES", "sig2noise", [0, 1], 2, 0.5, 2, 8, 1, sys.argv[1],
+lk.run_es_imp(task="CartPole-v1", strategy="SNES", baseline="sig2noise", seeds=[0, 1], rounds=2, keep_ratio=0.5,
+              generations=2, popsize=8, eval_every=1, out_dir=sys.argv[1],
               task_options={"n_rollouts": 2, "n_eval_episodes": 4}, progress=False)
 """
 
@@ -83,5 +84,6 @@ def test_a_run_never_resumes_on_another_device_count(tmp_path):
     assert json.loads((tmp_path / "config.json").read_text())["config"]["devices"] == 2
     assert lk.sharding.available() == 1   # the suite's processes have one device (tests/conftest.py)
     with pytest.raises(lk.ConfigError, match="devices"):
-        lk.run_es_imp("CartPole-v1", "SNES", "sig2noise", [0, 1], 3, 0.5, 2, 8, 1, tmp_path,
+        lk.run_es_imp(task="CartPole-v1", strategy="SNES", baseline="sig2noise", seeds=[0, 1], rounds=3,
+                      keep_ratio=0.5, generations=2, popsize=8, eval_every=1, out_dir=tmp_path,
                       task_options={"n_rollouts": 2, "n_eval_episodes": 4}, progress=False)

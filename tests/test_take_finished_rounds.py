@@ -18,7 +18,8 @@ SLIM = ROOT / "papers_figures" / "scripts" / "slim.py"
 
 
 def _run(out):
-    return lk.run_es_imp("CartPole-v1", "SNES", "sig2noise", [0, 1], 4, 0.6, 8, 8, 4, out, progress=False,
+    return lk.run_es_imp(task="CartPole-v1", strategy="SNES", baseline="sig2noise", seeds=[0, 1], rounds=4,
+                         keep_ratio=0.6, generations=8, popsize=8, eval_every=4, out_dir=out, progress=False,
                          task_options={"n_rollouts": 1, "n_eval_episodes": 2})
 
 

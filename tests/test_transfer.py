@@ -23,14 +23,16 @@ ES_TARGET = dict(popsize=8, generations=4, eval_every=2, progress=False)
 @pytest.fixture(scope="module")
 def es_source(tmp_path_factory):
     out = tmp_path_factory.mktemp("es_source")
-    lk.run_es_imp("digits", "SNES", "sig2noise", [0, 1], 3, 0.5, 4, 8, 2, out, progress=False)
+    lk.run_es_imp(task="digits", strategy="SNES", baseline="sig2noise", seeds=[0, 1], rounds=3, keep_ratio=0.5,
+                  generations=4, popsize=8, eval_every=2, out_dir=out, progress=False)
     return out
 
 
 @pytest.fixture(scope="module")
 def adam_source(tmp_path_factory):
     out = tmp_path_factory.mktemp("adam_source")
-    lk.run_gd_imp("digits", "Adam", "final-ticket", [3], 2, 0.4, out, epochs=1, progress=False)
+    lk.run_gd_imp(task="digits", optimizer="Adam", baseline="final-ticket", seeds=[3], rounds=2, keep_ratio=0.4,
+                  out_dir=out, epochs=1, progress=False)
     return out
 
 
@@ -82,7 +84,8 @@ def test_a_source_thinned_to_its_masks_transfers_as_the_full_one_where_it_rewind
     assert (progress["state"], progress["rounds_done"], progress["rounds"]) == ("stopped", 1, 2)
 
     reinit = tmp_path / "reinit"              # its round 2 starts from fresh weights, which no seed redraws here
-    lk.run_es_imp("digits", "SNES", "random-reinit", [0], 2, 0.5, 4, 8, 2, reinit, progress=False)
+    lk.run_es_imp(task="digits", strategy="SNES", baseline="random-reinit", seeds=[0], rounds=2, keep_ratio=0.5,
+                  generations=4, popsize=8, eval_every=2, out_dir=reinit, progress=False)
     _slim_run()(reinit, ("mask",))
     with pytest.raises(ConfigError, match="round 2 of seed 0 .* stores no init .* 'random-reinit' does not start from θ0"):
         run_transfer(reinit, "digits", "PGPE", [2], out_dir=tmp_path / "never", **ES_TARGET)

@@ -19,6 +19,7 @@ from .. import guard, masks
 from ..cnn_training import training_apply
 from ..progress import Progress, default_progress
 from ..pruning import RoundOutcome
+from ..identity import recorded
 from ..validate import ConfigError, check_fields, in_range, number
 from .programs import once_per_task
 from .seeds import over_seeds
@@ -76,9 +77,9 @@ class AdamTrainer(Trainer):
                           "step")
 
     def config(self) -> dict:
-        extra = {k: getattr(self, k) for k in ("rewind_step", "iterate_statistics") if getattr(self, k)}
-        return {"strategy": self.name, "learning_rate": self.learning_rate, "batch_size": self.batch_size,
-                "epochs": self.epochs, **extra}
+        return recorded({"strategy": self.name, "learning_rate": self.learning_rate, "batch_size": self.batch_size,
+                         "epochs": self.epochs, "rewind_step": self.rewind_step,
+                         "iterate_statistics": self.iterate_statistics})
 
     def __call__(self, task, init, mask, keys, rewind_point, desc: str = ""):
         """Train stacked (over seeds) ``init``/``mask``; return (RoundOutcome, metrics), both stacked."""

@@ -31,6 +31,7 @@ from ..pruning import RoundOutcome
 from ..paper_es import PAPER_CLASSES
 from ..strategies import ES_RULES, SIGMA_CONVENTIONS, check_popsize, make_strategy, strategy_names
 from ..memory import check_es_fits
+from ..identity import recorded
 from ..validate import ConfigError, choice, number
 from .programs import once_per_task
 from .snapshots import check_rewind_step, keep_at
@@ -109,9 +110,9 @@ class ESTrainer(Trainer):
         check_es_fits(task, self.popsize, n_seeds)
 
     def config(self) -> dict:
-        extra = {"rewind_step": self.rewind_step} if self.rewind_step else {}
-        return {k: getattr(self, k) for k in ("strategy", "popsize", "generations", "eval_every", "settings",
-                                              "sigma_convention", "mean_decay", "decay_mode", "es_rules")} | extra
+        return recorded({k: getattr(self, k) for k in ("strategy", "popsize", "generations", "eval_every", "settings",
+                                                       "sigma_convention", "mean_decay", "decay_mode", "es_rules",
+                                                       "rewind_step")})
 
     @property
     def masked_search(self) -> bool:

@@ -21,6 +21,7 @@ from .. import guard, masks
 from ..networks import MLP
 from ..progress import Progress, default_progress
 from ..pruning import RoundOutcome
+from ..identity import recorded
 from ..validate import ConfigError, check_fields, in_range
 from .programs import once_per_task
 from .seeds import over_seeds
@@ -108,9 +109,9 @@ class PPOTrainer(Trainer):
     def config(self) -> dict:
         names = ("total_steps", "num_envs", "num_steps", "num_minibatches", "update_epochs", "learning_rate",
                  "final_learning_rate", "warmup_fraction", "clip_eps", "gae_lambda", "gamma", "entropy_coef",
-                 "value_coef", "max_grad_norm", "critic_hidden", "critic_activation", "n_evals")
-        extra = {k: getattr(self, k) for k in ("rewind_step", "iterate_statistics") if getattr(self, k)}
-        return {"strategy": self.name, **{k: getattr(self, k) for k in names}, **extra}
+                 "value_coef", "max_grad_norm", "critic_hidden", "critic_activation", "n_evals", "rewind_step",
+                 "iterate_statistics")
+        return recorded({"strategy": self.name, **{k: getattr(self, k) for k in names}})
 
     def __call__(self, task, init, mask, keys, rewind_point, desc: str = ""):
         """Train stacked (over seeds) ``init``/``mask``; return (RoundOutcome, metrics), both stacked."""

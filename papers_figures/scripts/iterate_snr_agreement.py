@@ -28,7 +28,8 @@ def flat(tree) -> np.ndarray:
 
 
 def main(out_dir: str) -> None:
-    lk.run_gd_imp("fmnist", "Adam", "iterate-snr", [0], 1, 0.8, out_dir, epochs=2, progress=False)
+    lk.run_gd_imp(task="fmnist", optimizer="Adam", baseline="iterate-snr", seeds=[0], rounds=1, keep_ratio=0.8,
+                  out_dir=out_dir, epochs=2, progress=False)
     r1 = lk.load_round(out_dir, 0, 1)
     snr = lk.pruning.snr_scores(r1["iterate_mean"], r1["iterate_std"])
     magnitude = jax.tree_util.tree_map(jnp.abs, r1["final_mean"])

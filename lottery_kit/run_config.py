@@ -1,0 +1,232 @@
+"""One IMP run's configuration, typed: the task, the trainer and the pruning plan, each checked when it is made.
+
+:class:`RunConfig` holds a :class:`TaskConfig`, a :class:`TrainerConfig` and a :class:`PruningPlan`;
+:func:`lottery_kit.experiment.run_experiment` runs one. :meth:`RunConfig.from_parameters` builds it from the
+notebooks' flat parameters (with a preset), :meth:`RunConfig.from_identity` from a run directory's ``config.json``,
+and :meth:`RunConfig.identity` is the ``config.json`` a run of it records (:mod:`lottery_kit.identity` decides which
+settings at their defaults stay out). Names follow docs/glossary.md; the older names ``strategy`` and ``optimizer``
+(the trainer's name) and ``strategy_settings`` and ``trainer_settings`` (its settings) are accepted as aliases.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+from .imp import SIGNALS, check_schedule, device_identity, plan_identity
+from .pruning import BASELINES, Distribution
+from .tasks import TASKS, task_family
+from .trainers import GRADIENT_TRAINERS, trainer_class
+from .validate import ConfigError, choice, mapping, number
+
+#: The evolution strategies' own parameters (besides the trainer settings).
+ES_FIELDS = ("popsize", "generations", "eval_every", "mean_decay", "sigma_convention", "es_rules")
+#: The length of a gradient-descent round, by optimiser.
+GD_LENGTH = {"Adam": "epochs", "PPO": "total_steps"}
+#: The parameter names of the trainer's name and of its settings, each with its aliases (docs/glossary.md).
+NAME_KEYS = ("trainer", "strategy", "optimizer")
+SETTINGS_KEYS = ("settings", "strategy_settings", "trainer_settings")
+
+
+def settings_name(trainer: str) -> str:
+    """The settings' parameter name for ``trainer`` in messages and in :func:`lottery_kit.experiment.build_trainer`."""
+    return "trainer_settings" if trainer in GRADIENT_TRAINERS else "strategy_settings"
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """The task by name (``lk.TASKS``) with its task options (``task_options``)."""
+
+    name: str
+    options: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        object.__setattr__(self, "options", mapping("task_options", self.options))
+        choice("task", self.name, TASKS)
+
+    @property
+    def family(self) -> str:
+        return task_family(self.name)
+
+
+@dataclass(frozen=True)
+class TrainerConfig:
+    """The trainer by name (an evolution strategy's evosax class, ``"Adam"`` or ``"PPO"``) with its trainer settings.
+
+    An evolution strategy reads ``popsize``, ``generations``, ``eval_every`` (required), ``mean_decay``,
+    ``sigma_convention`` and ``es_rules``; Adam reads ``epochs``, PPO ``total_steps``. ``settings``: an ES's evosax
+    parameters, or the gradient-descent trainer's own fields. ``rewind_step``: late rewinding (0: θ0, the paper's).
+    """
+
+    name: str
+    settings: dict = field(default_factory=dict)
+    popsize: int | None = None
+    generations: int | None = None
+    eval_every: int | None = None
+    mean_decay: float = 0.0
+    sigma_convention: str = "per_weight_std"
+    es_rules: str = "paper"
+    epochs: int = 2
+    total_steps: int = 1_750_000
+    rewind_step: int = 0
+
+    def __post_init__(self):
+        object.__setattr__(self, "settings", mapping(self.settings_name, self.settings))
+        given = [k for k in ES_FIELDS[:3] if getattr(self, k) is not None]
+        if self.is_evolution and len(given) < 3:
+            raise ConfigError(f"the evolution strategy {self.name!r} needs popsize, generations and eval_every (given: "
+                              f"{', '.join(given) or 'none'}): give e.g. popsize=32, generations=100, eval_every=25")
+        if not self.is_evolution and given:
+            raise ConfigError(f"{', '.join(given)} are settings of an evolution strategy, and {self.name!r} is a "
+                              "gradient-descent optimiser: leave them out, or use run_gd_imp / imp_gd.ipynb for it")
+
+    @property
+    def is_evolution(self) -> bool:
+        return self.name not in GRADIENT_TRAINERS
+
+    @property
+    def settings_name(self) -> str:
+        return settings_name(self.name)
+
+    def training(self) -> dict:
+        """The settings as :func:`lottery_kit.experiment.build_trainer` reads them."""
+        own = {k: getattr(self, k) for k in ES_FIELDS} if self.is_evolution else \
+            {"epochs": self.epochs, "total_steps": self.total_steps}
+        return own | {self.settings_name: dict(self.settings), "rewind_step": self.rewind_step}
+
+    def build(self, family: str, progress: bool | None = None, baseline: str | None = None):
+        """The trainer for a task of ``family`` (every setting checked, nothing compiled)."""
+        from .experiment import build_trainer
+
+        return build_trainer(self.name, family, self.training(), progress, baseline)
+
+    @classmethod
+    def from_identity(cls, stored: dict) -> TrainerConfig:
+        """The trainer of a ``config.json``'s ``trainer`` entry (its name under ``strategy``)."""
+        entries = dict(stored)
+        name = entries.pop("strategy")
+        rewind = {"rewind_step": entries.pop("rewind_step", 0)}
+        if name in GRADIENT_TRAINERS:
+            entries.pop("iterate_statistics", None)   # follows from the baseline (build_trainer turns it on)
+            length = GD_LENGTH[name]
+            settings = {k: tuple(v) if isinstance(v, list) else v for k, v in entries.items() if k != length}
+            return cls(name, settings, **{length: entries[length]}, **rewind)
+        if entries.pop("decay_mode", "shrink") != "shrink":
+            raise ConfigError(f"trainer {stored!r} decays its mean by another mode than 'shrink', which a run "
+                              "configuration cannot state; build its ESTrainer directly and use lk.run_imp")
+        unknown = sorted(set(entries) - set(ES_FIELDS) - {"settings"})
+        if unknown:
+            raise ConfigError(f"trainer {stored!r} has entries {', '.join(unknown)} that an evolution strategy's "
+                              f"configuration does not know (it knows settings, {', '.join(ES_FIELDS)}, rewind_step)")
+        return cls(name, entries.pop("settings", {}), **entries, **rewind)
+
+
+@dataclass(frozen=True)
+class PruningPlan:
+    """How IMP prunes: the baseline, the seeds, ``rounds`` rounds each keeping ``keep_ratio`` of the remaining kernel
+    weights, the ``signal`` pruned by, the sparsity distribution, and the null's ``training_replicate``."""
+
+    baseline: str
+    seeds: tuple
+    rounds: int
+    keep_ratio: float
+    signal: str = "final"
+    distribution: str = "global"
+    erk_power: float = 1.0
+    min_per_layer: int = 0
+    training_replicate: int = 0
+
+    def __post_init__(self):
+        number("training_replicate", self.training_replicate, integer=True, low=0)
+        choice("baseline", self.baseline, BASELINES)
+        object.__setattr__(self, "seeds", tuple(check_schedule(self.seeds, self.rounds, self.keep_ratio)))
+        self.spread   # checks the distribution
+        choice("signal", self.signal, SIGNALS)
+
+    @property
+    def spread(self) -> Distribution:
+        """The sparsity distribution, checked."""
+        return Distribution(self.distribution, self.erk_power, self.min_per_layer)
+
+
+TASK_KEYS = {"task": "name", "task_options": "options"}
+TRAINER_KEYS = (*NAME_KEYS, *SETTINGS_KEYS,
+                *(f.name for f in fields(TrainerConfig) if f.name not in ("name", "settings")))
+PRUNING_KEYS = tuple(f.name for f in fields(PruningPlan))
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One IMP run: what trains on what, and how it prunes. ``lk.run_experiment(config, out_dir)`` runs it."""
+
+    task: TaskConfig
+    trainer: TrainerConfig
+    pruning: PruningPlan
+
+    def __post_init__(self):
+        trainer_class(self.trainer.name, self.task.family)   # Adam on a control task or PPO on vision is refused
+
+    @classmethod
+    def from_parameters(cls, preset: str | None = None, **params) -> RunConfig:
+        """A configuration from the notebooks' flat parameters (``task``, ``strategy`` or ``optimizer``,
+        ``baseline``, ``seeds``, ``rounds``, ``keep_ratio``, the trainer's settings, ``task_options``, ...), with
+        ``preset`` (``"small"`` or ``"paper"``, :func:`lottery_kit.experiment.apply_preset`) applied when given."""
+        unknown = sorted(set(params) - set(TASK_KEYS) - set(TRAINER_KEYS) - set(PRUNING_KEYS))
+        if unknown:
+            raise ConfigError(f"a run configuration has no parameter {', '.join(map(repr, unknown))}; its "
+                              f"parameters: {', '.join([*TASK_KEYS, *TRAINER_KEYS, *PRUNING_KEYS])}")
+        name = _one_of(params, NAME_KEYS, "the trainer's name", required=True)
+        if params.get("optimizer") is not None:   # the gradient-descent notebook's name for it
+            choice("optimizer", name, GRADIENT_TRAINERS)
+        given = _one_of(params, SETTINGS_KEYS, "the trainer settings")
+        params = {k: v for k, v in params.items() if k not in (*NAME_KEYS, *SETTINGS_KEYS)}
+        if given is not None:
+            params[settings_name(name)] = given
+        if preset is not None:
+            from .experiment import apply_preset
+
+            params = apply_preset(preset, params.get("task"), params, strategy=name)
+        settings = params.pop("strategy_settings", params.pop("trainer_settings", None))
+        return cls(TaskConfig(**{TASK_KEYS[k]: v for k, v in params.items() if k in TASK_KEYS}),
+                   TrainerConfig(name, settings, **{k: v for k, v in params.items() if k in TRAINER_KEYS}),
+                   PruningPlan(**{k: v for k, v in params.items() if k in PRUNING_KEYS}))
+
+    @classmethod
+    def from_identity(cls, stored: dict) -> RunConfig:
+        """The configuration of an IMP run's ``config.json`` (its ``config`` entry)."""
+        if "transfer" in stored or "rounds" not in stored or "trainer" not in stored:
+            raise ConfigError("the configuration is not an IMP run's (transfer and one-shot runs have their own)")
+        pruning = {k: stored[k] for k in PRUNING_KEYS if k in stored}
+        return cls(TaskConfig(stored["task"], stored.get("task_options") or {}),
+                   TrainerConfig.from_identity(stored["trainer"]), PruningPlan(**pruning))
+
+    @classmethod
+    def from_run_dir(cls, run_dir) -> RunConfig:
+        """The configuration a run directory was made with: run it again to resume or extend it."""
+        from .store import load_config
+
+        return cls.from_identity(load_config(run_dir)["config"])
+
+    def build_trainer(self, progress: bool | None = None):
+        """The trainer (checked against the task's family and the baseline), nothing compiled."""
+        return self.trainer.build(self.task.family, progress, self.pruning.baseline)
+
+    def identity(self, devices: int | None = 1) -> dict:
+        """The configuration a run of this records in ``config.json`` on ``devices`` devices (None: all)."""
+        p = self.pruning
+        return plan_identity(self.task.name, self.build_trainer(progress=False), p.baseline, p.seeds, p.rounds,
+                             p.keep_ratio, p.signal, p.spread, p.training_replicate) | device_identity(devices) | \
+            {"task_options": dict(self.task.options)}
+
+
+def _one_of(params: dict, names, what: str, required: bool = False):
+    """The value of the one parameter of ``names`` given (aliases of each other; None where none is)."""
+    given = [n for n in names if params.get(n) is not None]
+    if len(given) > 1:
+        raise ConfigError(f"{' and '.join(f'{n}={params[n]!r}' for n in given)} both give {what}: give one of "
+                          f"{', '.join(names)}")
+    if not given and required:
+        raise ConfigError(f"{what} is missing: give one of {', '.join(names)}, e.g. strategy='SNES'")
+    return params[given[0]] if given else None
+
+
+__all__ = ["PruningPlan", "RunConfig", "TaskConfig", "TrainerConfig"]
