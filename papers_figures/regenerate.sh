@@ -13,6 +13,9 @@
 # likewise;
 # cells resume round by round; `lottery-kit progress papers_figures/results-long/*` shows how far they are).
 set -euo pipefail
+# One device a run, as the committed sets were made: over several devices a long run can end elsewhere
+# (docs/devices.md), so a regenerated set would not compare. LOTTERY_KIT_DEVICES=N overrides.
+export LOTTERY_KIT_DEVICES=${LOTTERY_KIT_DEVICES:-1}
 cd "$(dirname "$0")/.."
 OUT=${OUT:-papers_figures/results}
 LONG=${LONG:-papers_figures/results-long}
