@@ -389,6 +389,10 @@ CASES = {
     97: lambda finished, tmp_path, **_: _left_as_it_was(
         _copy(finished, tmp_path), lambda out: ((out / ".run.lock").unlink(missing_ok=True), (out / ".run.lock").mkdir())),
     98: lambda tmp_path, **_: _cell_is_a_file(tmp_path),
+    99: lambda **_: lk.RunConfig.from_parameters(task="CartPole-v1", trainer="SNES", strategy="SNES",
+                                              baseline="sig2noise", seeds=[0], rounds=2, keep_ratio=0.5,
+                                              popsize=4, generations=2, eval_every=1),
+    100: lambda **_: lk.register_score("magnitude", lambda mean, std: mean),
 }
 #: Rows met only once a round has trained (a full disk when the round is written; the numerical guard); every other
 #: row is refused before any round program is compiled.
