@@ -19,7 +19,7 @@ from .pruning import check_needs, get_baseline
 from .run_config import RunConfig
 from .sharding import check_devices
 from .tasks import make_task, task_family
-from .trainers import GRADIENT_TRAINERS, AdamTrainer, BraxPPOTrainer, ESTrainer, PPOTrainer, trainer_class
+from .trainers import GRADIENT_TRAINERS, ESTrainer, round_length, trainer_class
 from .validate import ConfigError, choice, mapping, value_list
 
 PRESETS = ("small", "paper")
@@ -50,9 +50,6 @@ GD_SMALL_SETTINGS = {
     ("PPO", "brax"): dict(num_envs=16, batch_size=16, num_minibatches=4, unroll_length=8, num_evals=3,
                           episode_length=100, value_hidden=(64, 64)),
 }
-#: The parameter that sets the length of a round, by trainer class (a registered trainer's subclasses inherit it;
-#: others take theirs in ``trainer_settings``).
-ROUND_LENGTH = {AdamTrainer: "epochs", PPOTrainer: "total_steps", BraxPPOTrainer: "total_steps"}
 #: The network each optimiser trains, as task options (both presets).
 GD_NETWORK = {
     ("PPO", "gymnax"): dict(hidden=(32, 32), activation="relu"),
@@ -119,7 +116,7 @@ def build_trainer(strategy: str, family: str, params: dict, progress: bool | Non
                          sigma_convention=params.get("sigma_convention", "per_weight_std"),
                          mean_decay=params.get("mean_decay", 0.0), es_rules=params.get("es_rules", "paper"),
                          progress=progress, **rewind)
-    length = next((name for base, name in ROUND_LENGTH.items() if issubclass(cls, base)), None)
+    length = round_length(cls)
     settings = mapping("trainer_settings", params.get("trainer_settings"))
     valid = [f for f in cls.__dataclass_fields__ if f not in (length, "progress")]
     unknown = sorted(set(settings) - set(valid))

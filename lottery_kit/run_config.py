@@ -15,13 +15,11 @@ from dataclasses import dataclass, field, fields
 from .imp import SIGNALS, check_schedule, device_identity, plan_identity
 from .pruning import BASELINES, Distribution
 from .tasks import TASKS, task_family
-from .trainers import GRADIENT_TRAINERS, trainer_class
+from .trainers import GRADIENT_TRAINERS, round_length, trainer_class
 from .validate import ConfigError, choice, mapping, number
 
 #: The evolution strategies' own parameters (besides the trainer settings).
 ES_FIELDS = ("popsize", "generations", "eval_every", "mean_decay", "sigma_convention", "es_rules")
-#: The length of a gradient-descent round, by optimiser.
-GD_LENGTH = {"Adam": "epochs", "PPO": "total_steps"}
 #: The parameter names of the trainer's name and of its settings, each with its aliases (docs/glossary.md).
 NAME_KEYS = ("trainer", "strategy", "optimizer")
 SETTINGS_KEYS = ("settings", "strategy_settings", "trainer_settings")
@@ -107,9 +105,9 @@ class TrainerConfig:
         rewind = {"rewind_step": entries.pop("rewind_step", 0)}
         if name in GRADIENT_TRAINERS:
             entries.pop("iterate_statistics", None)   # follows from the baseline (build_trainer turns it on)
-            length = GD_LENGTH[name]
+            length = round_length(next(iter(GRADIENT_TRAINERS[name].values())))
             settings = {k: tuple(v) if isinstance(v, list) else v for k, v in entries.items() if k != length}
-            return cls(name, settings, **{length: entries[length]}, **rewind)
+            return cls(name, settings, **({length: entries[length]} if length else {}), **rewind)
         if entries.pop("decay_mode", "shrink") != "shrink":
             raise ConfigError(f"trainer {stored!r} decays its mean by another mode than 'shrink', which a run "
                               "configuration cannot state; build its ESTrainer directly and use lk.run_imp")

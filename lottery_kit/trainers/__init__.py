@@ -60,6 +60,16 @@ def trainer_names() -> list[str]:
     return strategy_names() + list(TRAINERS)
 
 
+#: The parameter that sets the length of a round, by trainer class (a registered trainer's subclasses inherit it;
+#: others take theirs in ``trainer_settings``).
+ROUND_LENGTH = {AdamTrainer: "epochs", PPOTrainer: "total_steps", BraxPPOTrainer: "total_steps"}
+
+
+def round_length(cls: type) -> str | None:
+    """The parameter that sets the length of a round of trainer class ``cls`` (None: one of its trainer settings)."""
+    return next((name for base, name in ROUND_LENGTH.items() if issubclass(cls, base)), None)
+
+
 def trainer_class(strategy: str, family: str) -> type:
     """The trainer class for ``strategy`` on a task of ``family``; a clear error where it does not apply."""
     choice("strategy", strategy, trainer_names())
@@ -82,4 +92,4 @@ def make_trainer(strategy: str, family: str, **settings):
 
 
 __all__ = ["AdamTrainer", "BraxPPOTrainer", "ESTrainer", "GRADIENT_TRAINERS", "PPOTrainer", "TRAINERS", "Trainer",
-           "TrainerWrapper", "make_trainer", "register_trainer", "trainer_class", "trainer_names"]
+           "TrainerWrapper", "make_trainer", "register_trainer", "round_length", "trainer_class", "trainer_names"]
