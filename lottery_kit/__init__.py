@@ -20,7 +20,8 @@ _EXPORTS = {
                 "register_baseline", "register_distribution", "register_score", "register_weights"),
     "store": ("load_config", "load_round"), "strategies": ("PAPER_STRATEGIES", "make_strategy", "register_strategy"),
     "tasks": ("TASKS", "make_task", "register_task"), "transfer": ("run_transfer",),
-    "run_config": ("PruningPlan", "RunConfig", "TaskConfig", "TrainerConfig"),
+    "run_config": ("OneShotConfig", "PruningPlan", "RunConfig", "TaskConfig", "TrainerConfig", "TransferConfig",
+                   "load_run_config"),
     "trainers": ("AdamTrainer", "BraxPPOTrainer", "ESTrainer", "PPOTrainer", "Trainer", "TrainerWrapper",
                  "TRAINERS", "make_trainer", "register_trainer"),
     "validate": ("ConfigError",),
@@ -48,4 +49,5 @@ __all__ = ["AdamTrainer", "BASELINES", "BraxPPOTrainer", "ConfigError", "DISTRIB
            "make_strategy", "make_task", "make_trainer", "register_baseline", "register_distribution",
            "register_score", "register_strategy", "register_task", "register_trainer", "register_weights",
            "run_es_imp", "run_gd_imp", "run_grid", "run_imp", "run_oneshot", "run_oneshot_es", "run_transfer",
-           "PruningPlan", "RunConfig", "TaskConfig", "TrainerConfig", "run_experiment"]
+           "OneShotConfig", "PruningPlan", "RunConfig", "TaskConfig", "TrainerConfig", "TransferConfig",
+           "load_run_config", "run_experiment"]

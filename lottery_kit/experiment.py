@@ -16,7 +16,7 @@ from .imp import run_imp
 from .progress import default_progress
 from .store import directory_path
 from .pruning import check_needs, get_baseline
-from .run_config import RunConfig
+from .run_config import OneShotConfig, RunConfig, TransferConfig
 from .sharding import check_devices
 from .tasks import make_task, task_family
 from .trainers import GRADIENT_TRAINERS, ESTrainer, round_length, trainer_class
@@ -47,7 +47,7 @@ GD_PAPER_SCALE = {
 }
 #: Trainer settings of the "small" preset where a trainer's defaults are sized for accelerators.
 GD_SMALL_SETTINGS = {
-    ("PPO", "brax"): dict(num_envs=16, batch_size=16, num_minibatches=4, unroll_length=8, num_evals=3,
+    ("PPO", "brax"): dict(num_envs=16, batch_size=16, num_minibatches=4, unroll_length=8, n_evals=3,
                           episode_length=100, value_hidden=(64, 64)),
 }
 #: The network each optimiser trains, as task options (both presets).
@@ -120,6 +120,11 @@ def build_trainer(strategy: str, family: str, params: dict, progress: bool | Non
     settings = mapping("trainer_settings", params.get("trainer_settings"))
     valid = [f for f in cls.__dataclass_fields__ if f not in (length, "progress")]
     unknown = sorted(set(settings) - set(valid))
+    upstream = {theirs: ours for ours, theirs in getattr(cls, "UPSTREAM_NAMES", {}).items()}
+    renamed = [f"{k!r} is {upstream[k]!r} here" for k in unknown if k in upstream]
+    if renamed:
+        raise ConfigError(f"{cls.__name__} names its settings as the kit does: {'; '.join(renamed)} "
+                          "(docs/glossary.md, trainer settings)")
     if unknown:
         own = f"{length} and progress are parameters of their own" if length else "progress is a parameter of its own"
         raise ConfigError(f"{cls.__name__} takes no trainer setting {', '.join(map(repr, unknown))} ({own}); its "
@@ -131,16 +136,23 @@ def build_trainer(strategy: str, family: str, params: dict, progress: bool | Non
     return cls(**({length: params[length]} if length else {}), **settings, **rewind, progress=progress)
 
 
-def run_experiment(config: RunConfig, out_dir, *, progress: bool | None = None,
+def run_experiment(config: RunConfig | TransferConfig | OneShotConfig, out_dir, *, progress: bool | None = None,
                    devices: int | None = None) -> pd.DataFrame:
     """Run the IMP run ``config`` with any trainer and write ``{out_dir}/results.parquet`` (plus per-round
-    artifacts); resumes.
+    artifacts); resumes. A transfer or one-shot configuration runs as :func:`lottery_kit.run_transfer` and
+    :func:`lottery_kit.run_oneshot_es` run theirs (on one device).
 
     Every name, range and combination (optimiser and task, baseline and trainer) is checked before anything is
     loaded or compiled: the configuration's parts when they are made, the trainer's settings here. ``progress``: None
     means :func:`lottery_kit.progress.default_progress` (off inside grid cells). ``devices``: how many of this
     process's devices the run spreads over (None: all; the results do not depend on it).
     """
+    if isinstance(config, (TransferConfig, OneShotConfig)):
+        from .oneshot import run_oneshot_config
+        from .transfer import run_transfer_config
+
+        run = run_transfer_config if isinstance(config, TransferConfig) else run_oneshot_config
+        return run(config, out_dir, progress=progress)
     if out_dir is not None:
         directory_path("out_dir", out_dir, "run directory")   # before any data is loaded
     check_devices(devices)

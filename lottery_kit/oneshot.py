@@ -13,14 +13,15 @@ from pathlib import Path
 import jax
 
 from . import locks, masks
-from .experiment import apply_preset, build_trainer, is_gradient
+from .experiment import is_gradient
 from .identity import recorded
 from .imp import KeyStream, artifacts, load_outcome, round_rows, run_imp, seed_keys
 from .pruning import Distribution, check_needs, get_baseline
 from .pruning.distributions import kernel_shapes, kernel_sizes
 from .store import RunStore, directory_path
-from .tasks import make_task, task_family
-from .validate import ConfigError, mapping, number, seed_list
+from .run_config import OneShotConfig, TaskConfig, TrainerConfig, trainer_parameters
+from .tasks import make_task
+from .validate import ConfigError, number, seed_list
 
 
 def dense_run(task, trainer, seeds, dense_dir, progress=True):
@@ -61,20 +62,28 @@ def run_oneshot_es(task: str, strategy: str, baseline: str, *, seeds, sparsity: 
                    erk_power: float = 1.0, min_per_layer: int = 0, signal: str = "final", progress: bool | None = None,
                    **training):
     """One-shot pruning with an evolution strategy by name (the ``oneshot_es`` notebook): :func:`run_oneshot` with
-    the trainer that :func:`lottery_kit.experiment.build_trainer` makes from ``training`` (``popsize``,
-    ``generations``, ``eval_every``, ``mean_decay``, ``sigma_convention``, ``es_rules``, ``strategy_settings``) under
-    ``preset`` (:func:`lottery_kit.experiment.apply_preset`). Names and settings are checked before anything runs."""
+    the :class:`lottery_kit.run_config.OneShotConfig` these parameters make; ``training`` holds the trainer's
+    (``popsize``, ``generations``, ``eval_every``, ``mean_decay``, ``sigma_convention``, ``es_rules``,
+    ``strategy_settings``) under ``preset`` (:func:`lottery_kit.experiment.apply_preset`). Names and settings are
+    checked before anything runs."""
     if is_gradient(strategy):
         raise ConfigError(f"strategy {strategy!r} is a gradient-descent optimiser; one-shot pruning trains with an "
                           "evolution strategy: an evosax class name such as SNES")
-    get_baseline(baseline)
-    spread = Distribution(distribution, erk_power, min_per_layer)
-    params = apply_preset(preset, task, training | {"task_options": mapping("task_options", task_options)})
-    trainer = build_trainer(strategy, task_family(task), params, progress, baseline)
-    the_task = make_task(task, **params["task_options"])
-    return run_oneshot(the_task, trainer, baseline, seeds=seeds, sparsity=sparsity, dense_dir=dense_dir,
-                       out_dir=out_dir, signal=signal, distribution=spread,
-                       config={"task_options": params["task_options"]}, progress=trainer.progress)
+    params = trainer_parameters(preset, strategy, training | {"task": task, "task_options": task_options})
+    directory_path("dense_dir", dense_dir, "run directory")
+    config = OneShotConfig(TaskConfig(params.pop("task"), params.pop("task_options")),
+                           TrainerConfig.from_parameters(strategy, **params), baseline, seeds, sparsity, dense_dir,
+                           signal=signal, distribution=distribution, erk_power=erk_power, min_per_layer=min_per_layer)
+    return run_oneshot_config(config, out_dir, progress=progress)
+
+
+def run_oneshot_config(config: OneShotConfig, out_dir, *, progress: bool | None = None):
+    """Run the one-shot configuration ``config`` (:func:`run_oneshot` with its task and trainer); resumes."""
+    trainer = config.build_trainer(progress)
+    return run_oneshot(make_task(config.task.name, **config.task.options), trainer, config.baseline,
+                       seeds=list(config.seeds), sparsity=config.sparsity, dense_dir=config.dense_dir,
+                       out_dir=out_dir, signal=config.signal, distribution=config.spread,
+                       config={"task_options": dict(config.task.options)}, progress=trainer.progress)
 
 
 def _train_oneshot(task, trainer, rule, baseline, seeds, sparsity, dense_dir, store, signal, distribution, progress):
@@ -93,4 +102,4 @@ def _train_oneshot(task, trainer, rule, baseline, seeds, sparsity, dense_dir, st
     store.save_round(1, seeds, artifacts(outcome), rows.assign(target_sparsity=sparsity))
 
 
-__all__ = ["dense_run", "run_oneshot", "run_oneshot_es"]
+__all__ = ["dense_run", "run_oneshot_config", "run_oneshot", "run_oneshot_es"]

@@ -11,12 +11,14 @@ settings at their defaults stay out). Names follow docs/glossary.md; the older n
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from pathlib import Path
 
+from .identity import recorded
 from .imp import SIGNALS, check_schedule, device_identity, plan_identity
 from .pruning import BASELINES, Distribution
 from .tasks import TASKS, task_family
 from .trainers import GRADIENT_TRAINERS, round_length, trainer_class
-from .validate import ConfigError, choice, mapping, number
+from .validate import ConfigError, choice, mapping, number, seed_list
 
 #: The evolution strategies' own parameters (besides the trainer settings).
 ES_FIELDS = ("popsize", "generations", "eval_every", "mean_decay", "sigma_convention", "es_rules")
@@ -98,6 +100,17 @@ class TrainerConfig:
         return build_trainer(self.name, family, self.training(), progress, baseline)
 
     @classmethod
+    def from_parameters(cls, name: str, **params) -> TrainerConfig:
+        """A trainer from flat parameters: its settings under any of their names (``settings``,
+        ``strategy_settings``, ``trainer_settings``), the rest as the fields above."""
+        unknown = sorted(set(params) - set(TRAINER_KEYS))
+        if unknown:
+            raise ConfigError(f"a trainer configuration has no parameter {', '.join(map(repr, unknown))}; its "
+                              f"parameters: {', '.join(k for k in TRAINER_KEYS if k not in NAME_KEYS)}")
+        settings = _one_of(params, SETTINGS_KEYS, "the trainer settings")
+        return cls(name, settings, **{k: v for k, v in params.items() if k not in SETTINGS_KEYS})
+
+    @classmethod
     def from_identity(cls, stored: dict) -> TrainerConfig:
         """The trainer of a ``config.json``'s ``trainer`` entry (its name under ``strategy``)."""
         entries = dict(stored)
@@ -118,25 +131,16 @@ class TrainerConfig:
         return cls(name, entries.pop("settings", {}), **entries, **rewind)
 
 
-@dataclass(frozen=True)
-class PruningPlan:
-    """How IMP prunes: the baseline, the seeds, ``rounds`` rounds each keeping ``keep_ratio`` of the remaining kernel
-    weights, the ``signal`` pruned by, the sparsity distribution, and the null's ``training_replicate``."""
+@dataclass(frozen=True, kw_only=True)
+class Pruning:
+    """What a pruning step prunes by (``signal``) and how it spreads the kept weights over the kernels (keywords)."""
 
-    baseline: str
-    seeds: tuple
-    rounds: int
-    keep_ratio: float
     signal: str = "final"
     distribution: str = "global"
     erk_power: float = 1.0
     min_per_layer: int = 0
-    training_replicate: int = 0
 
     def __post_init__(self):
-        number("training_replicate", self.training_replicate, integer=True, low=0)
-        choice("baseline", self.baseline, BASELINES)
-        object.__setattr__(self, "seeds", tuple(check_schedule(self.seeds, self.rounds, self.keep_ratio)))
         self.spread   # checks the distribution
         choice("signal", self.signal, SIGNALS)
 
@@ -144,6 +148,25 @@ class PruningPlan:
     def spread(self) -> Distribution:
         """The sparsity distribution, checked."""
         return Distribution(self.distribution, self.erk_power, self.min_per_layer)
+
+
+@dataclass(frozen=True)
+class PruningPlan(Pruning):
+    """How IMP prunes: the baseline, the seeds, ``rounds`` rounds each keeping ``keep_ratio`` of the remaining kernel
+    weights, the null's ``training_replicate``, and (keywords) the ``signal`` pruned by and the sparsity
+    distribution."""
+
+    baseline: str
+    seeds: tuple
+    rounds: int
+    keep_ratio: float
+    training_replicate: int = 0
+
+    def __post_init__(self):
+        number("training_replicate", self.training_replicate, integer=True, low=0)
+        choice("baseline", self.baseline, BASELINES)
+        object.__setattr__(self, "seeds", tuple(check_schedule(self.seeds, self.rounds, self.keep_ratio)))
+        super().__post_init__()
 
 
 TASK_KEYS = {"task": "name", "task_options": "options"}
@@ -175,17 +198,9 @@ class RunConfig:
         name = _one_of(params, NAME_KEYS, "the trainer's name", required=True)
         if params.get("optimizer") is not None:   # the gradient-descent notebook's name for it
             choice("optimizer", name, GRADIENT_TRAINERS)
-        given = _one_of(params, SETTINGS_KEYS, "the trainer settings")
-        params = {k: v for k, v in params.items() if k not in (*NAME_KEYS, *SETTINGS_KEYS)}
-        if given is not None:
-            params[settings_name(name)] = given
-        if preset is not None:
-            from .experiment import apply_preset
-
-            params = apply_preset(preset, params.get("task"), params, strategy=name)
-        settings = params.pop("strategy_settings", params.pop("trainer_settings", None))
+        params = with_preset(preset, name, params)
         return cls(TaskConfig(**{TASK_KEYS[k]: v for k, v in params.items() if k in TASK_KEYS}),
-                   TrainerConfig(name, settings, **{k: v for k, v in params.items() if k in TRAINER_KEYS}),
+                   TrainerConfig.from_parameters(name, **{k: v for k, v in params.items() if k in TRAINER_KEYS}),
                    PruningPlan(**{k: v for k, v in params.items() if k in PRUNING_KEYS}))
 
     @classmethod
@@ -216,6 +231,148 @@ class RunConfig:
             {"task_options": dict(self.task.options)}
 
 
+@dataclass(frozen=True)
+class TicketSource:
+    """The finished IMP run a transfer takes its tickets from: its directory, task, trainer and baseline."""
+
+    run_dir: str
+    task: str
+    trainer: str
+    baseline: str
+
+    @classmethod
+    def of(cls, run_dir, stored: dict) -> TicketSource:
+        """The source in ``run_dir``, whose ``config.json`` holds ``stored``."""
+        return cls(str(Path(run_dir).resolve()), stored["task"], stored["trainer"]["strategy"], stored["baseline"])
+
+    def identity(self) -> dict:
+        return {"source_dir": self.run_dir, "source_task": self.task, "source_strategy": self.trainer,
+                "source_baseline": self.baseline}
+
+
+@dataclass(frozen=True)
+class TransferConfig:
+    """A ticket transfer: every seed's ticket of the source's chosen ``rounds``, trained by ``trainer`` on ``task``
+    without further pruning (:func:`lottery_kit.run_transfer`)."""
+
+    source: TicketSource
+    task: TaskConfig
+    trainer: TrainerConfig
+    seeds: tuple
+    rounds: tuple
+
+    def __post_init__(self):
+        trainer_class(self.trainer.name, self.task.family)
+        object.__setattr__(self, "seeds", tuple(self.seeds))
+        object.__setattr__(self, "rounds", tuple(self.rounds))
+
+    def build_trainer(self, progress: bool | None = None):
+        return self.trainer.build(self.task.family, progress)
+
+    def identity(self) -> dict:
+        """The configuration a transfer of this records in ``config.json``."""
+        return {"transfer": self.source.identity(), "task": self.task.name, "baseline": "transfer",
+                "seeds": list(self.seeds), "rounds": list(self.rounds),
+                "trainer": self.build_trainer(progress=False).config(), "task_options": dict(self.task.options)}
+
+    @classmethod
+    def from_identity(cls, stored: dict) -> TransferConfig:
+        """The configuration of a transfer run's ``config.json`` (its ``config`` entry)."""
+        if "transfer" not in stored:
+            raise ConfigError("the configuration is not a transfer run's (an IMP run's is a RunConfig)")
+        source = stored["transfer"]
+        return cls(TicketSource(source["source_dir"], source["source_task"], source["source_strategy"],
+                                source["source_baseline"]),
+                   TaskConfig(stored["task"], stored.get("task_options") or {}),
+                   TrainerConfig.from_identity(stored["trainer"]), stored["seeds"], stored["rounds"])
+
+
+@dataclass(frozen=True)
+class OneShotConfig(Pruning):
+    """One-shot pruning: the shared dense run in ``dense_dir`` pruned once to ``sparsity`` by ``baseline`` (its kept
+    weights spread by the distribution), then trained (:func:`lottery_kit.run_oneshot_es`)."""
+
+    task: TaskConfig
+    trainer: TrainerConfig
+    baseline: str
+    seeds: tuple
+    sparsity: float
+    dense_dir: str
+
+    def __post_init__(self):
+        trainer_class(self.trainer.name, self.task.family)
+        choice("baseline", self.baseline, BASELINES)
+        object.__setattr__(self, "seeds", tuple(seed_list(self.seeds)))
+        number("sparsity", self.sparsity, low=0.0, high=1.0, high_open=True, why="the fraction of kernel weights pruned")
+        super().__post_init__()
+        object.__setattr__(self, "dense_dir", str(Path(self.dense_dir).resolve()))
+
+    def build_trainer(self, progress: bool | None = None):
+        return self.trainer.build(self.task.family, progress, self.baseline)
+
+    def identity(self) -> dict:
+        """The configuration a one-shot run of this records in ``config.json``."""
+        return {"task": self.task.name, "baseline": self.baseline, "seeds": list(self.seeds),
+                "sparsity": self.sparsity, "signal": self.signal, "dense_dir": self.dense_dir,
+                "trainer": self.build_trainer(progress=False).config(), **recorded(self.spread.config()),
+                "task_options": dict(self.task.options)}
+
+    @classmethod
+    def from_identity(cls, stored: dict) -> OneShotConfig:
+        """The configuration of a one-shot run's ``config.json`` (its ``config`` entry)."""
+        if "sparsity" not in stored:
+            raise ConfigError("the configuration is not a one-shot run's (it records no sparsity)")
+        spread = {k: stored[k] for k in ("distribution", "erk_power", "min_per_layer") if k in stored}
+        return cls(TaskConfig(stored["task"], stored.get("task_options") or {}),
+                   TrainerConfig.from_identity(stored["trainer"]), stored["baseline"], stored["seeds"],
+                   stored["sparsity"], stored["dense_dir"], signal=stored["signal"], **spread)
+
+
+def load_run_config(run_dir) -> RunConfig | TransferConfig | OneShotConfig:
+    """The typed configuration of any run directory the kit writes: an IMP, transfer or one-shot run."""
+    from .store import load_config
+
+    stored = load_config(run_dir)["config"]
+    kind = TransferConfig if "transfer" in stored else OneShotConfig if "sparsity" in stored else RunConfig
+    return kind.from_identity(stored)
+
+
+def with_preset(preset: str | None, name: str, params: dict) -> dict:
+    """Flat parameters (the trainer's name left out) with ``preset`` applied
+    (:func:`lottery_kit.experiment.apply_preset`; None: as given); the trainer settings under their one name."""
+    given = _one_of(params, SETTINGS_KEYS, "the trainer settings")
+    params = {k: v for k, v in params.items() if k not in (*NAME_KEYS, *SETTINGS_KEYS)}
+    if given is not None:
+        params[settings_name(name)] = given
+    if preset is not None:
+        from .experiment import apply_preset
+
+        params = apply_preset(preset, params.get("task"), params, strategy=name)
+    return params
+
+
+def for_trainer(name: str, params: dict) -> dict:
+    """``params``, a notebook's parameters for every kind of trainer, less those of the other kind than ``name``'s
+    (an evolution strategy's fields and settings for Adam or PPO, and the reverse); settings given to the other kind
+    are refused rather than dropped."""
+    evolution = name not in GRADIENT_TRAINERS
+    other = ("epochs", "total_steps", "trainer_settings") if evolution else (*ES_FIELDS, "strategy_settings")
+    wrong = "trainer_settings" if evolution else "strategy_settings"
+    if params.get(wrong):
+        kinds = ("Adam or PPO", "an evolution strategy")
+        raise ConfigError(f"{wrong}={params[wrong]!r} are settings of {kinds[not evolution]}, and {name!r} is "
+                          f"{'an evolution strategy' if evolution else 'a gradient-descent optimiser'}: give them as "
+                          f"{settings_name(name)}")
+    return {k: v for k, v in params.items() if k not in other}
+
+
+def trainer_parameters(preset: str | None, name: str, params: dict) -> dict:
+    """:func:`with_preset` for a run that only trains (a transfer, a one-shot run): a preset's pruning schedule
+    (``rounds``, ``keep_ratio``) is dropped; what ``params`` gave stays, to be checked."""
+    return {k: v for k, v in with_preset(preset, name, params).items()
+            if k in params or k in TRAINER_KEYS or k in TASK_KEYS}
+
+
 def _one_of(params: dict, names, what: str, required: bool = False):
     """The value of the one parameter of ``names`` given (aliases of each other; None where none is)."""
     given = [n for n in names if params.get(n) is not None]
@@ -227,4 +384,5 @@ def _one_of(params: dict, names, what: str, required: bool = False):
     return params[given[0]] if given else None
 
 
-__all__ = ["PruningPlan", "RunConfig", "TaskConfig", "TrainerConfig"]
+__all__ = ["OneShotConfig", "Pruning", "PruningPlan", "RunConfig", "TaskConfig", "TicketSource", "TrainerConfig", "TransferConfig",
+           "for_trainer", "load_run_config", "trainer_parameters", "with_preset"]

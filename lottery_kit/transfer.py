@@ -24,12 +24,14 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from . import masks
-from .experiment import apply_preset, build_trainer, run_es_imp
+from .experiment import run_es_imp
 from .imp import KeyStream, artifacts, round_rows, seed_keys
 from .pruning import get_baseline
 from .store import RunStore, directory_path, load_config
-from .tasks import make_task, task_family
-from .validate import ConfigError, mapping
+from .run_config import TaskConfig, TicketSource, TrainerConfig, TransferConfig, trainer_parameters
+from .tasks import make_task
+from .trainers import trainer_class
+from .validate import ConfigError
 
 
 def made_source(recipe: dict | None, out_dir) -> str:
@@ -79,7 +81,8 @@ def starting_weights(source: dict, source_dir):
     θ0 ⊙ mask, θ0 drawn again from the seed as the IMP driver drew it: exact for round 1 (the dense round starts from
     θ0 under every baseline) and for baselines that rewind to θ0, refused for rounds that start elsewhere
     (re-initialised or permuted weights, late rewinding)."""
-    rewinds_to_theta0 = get_baseline(source["baseline"]).weights == "rewind" and not source.get("rewind_step")
+    late = source["trainer"].get("rewind_step")
+    rewinds_to_theta0 = get_baseline(source["baseline"]).weights == "rewind" and not late
     dense = {}
 
     def init(seed, round_, art):
@@ -88,7 +91,7 @@ def starting_weights(source: dict, source_dir):
         if not (rewinds_to_theta0 or round_ == 1):
             raise ConfigError(f"round {round_} of seed {seed} in {source_dir} stores no init (its artifacts were "
                               f"thinned), and baseline {source['baseline']!r}"
-                              f"{' with late rewinding' if source.get('rewind_step') else ''} does not start from "
+                              f"{' with late rewinding' if late else ''} does not start from "
                               "θ0, so it cannot be rebuilt; transfer from a run that keeps its init")
         if seed not in dense:
             task = make_task(source["task"], **dict(source.get("task_options") or {}))
@@ -130,27 +133,38 @@ def run_transfer(source_dir, target_task: str, target_strategy: str, rounds="all
                  progress: bool | None = None, **training) -> pd.DataFrame:
     """Train every seed's ticket of the chosen source ``rounds`` with ``target_strategy`` on ``target_task``.
 
-    ``training`` holds the target trainer's settings as :func:`lottery_kit.experiment.build_trainer` reads them,
+    ``training`` holds the target trainer's settings (:class:`lottery_kit.run_config.TrainerConfig`'s parameters),
     under ``preset`` ("small" or "paper", :func:`lottery_kit.experiment.apply_preset`; None: as given).
     ``source_dir=None`` first makes the source in ``out_dir/source``: the ``imp_es`` run ``source_recipe`` (the
     arguments of :func:`lottery_kit.run_es_imp`). Everything is checked before any training: the source run, the
-    rounds, the trainer and the shapes.
+    rounds, the trainer and the shapes. The run records its :class:`lottery_kit.run_config.TransferConfig`.
     """
-    task_options = mapping("task_options", task_options)
     directory_path("out_dir", out_dir, "run directory")
-    if preset is not None:
-        training = apply_preset(preset, target_task, training | {"task_options": task_options},
-                                strategy=target_strategy)
-        task_options = training.pop("task_options")
-    if source_dir is None:   # the target's trainer is checked before the source trains
-        build_trainer(target_strategy, task_family(target_task), training, progress)
+    if source_dir is not None:
+        finished_run(source_dir)   # the source first, then the target
+    params = trainer_parameters(preset, target_strategy, training | {"task": target_task, "task_options": task_options})
+    target = TaskConfig(params.pop("task"), params.pop("task_options"))
+    trainer_class(target_strategy, target.family)   # e.g. PPO on a vision task, before its settings are read
+    trainer_config = TrainerConfig.from_parameters(target_strategy, **params)
+    trainer = trainer_config.build(target.family, progress)   # checked before a source trains
+    if source_dir is None:
         source_dir = made_source(source_recipe, out_dir)
     source = finished_run(source_dir)
-    chosen = choose_rounds(rounds, source["rounds"])
-    seeds = list(source["seeds"])
-    trainer = build_trainer(target_strategy, task_family(target_task), training, progress)
-    task = make_task(target_task, **task_options)
+    config = TransferConfig(TicketSource.of(source_dir, source), target, trainer_config, source["seeds"],
+                            choose_rounds(rounds, source["rounds"]))
+    return run_transfer_config(config, out_dir, trainer=trainer)
 
+
+def run_transfer_config(config: TransferConfig, out_dir, *, progress: bool | None = None,
+                        trainer=None) -> pd.DataFrame:
+    """Run the transfer ``config`` (its source must be a finished run); resumes. ``trainer``: the one ``config``
+    builds, when the caller has built it already."""
+    directory_path("out_dir", out_dir, "run directory")
+    source_dir = config.source.run_dir
+    source = finished_run(source_dir)
+    choose_rounds(list(config.rounds), source["rounds"])
+    trainer = trainer or config.build_trainer(progress)
+    task = make_task(config.task.name, **config.task.options)
     source_init = starting_weights(source, source_dir)
 
     def ticket(seed, round_, fresh):
@@ -159,22 +173,17 @@ def run_transfer(source_dir, target_task: str, target_strategy: str, rounds="all
         return masks.apply(embed(source_init(seed, round_, art), fresh), mask), mask
 
     fresh0 = task.init_params(jax.random.key(0))
-    ticket(seeds[0], chosen[0], fresh0)  # shapes are checked here, before anything trains
-    n_prunable = masks.num_prunable(fresh0)
+    ticket(config.seeds[0], config.rounds[0], fresh0)  # shapes are checked here, before anything trains
     with RunStore(out_dir).working() as store:
-        store.claim({"transfer": {"source_dir": str(Path(source_dir).resolve()), "source_task": source["task"],
-                                  "source_strategy": source["trainer"]["strategy"],
-                                  "source_baseline": source["baseline"]},
-                     "task": target_task, "baseline": "transfer", "seeds": seeds, "rounds": chosen,
-                     "trainer": trainer.config(), "task_options": task_options})
-        _train_tickets(store, source, chosen, seeds, task, trainer, ticket, n_prunable)
+        store.claim(config.identity())
+        _train_tickets(store, config, task, trainer, ticket, masks.num_prunable(fresh0))
         return store.rows()
 
 
-def _train_tickets(store, source, chosen, seeds, task, trainer, ticket, n_prunable):
-    done = set(store.done_rounds())
+def _train_tickets(store, config: TransferConfig, task, trainer, ticket, n_prunable):
+    done, seeds, source = set(store.done_rounds()), list(config.seeds), config.source
     label = trainer.config()["strategy"]
-    for r in tqdm([r for r in chosen if r not in done], desc=f"transfer {source['task']} -> {task.name} {label}",
+    for r in tqdm([r for r in config.rounds if r not in done], desc=f"transfer {source.task} -> {task.name} {label}",
                   unit="round", disable=not trainer.progress):
         fresh = task.init_params_batch(seed_keys(seeds, KeyStream.TRANSFER_INIT, r))
         pairs = [ticket(s, r, jax.tree_util.tree_map(lambda a, i=i: a[i], fresh)) for i, s in enumerate(seeds)]
@@ -183,9 +192,9 @@ def _train_tickets(store, source, chosen, seeds, task, trainer, ticket, n_prunab
         outcome, metrics = trainer(task, init, mask, seed_keys(seeds, KeyStream.TRANSFER_TRAINING, r), fresh,
                                    desc=f"source round {r}")
         rows = round_rows(task, label, "transfer", seeds, r, int(kept[0]), n_prunable, metrics, mask).assign(
-            source_task=source["task"], source_strategy=source["trainer"]["strategy"],
-            source_baseline=source["baseline"])
+            source_task=source.task, source_strategy=source.trainer, source_baseline=source.baseline)
         store.save_round(r, seeds, artifacts(outcome), rows)
 
 
-__all__ = ["choose_rounds", "embed", "finished_run", "made_source", "run_transfer", "starting_weights"]
+__all__ = ["choose_rounds", "embed", "finished_run", "made_source", "run_transfer", "run_transfer_config",
+           "starting_weights"]

@@ -58,13 +58,14 @@ import pandas as pd
 
 import lottery_kit as lk
 from lottery_kit import parameters, plots
+from lottery_kit.run_config import for_trainer
 
 parameters.check_notebook(globals())   # a parameter this notebook does not declare, or of the wrong shape, is refused
+training = for_trainer(target_strategy, dict(     # the settings of the target's kind of trainer
+    generations=generations, popsize=popsize, eval_every=eval_every, mean_decay=mean_decay,
+    strategy_settings=strategy_settings, epochs=epochs, total_steps=total_steps, trainer_settings=trainer_settings))
 results = lk.run_transfer(source_dir, target_task, target_strategy, rounds, out_dir=out_dir, preset=preset,
-                          source_recipe=source_recipe, task_options=task_options, generations=generations,
-                          popsize=popsize, eval_every=eval_every, mean_decay=mean_decay,
-                          strategy_settings=strategy_settings, epochs=epochs, total_steps=total_steps,
-                          trainer_settings=trainer_settings)
+                          source_recipe=source_recipe, task_options=task_options, **training)
 results
 
 # %% [markdown]

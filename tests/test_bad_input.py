@@ -393,6 +393,8 @@ CASES = {
                                               baseline="sig2noise", seeds=[0], rounds=2, keep_ratio=0.5,
                                               popsize=4, generations=2, eval_every=1),
     100: lambda **_: lk.register_score("magnitude", lambda mean, std: mean),
+    101: lambda **_: lk.run_gd_imp(**(GD | {"task": "ant", "optimizer": "PPO", "out_dir": "x",
+                                            "trainer_settings": {"discounting": 0.99}})),
 }
 #: Rows met only once a round has trained (a full disk when the round is written; the numerical guard); every other
 #: row is refused before any round program is compiled.

@@ -58,7 +58,7 @@ def test_es_ticket_on_ant_trains_with_braxs_ppo_in_the_mean_action_columns(tmp_p
     from lottery_kit.transfer import run_transfer
 
     es, _ = ant_ticket
-    ppo = dict(num_envs=8, batch_size=8, num_minibatches=2, unroll_length=4, num_evals=2, episode_length=10,
+    ppo = dict(num_envs=8, batch_size=8, num_minibatches=2, unroll_length=4, n_evals=2, episode_length=10,
                value_hidden=(16,))
     df = run_transfer(es, "ant_mass15", "PPO", [2], out_dir=tmp_path / "ppo", total_steps=256,
                       trainer_settings=ppo, task_options=TINY | {"policy_head": "tanh_normal", "activation": "swish"},

@@ -9,7 +9,8 @@ import pytest
 import lottery_kit as lk
 from lottery_kit import ConfigError
 from lottery_kit.identity import recorded
-from lottery_kit.run_config import PruningPlan, RunConfig, TaskConfig, TrainerConfig
+from lottery_kit.run_config import (OneShotConfig, PruningPlan, RunConfig, TaskConfig, TrainerConfig, TransferConfig,
+                                    for_trainer)
 from lottery_kit.store import identity_digest, load_config
 from lottery_kit.tasks import task_family
 
@@ -48,12 +49,58 @@ def test_committed_results_keep_loading(path):
 
 
 @pytest.mark.parametrize("path", TRANSFERS, ids=_name)
-def test_committed_transfer_trainers_keep_loading(path):
+def test_committed_transfers_keep_loading(path):
+    """Each committed transfer's config.json, read into a TransferConfig, gives back the identity it stores."""
     stored = load_config(path.parent)["config"]
+    config = lk.load_run_config(path.parent)
+    assert isinstance(config, TransferConfig) and _json(config.identity()) == stored
     trainer = TrainerConfig.from_identity(stored["trainer"]).build(task_family(stored["task"]), progress=False)
     assert _json(trainer.config()) == stored["trainer"]
     with pytest.raises(ConfigError, match="not an IMP run"):
         RunConfig.from_identity(stored)
+
+
+def test_a_transfer_and_a_one_shot_run_record_their_configurations(tmp_path):
+    """run_transfer and run_oneshot_es record exactly their typed configuration's identity; the configuration read
+    back from the directory runs again through lk.run_experiment and resumes (nothing trains twice)."""
+    source = tmp_path / "source"
+    lk.run_experiment(RunConfig.from_parameters(**TINY), source, progress=False, devices=1)
+    transfer = tmp_path / "transfer"
+    rows = lk.run_transfer(source, "CartPole-v1", "PGPE", [2], out_dir=transfer, popsize=4, generations=2,
+                           eval_every=1, task_options=TINY["task_options"], progress=False)
+    config = lk.load_run_config(transfer)
+    assert isinstance(config, TransferConfig) and config.rounds == (2,) and config.seeds == (0, 1)
+    assert config.source.run_dir == str(source.resolve()) and config.source.baseline == "sig2noise"
+    assert load_config(transfer)["config"] == _json(config.identity())
+    assert lk.run_experiment(config, transfer, progress=False).equals(rows)
+
+    oneshot = tmp_path / "oneshot"
+    rows = lk.run_oneshot_es("CartPole-v1", "SNES", "final-ticket", seeds=[0], sparsity=0.5, dense_dir=tmp_path / "d",
+                             out_dir=oneshot, popsize=4, generations=2, eval_every=1, min_per_layer=1,
+                             task_options=TINY["task_options"], progress=False)
+    config = lk.load_run_config(oneshot)
+    assert isinstance(config, OneShotConfig) and config.min_per_layer == 1 and config.sparsity == 0.5
+    assert load_config(oneshot)["config"] == _json(config.identity())
+    assert lk.run_experiment(config, oneshot, progress=False).equals(rows)
+
+
+def test_a_notebook_for_every_trainer_passes_only_the_targets_parameters():
+    given = dict(popsize=8, generations=4, eval_every=2, mean_decay=0.0, strategy_settings={}, epochs=3,
+                 total_steps=100, trainer_settings={})
+    assert for_trainer("PGPE", given) == dict(popsize=8, generations=4, eval_every=2, mean_decay=0.0,
+                                              strategy_settings={})
+    assert for_trainer("Adam", given) == dict(epochs=3, total_steps=100, trainer_settings={})
+    with pytest.raises(ConfigError, match=r"strategy_settings=\{'std_init': 0.1\} are settings of an evolution "
+                                          "strategy, and 'Adam' is a gradient-descent optimiser: give them as "
+                                          "trainer_settings"):
+        for_trainer("Adam", given | {"strategy_settings": {"std_init": 0.1}})
+
+
+def test_a_transfer_refuses_what_its_trainer_does_not_take(tmp_path):
+    with pytest.raises(ConfigError, match="no parameter 'keep_ratio'"):
+        lk.run_transfer(None, "CartPole-v1", "SNES", out_dir=tmp_path / "t", popsize=4, generations=2, eval_every=1,
+                        keep_ratio=0.5)
+    assert not (tmp_path / "t").exists()
 
 
 def test_a_run_records_its_configuration_and_resumes_from_it(tmp_path):

@@ -90,6 +90,13 @@ def test_a_source_thinned_to_its_masks_transfers_as_the_full_one_where_it_rewind
     with pytest.raises(ConfigError, match="round 2 of seed 0 .* stores no init .* 'random-reinit' does not start from θ0"):
         run_transfer(reinit, "digits", "PGPE", [2], out_dir=tmp_path / "never", **ES_TARGET)
     assert not (tmp_path / "never").exists()
+    late = tmp_path / "late"                  # late rewinding: round 2 starts from θ_1 ⊙ mask, not θ0 ⊙ mask
+    lk.run_es_imp(task="digits", strategy="SNES", baseline="final-ticket", seeds=[0], rounds=2, keep_ratio=0.5,
+                  generations=4, popsize=8, eval_every=2, rewind_step=1, out_dir=late, progress=False)
+    _slim_run()(late, ("mask",))
+    with pytest.raises(ConfigError, match="'final-ticket' with late rewinding does not start from θ0"):
+        run_transfer(late, "digits", "PGPE", [2], out_dir=tmp_path / "never", **ES_TARGET)
+    assert not (tmp_path / "never").exists()
     starting = starting_weights(lk.load_config(reinit)["config"], reinit)
     art = lk.load_round(reinit, 0, 1)                                 # round 1 starts from θ0 under every baseline
     assert _same(starting(0, 1, art), lk.load_round(es_source, 0, 1)["init"])

@@ -34,7 +34,7 @@ class BraxPPOTrainer(Trainer):
     """Brax's PPO with a masked policy. Defaults: the Brax demo's ant settings (the paper's preset)."""
 
     total_steps: int = 50_000_000          # Brax's num_timesteps
-    num_evals: int = 20
+    n_evals: int = 20                      # Brax's num_evals
     reward_scaling: float = 10.0
     episode_length: int = 500
     normalize_observations: bool = True
@@ -42,9 +42,9 @@ class BraxPPOTrainer(Trainer):
     unroll_length: int = 5
     num_minibatches: int = 32
     num_updates_per_batch: int = 4
-    discounting: float = 0.97
+    gamma: float = 0.97                    # Brax's discounting
     learning_rate: float = 3e-4
-    entropy_cost: float = 1e-2
+    entropy_coef: float = 1e-2             # Brax's entropy_cost
     num_envs: int = 2048
     batch_size: int = 1024
     value_hidden: tuple[int, ...] = (256, 256, 256, 256, 256)
@@ -54,26 +54,29 @@ class BraxPPOTrainer(Trainer):
     families: ClassVar[tuple[str, ...]] = ("brax",)
     search_distribution: ClassVar[bool] = False
     PPO_ARGS: ClassVar[tuple[str, ...]] = (
-        "num_evals", "reward_scaling", "episode_length", "normalize_observations", "action_repeat",
-        "unroll_length", "num_minibatches", "num_updates_per_batch", "discounting", "learning_rate", "entropy_cost",
+        "n_evals", "reward_scaling", "episode_length", "normalize_observations", "action_repeat",
+        "unroll_length", "num_minibatches", "num_updates_per_batch", "gamma", "learning_rate", "entropy_coef",
         "num_envs", "batch_size")
+    #: Brax's names of the settings the kit names as gymnax's PPO does (docs/glossary.md).
+    UPSTREAM_NAMES: ClassVar[dict[str, str]] = {"n_evals": "num_evals", "gamma": "discounting",
+                                                "entropy_coef": "entropy_cost"}
 
     def __post_init__(self):
         check_fields(self)
         if self.progress is None:
             object.__setattr__(self, "progress", default_progress())
         object.__setattr__(self, "value_hidden", tuple(int(h) for h in self.value_hidden))
-        for name in ("num_evals", "episode_length", "action_repeat", "unroll_length", "num_minibatches",
+        for name in ("n_evals", "episode_length", "action_repeat", "unroll_length", "num_minibatches",
                      "num_updates_per_batch", "num_envs", "batch_size"):
             in_range(name, getattr(self, name), low=1)
-        in_range("num_evals", self.num_evals, low=2, why="one evaluation before training and at least one after")
+        in_range("n_evals", self.n_evals, low=2, why="one evaluation before training and at least one after")
         if (self.batch_size * self.num_minibatches) % self.num_envs:
             raise ConfigError(f"num_envs={self.num_envs} must divide batch_size × num_minibatches = "
                               f"{self.batch_size * self.num_minibatches} (Brax's PPO rule)")
         in_range("total_steps", self.total_steps, low=self.steps_per_update,
                  why="at least one update of batch_size × num_minibatches × unroll_length steps")
         in_range("learning_rate", self.learning_rate, low=0.0, low_open=True)
-        in_range("discounting", self.discounting, low=0.0, high=1.0)
+        in_range("gamma", self.gamma, low=0.0, high=1.0)
 
     @property
     def steps_per_update(self) -> int:
@@ -140,8 +143,9 @@ class BraxPPOTrainer(Trainer):
             _, (normalizer, policy, _), _ = ppo.train(
                 environment=env.env, network_factory=factory, seed=int(jax.random.randint(k_seed, (), 0, 2**31 - 1)),
                 restore_params=(normalizer0, init, None), restore_value_fn=False, run_evals=False,
-                policy_params_fn=on_eval, num_timesteps=self.total_steps, max_devices_per_host=1,  # one device:
-                **{k: getattr(self, k) for k in self.PPO_ARGS})   # Brax's pmap over more splits the envs otherwise
+                policy_params_fn=on_eval, num_timesteps=self.total_steps,
+                max_devices_per_host=1,   # one device: Brax's pmap over more splits the envs otherwise
+                **{self.UPSTREAM_NAMES.get(k, k): getattr(self, k) for k in self.PPO_ARGS})
         best_normalizer, best = record["best"]
         metrics = {"final_perf": evaluate(policy, normalizer, k_test, "test"),
                    "best_perf": evaluate(best, best_normalizer, k_test, "test"),

@@ -30,6 +30,7 @@ class Trainer(Protocol):
     families: ClassVar[tuple[str, ...]] = ALL_FAMILIES   # the task families it trains
     search_distribution: ClassVar[bool] = False   # whether its outcome has a per-weight std (final_std; sig2noise)
     step_unit: ClassVar[str] = "step"             # what one step is called in messages ("generation", "epoch", ...)
+    UPSTREAM_NAMES: ClassVar[dict[str, str]] = {}  # a setting's name in the library it wraps, where that differs
     rewind_step: int = 0              # late rewinding: the outcome's ``rewind`` holds the weights after this many steps
     iterate_statistics: bool = False  # the outcome carries ``iterate_mean``/``iterate_std`` (iterate-snr)
 
