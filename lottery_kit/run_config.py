@@ -22,6 +22,8 @@ from .validate import ConfigError, choice, mapping, number, seed_list
 
 #: The evolution strategies' own parameters (besides the trainer settings).
 ES_FIELDS = ("popsize", "generations", "eval_every", "mean_decay", "sigma_convention", "es_rules")
+#: The gradient-descent trainers' lengths of a round: name -> (default, whose).
+ROUND_LENGTHS = {"epochs": (2, "Adam's"), "total_steps": (1_750_000, "PPO's")}
 #: The parameter names of the trainer's name and of its settings, each with its aliases (docs/glossary.md).
 NAME_KEYS = ("trainer", "strategy", "optimizer")
 SETTINGS_KEYS = ("settings", "strategy_settings", "trainer_settings")
@@ -65,12 +67,19 @@ class TrainerConfig:
     mean_decay: float = 0.0
     sigma_convention: str = "per_weight_std"
     es_rules: str = "paper"
-    epochs: int = 2
-    total_steps: int = 1_750_000
+    epochs: int | None = None
+    total_steps: int | None = None
     rewind_step: int = 0
 
     def __post_init__(self):
         object.__setattr__(self, "settings", mapping(self.settings_name, self.settings))
+        own = None if self.is_evolution else round_length(next(iter(GRADIENT_TRAINERS[self.name].values())))
+        for key, (default, whose) in ROUND_LENGTHS.items():   # the trainer's own round length, the others left out
+            value = getattr(self, key)
+            if key != own and value not in (None, default):
+                raise ConfigError(f"{key}={value!r} is {whose} length of a round, and {self.name!r} trains a round for "
+                                  f"{own or 'generations'}: leave {key} out")
+            object.__setattr__(self, key, (default if value is None else value) if key == own else None)
         given = [k for k in ES_FIELDS[:3] if getattr(self, k) is not None]
         if self.is_evolution and len(given) < 3:
             raise ConfigError(f"the evolution strategy {self.name!r} needs popsize, generations and eval_every (given: "
@@ -90,7 +99,7 @@ class TrainerConfig:
     def training(self) -> dict:
         """The settings as :func:`lottery_kit.experiment.build_trainer` reads them."""
         own = {k: getattr(self, k) for k in ES_FIELDS} if self.is_evolution else \
-            {"epochs": self.epochs, "total_steps": self.total_steps}
+            {k: getattr(self, k) for k in ROUND_LENGTHS if getattr(self, k) is not None}
         return own | {self.settings_name: dict(self.settings), "rewind_step": self.rewind_step}
 
     def build(self, family: str, progress: bool | None = None, baseline: str | None = None):
@@ -199,8 +208,9 @@ class RunConfig:
         if params.get("optimizer") is not None:   # the gradient-descent notebook's name for it
             choice("optimizer", name, GRADIENT_TRAINERS)
         params = with_preset(preset, name, params)
-        return cls(TaskConfig(**{TASK_KEYS[k]: v for k, v in params.items() if k in TASK_KEYS}),
-                   TrainerConfig.from_parameters(name, **{k: v for k, v in params.items() if k in TRAINER_KEYS}),
+        task = TaskConfig(**{TASK_KEYS[k]: v for k, v in params.items() if k in TASK_KEYS})
+        trainer_class(name, task.family)   # e.g. PPO on a vision task, before its settings are read
+        return cls(task, TrainerConfig.from_parameters(name, **{k: v for k, v in params.items() if k in TRAINER_KEYS}),
                    PruningPlan(**{k: v for k, v in params.items() if k in PRUNING_KEYS}))
 
     @classmethod
@@ -352,11 +362,13 @@ def with_preset(preset: str | None, name: str, params: dict) -> dict:
 
 
 def for_trainer(name: str, params: dict) -> dict:
-    """``params``, a notebook's parameters for every kind of trainer, less those of the other kind than ``name``'s
-    (an evolution strategy's fields and settings for Adam or PPO, and the reverse); settings given to the other kind
-    are refused rather than dropped."""
+    """``params``, a notebook's parameters for several trainers, less those ``name`` does not read (an evolution
+    strategy's fields and settings for Adam or PPO, and the reverse; PPO's ``total_steps`` for Adam, and the reverse);
+    settings given to the other kind are refused rather than dropped."""
     evolution = name not in GRADIENT_TRAINERS
-    other = ("epochs", "total_steps", "trainer_settings") if evolution else (*ES_FIELDS, "strategy_settings")
+    own = None if evolution else round_length(next(iter(GRADIENT_TRAINERS[name].values())))
+    lengths = tuple(k for k in ROUND_LENGTHS if k != own)   # the other trainers' lengths of a round
+    other = (*lengths, "trainer_settings") if evolution else (*lengths, *ES_FIELDS, "strategy_settings")
     wrong = "trainer_settings" if evolution else "strategy_settings"
     if params.get(wrong):
         kinds = ("Adam or PPO", "an evolution strategy")

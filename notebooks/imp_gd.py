@@ -59,13 +59,15 @@ from lottery_kit import parameters   # starts no JAX
 parameters.check_notebook(globals())   # a parameter this notebook does not declare, or of the wrong shape, is refused
 lk.configure_devices(devices)   # before anything starts JAX: a CPU's cores become that many devices
 from lottery_kit import experiment, plots  # noqa: E402
+from lottery_kit.run_config import for_trainer  # noqa: E402
 
 experiment.load_plugins(plugins)
 config = lk.RunConfig.from_parameters(
     preset=preset, task=task, optimizer=optimizer, baseline=baseline, seeds=seeds, rounds=rounds,
-    keep_ratio=keep_ratio, epochs=epochs, total_steps=total_steps, trainer_settings=trainer_settings, signal=signal,
-    task_options=task_options, distribution=distribution, erk_power=erk_power, min_per_layer=min_per_layer,
-    rewind_step=rewind_step, training_replicate=training_replicate)
+    keep_ratio=keep_ratio, trainer_settings=trainer_settings, signal=signal, task_options=task_options,
+    distribution=distribution, erk_power=erk_power, min_per_layer=min_per_layer, rewind_step=rewind_step,
+    training_replicate=training_replicate,
+    **for_trainer(optimizer, dict(epochs=epochs, total_steps=total_steps)))   # the optimiser's own length of a round
 config
 
 # %%

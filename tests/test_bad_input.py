@@ -32,6 +32,7 @@ ES = dict(task="CartPole-v1", strategy="SNES", baseline="final-ticket", seeds=[0
           generations=2, popsize=4, eval_every=1, task_options={"n_rollouts": 1, "n_eval_episodes": 2}, progress=False)
 GD = dict(task="digits", optimizer="Adam", baseline="final-ticket", seeds=[0], rounds=2, keep_ratio=0.5, epochs=1,
           progress=False)
+PPO = {k: v for k, v in GD.items() if k != "epochs"} | {"task": "Pendulum-v1", "optimizer": "PPO"}
 
 
 TABLE = ROOT / "docs" / "bad-input.md"
@@ -342,8 +343,7 @@ CASES = {
     59: lambda **_: lk.run_es_imp(**(ES | {"es_rules": "evosax-0.1", "out_dir": "x"})),
     60: lambda tmp_path, nan_when_sparse, **_: _nan_in_round_2(tmp_path, nan_when_sparse),
     61: lambda **_: lk.run_gd_imp(**(GD | {"trainer_settings": {"learning_rate": float("nan")}, "out_dir": "x"})),
-    62: lambda **_: lk.run_gd_imp(**(GD | {"task": "Pendulum-v1", "optimizer": "PPO",
-                                         "trainer_settings": {"gamma": 1.5}, "out_dir": "x"})),
+    62: lambda **_: lk.run_gd_imp(**(PPO | {"trainer_settings": {"gamma": 1.5}, "out_dir": "x"})),
     63: lambda **_: lk.run_es_imp(**(ES | {"distribution": "erdos", "out_dir": "x"})),
     64: lambda **_: lk.run_es_imp(**(ES | {"distribution": "erk", "erk_power": 0, "out_dir": "x"})),
     65: lambda **_: lk.run_es_imp(**(ES | {"min_per_layer": 100, "rounds": 8, "out_dir": "x"})),
@@ -393,8 +393,8 @@ CASES = {
                                               baseline="sig2noise", seeds=[0], rounds=2, keep_ratio=0.5,
                                               popsize=4, generations=2, eval_every=1),
     100: lambda **_: lk.register_score("magnitude", lambda mean, std: mean),
-    101: lambda **_: lk.run_gd_imp(**(GD | {"task": "ant", "optimizer": "PPO", "out_dir": "x",
-                                            "trainer_settings": {"discounting": 0.99}})),
+    101: lambda **_: lk.run_gd_imp(**(PPO | {"task": "ant", "out_dir": "x", "trainer_settings": {"discounting": 0.99}})),
+    102: lambda **_: lk.run_gd_imp(**(PPO | {"epochs": 5, "out_dir": "x"})),
 }
 #: Rows met only once a round has trained (a full disk when the round is written; the numerical guard); every other
 #: row is refused before any round program is compiled.

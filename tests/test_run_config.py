@@ -89,7 +89,8 @@ def test_a_notebook_for_every_trainer_passes_only_the_targets_parameters():
                  total_steps=100, trainer_settings={})
     assert for_trainer("PGPE", given) == dict(popsize=8, generations=4, eval_every=2, mean_decay=0.0,
                                               strategy_settings={})
-    assert for_trainer("Adam", given) == dict(epochs=3, total_steps=100, trainer_settings={})
+    assert for_trainer("Adam", given) == dict(epochs=3, trainer_settings={})
+    assert for_trainer("PPO", given) == dict(total_steps=100, trainer_settings={})
     with pytest.raises(ConfigError, match=r"strategy_settings=\{'std_init': 0.1\} are settings of an evolution "
                                           "strategy, and 'Adam' is a gradient-descent optimiser: give them as "
                                           "trainer_settings"):
