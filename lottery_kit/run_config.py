@@ -29,6 +29,14 @@ NAME_KEYS = ("trainer", "strategy", "optimizer")
 SETTINGS_KEYS = ("settings", "strategy_settings", "trainer_settings")
 
 
+def own_round_length(trainer: str) -> str | None:
+    """The parameter that sets the length of a round of the gradient-descent ``trainer`` (``epochs``,
+    ``total_steps``; :func:`lottery_kit.trainers.round_length`); None for an evolution strategy."""
+    if trainer not in GRADIENT_TRAINERS:
+        return None
+    return round_length(next(iter(GRADIENT_TRAINERS[trainer].values())))
+
+
 def settings_name(trainer: str) -> str:
     """The settings' parameter name for ``trainer`` in messages and in :func:`lottery_kit.experiment.build_trainer`."""
     return "trainer_settings" if trainer in GRADIENT_TRAINERS else "strategy_settings"
@@ -73,7 +81,7 @@ class TrainerConfig:
 
     def __post_init__(self):
         object.__setattr__(self, "settings", mapping(self.settings_name, self.settings))
-        own = None if self.is_evolution else round_length(next(iter(GRADIENT_TRAINERS[self.name].values())))
+        own = own_round_length(self.name)
         for key, (default, whose) in ROUND_LENGTHS.items():   # the trainer's own round length, the others left out
             value = getattr(self, key)
             if key != own and value not in (None, default):
@@ -127,7 +135,7 @@ class TrainerConfig:
         rewind = {"rewind_step": entries.pop("rewind_step", 0)}
         if name in GRADIENT_TRAINERS:
             entries.pop("iterate_statistics", None)   # follows from the baseline (build_trainer turns it on)
-            length = round_length(next(iter(GRADIENT_TRAINERS[name].values())))
+            length = own_round_length(name)
             settings = {k: tuple(v) if isinstance(v, list) else v for k, v in entries.items() if k != length}
             return cls(name, settings, **({length: entries[length]} if length else {}), **rewind)
         if entries.pop("decay_mode", "shrink") != "shrink":
@@ -366,14 +374,13 @@ def for_trainer(name: str, params: dict) -> dict:
     strategy's fields and settings for Adam or PPO, and the reverse; PPO's ``total_steps`` for Adam, and the reverse);
     settings given to the other kind are refused rather than dropped."""
     evolution = name not in GRADIENT_TRAINERS
-    own = None if evolution else round_length(next(iter(GRADIENT_TRAINERS[name].values())))
-    lengths = tuple(k for k in ROUND_LENGTHS if k != own)   # the other trainers' lengths of a round
+    lengths = tuple(k for k in ROUND_LENGTHS if k != own_round_length(name))   # the other trainers' round lengths
     other = (*lengths, "trainer_settings") if evolution else (*lengths, *ES_FIELDS, "strategy_settings")
     wrong = "trainer_settings" if evolution else "strategy_settings"
     if params.get(wrong):
-        kinds = ("Adam or PPO", "an evolution strategy")
-        raise ConfigError(f"{wrong}={params[wrong]!r} are settings of {kinds[not evolution]}, and {name!r} is "
-                          f"{'an evolution strategy' if evolution else 'a gradient-descent optimiser'}: give them as "
+        whose, what = ("Adam or PPO", "an evolution strategy") if evolution else \
+            ("an evolution strategy", "a gradient-descent optimiser")
+        raise ConfigError(f"{wrong}={params[wrong]!r} are settings of {whose}, and {name!r} is {what}: give them as "
                           f"{settings_name(name)}")
     return {k: v for k, v in params.items() if k not in other}
 
@@ -396,5 +403,5 @@ def _one_of(params: dict, names, what: str, required: bool = False):
     return params[given[0]] if given else None
 
 
-__all__ = ["OneShotConfig", "Pruning", "PruningPlan", "RunConfig", "TaskConfig", "TicketSource", "TrainerConfig", "TransferConfig",
-           "for_trainer", "load_run_config", "trainer_parameters", "with_preset"]
+__all__ = ["OneShotConfig", "Pruning", "PruningPlan", "RunConfig", "TaskConfig", "TicketSource", "TrainerConfig",
+           "TransferConfig", "for_trainer", "load_run_config", "own_round_length", "trainer_parameters", "with_preset"]

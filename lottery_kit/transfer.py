@@ -140,30 +140,31 @@ def run_transfer(source_dir, target_task: str, target_strategy: str, rounds="all
     rounds, the trainer and the shapes. The run records its :class:`lottery_kit.run_config.TransferConfig`.
     """
     directory_path("out_dir", out_dir, "run directory")
-    if source_dir is not None:
-        finished_run(source_dir)   # the source first, then the target
+    source = None if source_dir is None else finished_run(source_dir)   # the source first, then the target
     params = trainer_parameters(preset, target_strategy, training | {"task": target_task, "task_options": task_options})
     target = TaskConfig(params.pop("task"), params.pop("task_options"))
     trainer_class(target_strategy, target.family)   # e.g. PPO on a vision task, before its settings are read
     trainer_config = TrainerConfig.from_parameters(target_strategy, **params)
     trainer = trainer_config.build(target.family, progress)   # checked before a source trains
-    if source_dir is None:
+    if source is None:
         source_dir = made_source(source_recipe, out_dir)
-    source = finished_run(source_dir)
+        source = finished_run(source_dir)
     config = TransferConfig(TicketSource.of(source_dir, source), target, trainer_config, source["seeds"],
                             choose_rounds(rounds, source["rounds"]))
-    return run_transfer_config(config, out_dir, trainer=trainer)
+    return _transfer(config, source, trainer, out_dir)
 
 
-def run_transfer_config(config: TransferConfig, out_dir, *, progress: bool | None = None,
-                        trainer=None) -> pd.DataFrame:
-    """Run the transfer ``config`` (its source must be a finished run); resumes. ``trainer``: the one ``config``
-    builds, when the caller has built it already."""
+def run_transfer_config(config: TransferConfig, out_dir, *, progress: bool | None = None) -> pd.DataFrame:
+    """Run the transfer ``config`` (its source must be a finished run); resumes."""
     directory_path("out_dir", out_dir, "run directory")
-    source_dir = config.source.run_dir
-    source = finished_run(source_dir)
+    source = finished_run(config.source.run_dir)
     choose_rounds(list(config.rounds), source["rounds"])
-    trainer = trainer or config.build_trainer(progress)
+    return _transfer(config, source, config.build_trainer(progress), out_dir)
+
+
+def _transfer(config: TransferConfig, source: dict, trainer, out_dir) -> pd.DataFrame:
+    """Train the tickets of ``config`` (checked, with its finished ``source``'s config.json) with ``trainer``."""
+    source_dir = config.source.run_dir
     task = make_task(config.task.name, **config.task.options)
     source_init = starting_weights(source, source_dir)
 
