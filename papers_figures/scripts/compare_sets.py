@@ -5,6 +5,8 @@
 For every grid in the second set, the rows of each cell (matched by cell name, seed and round) are compared column
 by column; scores may differ by at most ``--tolerance`` (absolute; default 0: identical, what the same machine kind
 gives), every other column must be equal. Prints one line a grid and exits 1 on any difference beyond that.
+``--partial`` accepts a regenerated set that stopped early (its first rounds of a long cell, say): the committed rows
+it has not reached are not counted as unmatched, but every regenerated row must still match a committed one.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ SCORES = ("final_perf", "best_perf", "best_val")
 KEY = ["cell", "seed", "round"]
 
 
-def compare_grid(committed: Path, regenerated: Path, tolerance: float) -> tuple[bool, str]:
-    """(within tolerance, a line saying how far apart the two tables are)."""
+def compare_grid(committed: Path, regenerated: Path, tolerance: float, partial: bool = False) -> tuple[bool, str]:
+    """(within tolerance, a line saying how far apart the two tables are). ``partial``: committed rows that the
+    regenerated set lacks are not differences."""
     a, b = lk.collect(committed), lk.collect(regenerated)
-    merged = a.merge(b, on=KEY, how="outer", suffixes=("_committed", "_regenerated"), indicator=True)
+    merged = a.merge(b, on=KEY, how="right" if partial else "outer", suffixes=("_committed", "_regenerated"),
+                     indicator=True)
     unmatched = int((merged["_merge"] != "both").sum())
     both = merged[merged["_merge"] == "both"]
     worst, unequal = 0.0, []
@@ -48,13 +52,15 @@ def main(argv=None) -> int:
     parser.add_argument("committed", type=Path)
     parser.add_argument("regenerated", type=Path)
     parser.add_argument("--tolerance", type=float, default=0.0, help="largest absolute score difference accepted")
+    parser.add_argument("--partial", action="store_true",
+                        help="the regenerated set may stop early: compare only the rows it has")
     args = parser.parse_args(argv)
     grids = sorted(p.parent.name for p in args.regenerated.glob("*/cells"))
     if not grids:
         parser.error(f"no grids under {args.regenerated}")
     ok = True
     for grid in grids:
-        good, line = compare_grid(args.committed / grid, args.regenerated / grid, args.tolerance)
+        good, line = compare_grid(args.committed / grid, args.regenerated / grid, args.tolerance, args.partial)
         print(line)
         ok &= good
     return 0 if ok else 1
