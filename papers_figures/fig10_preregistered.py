@@ -33,7 +33,8 @@
 results_dir = "results-long"
 figure_dir = "figures"
 perf = "best_perf"
-first_round, last_round = 12, 21     # the endpoint's rounds (8.6 % down to 1.15 % of the weights)
+first_round = 12                     # the endpoint's rounds: 12 (8.6 % of the weights) ...
+last_round = 21                      # ... to 21 (1.15 %)
 seeds = list(range(15))              # the primary and mechanism families' seeds
 sepcma_seeds = list(range(5))
 rounds = 21
@@ -45,6 +46,7 @@ from lottery_kit import parameters
 parameters.check_notebook(globals())   # a parameter this notebook does not declare, or of the wrong shape, is refused
 
 # %%
+import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -54,26 +56,45 @@ import lottery_kit as lk
 from lottery_kit import analysis, plots
 from lottery_kit.wiring import stored_wiring
 
-#: grid -> the runs it holds; ``arm`` is read from the baseline and the settings of each cell (arm_of)
+#: The notebook's parameters as the plan fixes them. With any other value the tests below still run, labelled
+#: exploratory, and print no decision.
+PREREGISTERED = {"perf": "best_perf", "first_round": 12, "last_round": 21, "seeds": list(range(15)),
+                 "sepcma_seeds": list(range(5)), "rounds": 21, "equivalence_margin": 100.0}
+changed = {name: globals()[name] for name, value in PREREGISTERED.items() if globals()[name] != value}
+if changed:
+    print(f"EXPLORATORY: these parameters differ from the pre-registration's {PREREGISTERED}: {changed}; "
+          "no test below decides anything.")
+
+#: The grids that hold the pre-registered runs (seeds 0-4 of three primary arms are the reused long-budget cells).
 GRIDS = ["long_pendulum_es", "long_pendulum_es_replicate", "prereg_pendulum_snes_stream1", "prereg_pendulum_snes",
          "prereg_pendulum_mechanism", "prereg_pendulum_sepcma", "prereg_pendulum_mechanism_exploratory"]
+#: What every run of those grids shares (preregistration.md, "Design"); a cell with other settings is refused.
+PLAN = {"task": "Pendulum-v1", "keep_ratio": 0.8, "rounds": 21, "signal": "final",
+        "task_options": {"n_eval_episodes": 32, "n_rollouts": 8}}
+PLAN_TRAINER = {"es_rules": "paper", "eval_every": 50, "generations": 2000, "mean_decay": 0.0001, "popsize": 100}
+#: (baseline, min_per_layer, distribution) -> the pre-registration's name of the arm; None: a run the plan does not
+#: use (random re-initialisation in the long-budget cells).
+ARMS = {("sig2noise", 0, "global"): "SNR", ("final-ticket", 0, "global"): "magnitude",
+        ("final-ticket", 8, "global"): "M-floor", ("sig2noise-shuffled", 0, "global"): "M-shuffled",
+        ("final-ticket", 0, "layerwise"): "magnitude, layer-wise",
+        ("magnitude-layer-std", 0, "global"): "magnitude-layer-std", ("random-reinit", 0, "global"): None}
 COLOURS = {"SNR": "black", "magnitude": "red", "M-floor": "tab:orange", "M-shuffled": "tab:blue",
            "magnitude, layer-wise": "tab:purple", "magnitude-layer-std": "tab:green"}
 
 
-def arm_of(row) -> str | None:
-    """The pre-registration's name of a run (None: not one of its arms, e.g. random re-initialisation)."""
-    if row["baseline"] == "sig2noise":
-        return "SNR"
-    if row["baseline"] == "sig2noise-shuffled":
-        return "M-shuffled"
-    if row["baseline"] == "magnitude-layer-std":
-        return "magnitude-layer-std"
-    if row["baseline"] == "final-ticket":
-        if row.get("distribution", "global") == "layerwise":
-            return "magnitude, layer-wise"
-        return "M-floor" if row.get("min_per_layer", 0) == 8 else "magnitude"
-    return None
+def arm_of(cell: Path) -> tuple[str | None, int]:
+    """(the arm, the noise stream) of a cell, from its ``config.json``; a cell whose settings are not the plan's
+    is refused with what differs."""
+    config = json.loads((cell / "config.json").read_text())["config"]
+    differs = {k: config.get(k) for k, v in PLAN.items() if config.get(k) != v}
+    differs |= {f"trainer.{k}": config["trainer"].get(k) for k, v in PLAN_TRAINER.items()
+                if config["trainer"].get(k) != v}
+    key = (config["baseline"], config.get("min_per_layer", 0), config.get("distribution", "global"))
+    if differs or key not in ARMS:
+        what = differs or dict(zip(["baseline", "min_per_layer", "distribution"], key))
+        raise ValueError(f"{cell}: not a pre-registered run: {what}; the plan's settings are {PLAN} with trainer "
+                         f"{PLAN_TRAINER}, and its arms {sorted(a for a in ARMS.values() if a)}")
+    return ARMS[key], int(config.get("training_replicate", 0))
 
 
 def load(grid: str) -> pd.DataFrame:
@@ -81,21 +102,25 @@ def load(grid: str) -> pd.DataFrame:
     if not (root.exists() and any(root.rglob("results.parquet"))):
         return pd.DataFrame()
     rows = lk.collect(root).assign(grid=grid)
-    for column, default in (("training_replicate", 0), ("min_per_layer", 0), ("distribution", "global")):
-        rows[column] = rows[column].fillna(default) if column in rows else default
-    rows["arm"] = [arm_of(r) for r in rows.to_dict("records")]
+    cells = {cell.name: arm_of(cell) for cell in (root / "cells").glob("*") if (cell / "config.json").exists()}
+    rows["arm"] = rows["cell"].map(lambda c: cells[c][0])
+    rows["training_replicate"] = rows["cell"].map(lambda c: cells[c][1])
     return rows[rows["arm"].notna()]
 
 
 frames = [load(g) for g in GRIDS]
 results = pd.concat([f for f in frames if len(f)], ignore_index=True)
-results["training_replicate"] = results["training_replicate"].astype(int)
+RUN = ["strategy", "arm", "training_replicate", "seed"]
+twice = results[results.duplicated([*RUN, "round"], keep=False)]
+if len(twice):
+    raise ValueError(f"one (strategy, arm, stream, seed, round) in two cells, {sorted(set(twice['cell']))}: "
+                     "a run may be counted once")
 
 # %% [markdown]
 # How far each family is: a run is one (strategy, arm, noise stream, seed); it is complete with all 21 rounds.
 
 # %%
-done = results.groupby(["strategy", "arm", "training_replicate", "seed"])["round"].nunique().eq(rounds)
+done = results.groupby(RUN)["round"].nunique().eq(rounds)
 FAMILIES = {   # family -> (strategy, arms, streams, seeds)
     "primary": ("SNES", ["SNR", "magnitude"], [0, 1], seeds),
     "mechanism": ("SNES", ["SNR", "magnitude", "M-floor", "M-shuffled"], [0], seeds),
@@ -141,11 +166,16 @@ if progress.loc["primary", "ready"]:
     primary = seed_test(part, "SNR", "magnitude")
     model = analysis.mixed_model(part, "SNR", "magnitude", first_round, last_round, perf=perf)
     p, mean = primary["sign_flip_p"], primary["mean_difference"]
-    verdict = ("SNR pruning gives better tickets than magnitude pruning" if p < 0.05 and mean > 0 else
+    verdict = ("exploratory, no decision" if changed else
+               "SNR pruning gives better tickets than magnitude pruning" if p < 0.05 and mean > 0 else
                "magnitude pruning gives better tickets than SNR pruning" if p < 0.05 else "no difference detected")
     print(f"Primary: {verdict} on Pendulum-v1 with SNES at the paper's budget: mean difference {mean:+.1f} "
           f"[{primary['t_low']:+.1f}, {primary['t_high']:+.1f}], sign-flip p = {p:.4f}; mixed model "
-          f"{model['coefficient']:+.1f} [{model['low']:+.1f}, {model['high']:+.1f}].")
+          f"{model['coefficient']:+.1f} [{model['low']:+.1f}, {model['high']:+.1f}] (variance: seed "
+          f"{model['seed_variance']:.0f}, stream within seed {model['stream_variance']:.0f}, residual "
+          f"{model['residual_variance']:.0f}"
+          + ("" if model["converged"] and not model["warnings"] else
+             f"; the fit {'converged' if model['converged'] else 'did not converge'}: {model['warnings']}") + ").")
 else:
     not_ready("primary")
 
@@ -162,28 +192,36 @@ if progress.loc["mechanism", "ready"]:
                            ("SNR", "M-shuffled")]], index=["T1", "T2", "T3", "T4"])
     tests = tests.join(analysis.holm(tests["sign_flip_p"]).set_index(tests.index)[["p_holm", "reject"]])
     up = {t: bool(tests.loc[t, "reject"] and tests.loc[t, "mean_difference"] > 0) for t in tests.index}
-    reading = ("SNR avoids layer collapse" if up["T1"] and not tests.loc["T2", "reject"] else
-               "σ picks better weights" if up["T2"] and up["T4"] else
-               "neither reading: " + ", ".join(f"{t} {'rejects' if tests.loc[t, 'reject'] else 'does not reject'}"
-                                               for t in tests.index))
+    outcome = ", ".join(f"{t} ({tests.loc[t, 'comparison']}) "
+                        + (f"rejects, {'positive' if tests.loc[t, 'mean_difference'] > 0 else 'negative'}"
+                           if tests.loc[t, "reject"] else "does not reject") for t in tests.index)
+    reading = ("exploratory, no decision: " + outcome if changed else
+               "SNR avoids layer collapse" if up["T1"] and not tests.loc["T2", "reject"] else
+               "σ picks better weights" if up["T2"] and up["T4"] else "neither reading: " + outcome)
     print(f"Mechanism: {reading}.")
     display(tests.round(4))   # noqa: F821  (IPython)
 else:
     not_ready("mechanism")
 
 # %% [markdown]
-# **Sep-CMA-ES** (5 seeds, both streams): "tie" if the 90 % t interval lies inside ±100 (TOST at α = 0.05); a rule
-# is better if the 95 % t interval excludes 0; otherwise inconclusive.
+# **Sep-CMA-ES** (5 seeds, both streams): "tie" if the 90 % t interval lies inside ±100 (TOST at α = 0.05) and the
+# 95 % t interval includes 0; a rule is better if the 95 % interval excludes 0 and the 90 % one does not lie inside
+# ±100; both at once is a difference smaller than the margin, and the verdict says both (amendment 2 of the plan);
+# neither is inconclusive.
 
 # %%
+WORDS = {"tie": "a tie (within ±100)", "better": "SNR better", "worse": "magnitude better",
+         "better, within the margin": "SNR better, by less than the ±100 margin of a tie",
+         "worse, within the margin": "magnitude better, by less than the ±100 margin of a tie",
+         "inconclusive": "inconclusive"}
 if progress.loc["Sep-CMA-ES", "ready"]:
     part = family_rows("Sep-CMA-ES")
     d = analysis.seed_differences(part, "SNR", "magnitude", first_round, last_round, perf=perf)["difference"]
-    eq, stats = analysis.equivalence(d.to_numpy(), equivalence_margin), analysis.paired_statistics(d.to_numpy())
-    verdict = ("a tie (within ±100)" if eq["equivalent"] else
-               "SNR better" if stats["t_low"] > 0 else "magnitude better" if stats["t_high"] < 0 else "inconclusive")
-    print(f"Sep-CMA-ES: {verdict}: mean {eq['mean_difference']:+.1f}, 90 % [{eq['low']:+.1f}, {eq['high']:+.1f}], "
-          f"95 % [{stats['t_low']:+.1f}, {stats['t_high']:+.1f}].")
+    v = analysis.equivalence_verdict(d.to_numpy(), equivalence_margin)
+    verdict = "exploratory, no decision" if changed else WORDS[v["verdict"]]
+    print(f"Sep-CMA-ES: {verdict}: mean {v['mean_difference']:+.1f}, 90 % [{v['low']:+.1f}, {v['high']:+.1f}] "
+          f"(TOST p = {v['p_equivalence']:.4f}), 95 % [{v['t_low']:+.1f}, {v['t_high']:+.1f}] (paired t p = "
+          f"{v['t_p']:.4f}).")
 else:
     not_ready("Sep-CMA-ES")
 

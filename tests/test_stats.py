@@ -44,6 +44,18 @@ def test_equivalence_inside_and_outside_the_margin():
     assert close["high"] - d.mean() == pytest.approx(2.131847 * d.std(ddof=1) / np.sqrt(5), rel=1e-5)
 
 
+def test_equivalence_verdict_names_a_small_difference_as_both():
+    # inside ±100 at 90 % and away from 0 at 95 %: a difference smaller than the margin, not "a tie"
+    both = stats.equivalence_verdict([50, 45, 55, 60, 40], margin=100)
+    assert both["verdict"] == "better, within the margin" and both["t_low"] > 0 and both["high"] < 100
+    # t(4) = mean / (sd / sqrt 5) = 50 / (7.9057 / 2.2361) = 14.142 -> two-sided p
+    from scipy.stats import t
+    assert both["t_p"] == pytest.approx(2 * t.sf(50 / (np.std([50, 45, 55, 60, 40], ddof=1) / np.sqrt(5)), 4))
+    assert stats.equivalence_verdict([10, -20, 5, 15, -5], margin=100)["verdict"] == "tie"
+    assert stats.equivalence_verdict([-150, -180, -120, -200, -160], margin=100)["verdict"] == "worse"
+    assert stats.equivalence_verdict([300, -250, 20, 400, -100], margin=100)["verdict"] == "inconclusive"
+
+
 def _design(effect, seeds=6, streams=2, rng=None):
     """A balanced table: every (seed, stream) has both rules over rounds 12-21; SNR = magnitude + effect + noise."""
     rng = rng or np.random.default_rng(0)
@@ -74,6 +86,18 @@ def test_seed_differences_average_rounds_then_streams():
                                                 & (table["round"] == 15)].index), "sig2noise", "final-ticket", 12, 21)
 
 
+def test_seed_differences_refuse_a_run_given_twice_and_seeds_of_unequal_streams():
+    table = _design(40.0)
+    twice = pd.concat([table, table[(table["seed"] == 3) & (table["baseline"] == "sig2noise")]])
+    with pytest.raises(ValueError, match=r"share a \(baseline, seed, training_replicate, round\).*two runs of one arm"):
+        stats.seed_differences(twice, "sig2noise", "final-ticket", 12, 21)
+    with pytest.raises(ValueError, match="two runs of one arm"):
+        stats.mixed_model(twice, "sig2noise", "final-ticket", 12, 21)
+    one_stream = table.drop(table[(table["seed"] == 4) & (table["training_replicate"] == 1)].index)
+    with pytest.raises(ValueError, match=r"same noise streams: .*seed 4: \[0\]"):
+        stats.seed_differences(one_stream, "sig2noise", "final-ticket", 12, 21)
+
+
 def test_mixed_model_estimates_the_paired_difference_of_a_balanced_design():
     table = _design(40.0)
     fit = stats.mixed_model(table, "sig2noise", "final-ticket", 12, 21)
@@ -82,6 +106,7 @@ def test_mixed_model_estimates_the_paired_difference_of_a_balanced_design():
     assert fit["coefficient"] == pytest.approx(d["difference"].mean(), abs=1e-6)
     assert fit["low"] < fit["coefficient"] < fit["high"] and fit["p"] < 0.05
     assert (fit["seeds"], fit["streams"], fit["observations"]) == (6, 2, 24)
+    assert fit["converged"] and fit["seed_variance"] > 0 and fit["residual_variance"] > 0
     null = stats.mixed_model(_design(0.0, rng=np.random.default_rng(1)), "sig2noise", "final-ticket", 12, 21)
     assert null["low"] < 0 < null["high"]
 

@@ -9,6 +9,8 @@ shape the tables for them.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -159,16 +161,48 @@ def equivalence(d, margin: float, alpha: float = 0.05) -> dict:
             "low": d.mean() - half, "high": d.mean() + half, "equivalent": bool(p < alpha)}
 
 
+def equivalence_verdict(d, margin: float, alpha: float = 0.05) -> dict:
+    """A tie or a difference, from both tests of ``d`` (one paired difference per seed): TOST within ±``margin``
+    (:func:`equivalence`, the 90 % interval at α 0.05) and the paired Student-t test of mean 0 (two-sided, the 95 %
+    interval). Both can hold at once, a difference smaller than the margin; the verdict then says both.
+
+    ``verdict``: "tie" (equivalent, no difference), "better" / "worse" (a difference, not equivalent), "better,
+    within the margin" / "worse, within the margin" (both), or "inconclusive" (neither)."""
+    from scipy.stats import ttest_1samp
+
+    d = np.asarray(d, float)
+    eq, stats = equivalence(d, margin, alpha), paired_statistics(d, level=1 - alpha)
+    t_p = float(ttest_1samp(d, 0.0).pvalue)
+    differs = t_p < alpha
+    direction = "better" if stats["mean_difference"] > 0 else "worse"
+    verdict = ({(True, False): "tie", (False, True): direction, (True, True): f"{direction}, within the margin"}
+               .get((eq["equivalent"], differs), "inconclusive"))
+    return {**eq, "t_low": stats["t_low"], "t_high": stats["t_high"], "t_p": t_p, "verdict": verdict}
+
+
+def _endpoint_rows(results: pd.DataFrame, better: str, than: str, first_round: int, last_round: int,
+                   stream: str) -> pd.DataFrame:
+    """The two baselines' rows of the endpoint's rounds, with a ``stream`` column (0 where absent); refuses a
+    (baseline, seed, stream, round) that appears twice."""
+    part = results[results["baseline"].isin([better, than]) & results["round"].between(first_round, last_round)]
+    part = part.assign(**{stream: part[stream] if stream in part else 0})
+    twice = part[part.duplicated(["baseline", "seed", stream, "round"], keep=False)]
+    if len(twice):
+        raise ValueError(f"{len(twice)} rows share a (baseline, seed, {stream}, round) with another, e.g. "
+                         f"{twice[['baseline', 'seed', stream, 'round']].iloc[0].tolist()}: two runs of one arm; "
+                         "keep one")
+    return part
+
+
 def seed_differences(results: pd.DataFrame, better: str, than: str, first_round: int, last_round: int,
                      perf: str = "best_perf", stream: str = "training_replicate") -> pd.DataFrame:
     """Per seed and noise stream: ``better`` − ``than`` of ``perf`` averaged over rounds ``first_round`` …
     ``last_round`` (pairs matched by seed, stream and round), and ``difference`` per seed, the mean over its streams.
 
-    Refuses pairs with a round missing on either side: a seed's endpoint is its whole range or nothing.
-    Returns columns seed, difference, streams, and one ``stream_<k>`` column per stream.
+    Refuses pairs with a round missing on either side (a seed's endpoint is its whole range or nothing), seeds with
+    different noise streams, and a (baseline, seed, stream, round) given twice (two runs would be averaged). Returns columns seed, difference, streams, and one ``stream_<k>`` column per stream.
     """
-    part = results[results["baseline"].isin([better, than]) & results["round"].between(first_round, last_round)]
-    part = part.assign(**{stream: part[stream] if stream in part else 0})
+    part = _endpoint_rows(results, better, than, first_round, last_round, stream)
     wide = part.pivot_table(index=["seed", stream, "round"], columns="baseline", values=perf)
     expected = last_round - first_round + 1
     counts = wide.dropna().groupby(level=["seed", stream]).size()
@@ -178,6 +212,10 @@ def seed_differences(results: pd.DataFrame, better: str, than: str, first_round:
         raise ValueError(f"{better} against {than}: rounds {first_round}-{last_round} incomplete for (seed, stream) "
                          f"{sorted(set(short.index) | missing)}")
     per_stream = (wide[better] - wide[than]).groupby(level=["seed", stream]).mean().unstack(stream)
+    if per_stream.isna().any().any():
+        raise ValueError(f"{better} against {than}: the seeds do not all have the same noise streams: "
+                         + "; ".join(f"seed {s}: {sorted(int(k) for k in row.dropna().index)}"
+                                     for s, row in per_stream.iterrows()))
     per_stream.columns = [f"stream_{int(k)}" for k in per_stream.columns]
     out = per_stream.assign(difference=per_stream.mean(axis=1), streams=per_stream.notna().sum(axis=1))
     return out.reset_index()
@@ -187,19 +225,25 @@ def mixed_model(results: pd.DataFrame, better: str, than: str, first_round: int,
                 perf: str = "best_perf", stream: str = "training_replicate", level: float = 0.95) -> dict:
     """A linear mixed model of each (seed, stream, rule)'s mean ``perf`` over the rounds: rule as a fixed effect,
     random intercepts for the seed and for the stream within the seed (``statsmodels`` MixedLM, REML). Returns the
-    rule's coefficient (``better`` − ``than``), its Wald interval at ``level`` and p."""
+    rule's coefficient (``better`` − ``than``), its Wald interval at ``level`` and p, whether the fit converged, its
+    variance components (a component at 0 sits on the boundary, where the Wald interval is less trustworthy) and
+    the fit's warnings, first lines."""
     import statsmodels.formula.api as smf
 
-    part = results[results["baseline"].isin([better, than]) & results["round"].between(first_round, last_round)]
-    part = part.assign(**{stream: part[stream] if stream in part else 0})
+    part = _endpoint_rows(results, better, than, first_round, last_round, stream)
     y = part.groupby(["seed", stream, "baseline"])[perf].mean().rename("y").reset_index()
     y["better"] = (y["baseline"] == better).astype(float)
     vc = {"stream": f"0 + C({stream})"} if y[stream].nunique() > 1 else None
-    fit = smf.mixedlm("y ~ better", y, groups=y["seed"], re_formula="1", vc_formula=vc).fit(reml=True)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = smf.mixedlm("y ~ better", y, groups=y["seed"], re_formula="1", vc_formula=vc).fit(reml=True)
     low, high = fit.conf_int(alpha=1 - level).loc["better"]
     return {"observations": len(y), "seeds": y["seed"].nunique(), "streams": y[stream].nunique(),
             "coefficient": float(fit.params["better"]), "low": float(low), "high": float(high),
-            "p": float(fit.pvalues["better"])}
+            "p": float(fit.pvalues["better"]), "converged": bool(fit.converged),
+            "seed_variance": float(fit.cov_re.iloc[0, 0]),
+            "stream_variance": float(fit.vcomp[0]) if vc else 0.0, "residual_variance": float(fit.scale),
+            "warnings": sorted({str(w.message).splitlines()[0] for w in caught})}
 
 
 # ---------------------------------------------------------------- capped tasks as survival data
@@ -271,6 +315,6 @@ def kaplan_meier(failures: pd.DataFrame, group: str = "baseline") -> pd.DataFram
     return pd.concat(frames, ignore_index=True)[[group, "round", "survival"]]
 
 
-__all__ = ["equivalence", "failure_rounds", "gain_against_agreement", "holm", "kaplan_meier", "mixed_model",
+__all__ = ["equivalence", "equivalence_verdict", "failure_rounds", "gain_against_agreement", "holm", "kaplan_meier", "mixed_model",
            "normalised_gain", "paired_difference", "paired_statistics", "pooled_difference", "seed_differences",
            "sign_flip_test", "survival_comparison", "trainable_until"]
