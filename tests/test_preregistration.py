@@ -1,0 +1,52 @@
+"""The pre-registered cells keep the plan's conditions (papers_figures/preregistration.md): each was made by a clean
+checkout at or after the plan's commit and finished its first round after that commit; round 1 does not depend on the
+rule or the noise stream, within the new cells and against the reused long-budget cells."""
+
+import json
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import lottery_kit as lk
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "papers_figures" / "results-long"
+PREREGISTERED = sorted(RESULTS.glob("prereg_*/cells/*"))
+ROUND_ONE = ["final_perf", "best_perf", "best_val", "kept_weights", "sigma_cv", "mean_travel"]
+
+
+def _git(*args) -> str:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+
+
+def test_the_plan_is_committed_and_the_cells_exist():
+    assert PREREGISTERED, "no pre-registered cell under papers_figures/results-long/prereg_*"
+    assert _git("log", "--diff-filter=A", "--format=%H", "--", "papers_figures/preregistration.md")
+
+
+@pytest.mark.parametrize("cell", PREREGISTERED, ids=lambda c: f"{c.parts[-3]}/{c.name[-8:]}")
+def test_every_cell_comes_after_the_plan(cell):
+    plan = _git("log", "--diff-filter=A", "--format=%H", "--", "papers_figures/preregistration.md").splitlines()[-1]
+    made_by = json.loads((cell / "config.json").read_text())["versions"].get("lottery-kit_commit")
+    assert made_by and not made_by.endswith("+dirty"), f"{cell}: made by {made_by!r}, not by a clean checkout"
+    ancestry = subprocess.run(["git", "merge-base", "--is-ancestor", plan, made_by], cwd=ROOT)
+    assert ancestry.returncode == 0, f"{cell}: made by {made_by}, which does not contain the plan's commit {plan}"
+    planned_at = int(_git("log", "-1", "--format=%ct", plan))
+    first = json.loads((cell / "rounds" / "round_01" / "DONE").read_text())["finished"]
+    assert first > planned_at, f"{cell}: round 1 finished before the plan was committed"
+
+
+def test_round_one_is_the_same_for_every_rule_and_stream_of_a_seed():
+    grids = ["long_pendulum_es", "long_pendulum_es_replicate", *sorted(p.name for p in RESULTS.glob("prereg_*"))]
+    rows = pd.concat([lk.collect(RESULTS / g) for g in grids], ignore_index=True)
+    rows = rows[(rows["round"] == 1) & (rows["strategy"] == "SNES") & (rows["baseline"] != "random-reinit")]
+    cells_per_seed = rows.groupby("seed")["cell"].nunique()
+    # seeds 0-4: the reused SNR and magnitude cells of stream 0, magnitude of stream 1 and the new SNR of stream 1
+    assert (cells_per_seed.loc[[0, 1, 2, 3, 4]] >= 4).all(), cells_per_seed
+    for seed, part in rows.groupby("seed"):
+        if len(part) < 2:
+            continue
+        distinct = part[ROUND_ONE].drop_duplicates()
+        assert len(distinct) == 1, f"seed {seed}: round 1 differs between {sorted(part['cell'])}:\n{distinct}"
