@@ -46,13 +46,17 @@ def test_a_set_equals_itself(copy):
     assert "0 unmatched, max |score diff| 0" in out and "105 rows matched" in out
 
 
+def _shift(column, round_, by):
+    """A change of the table: ``column`` of round ``round_`` moved by ``by``."""
+    def change(frame):
+        frame.loc[frame["round"] == round_, column] += by
+        return frame
+    return change
+
+
 def test_a_changed_score_differs_beyond_the_tolerance_only(copy):
     target, edit = copy
-
-    def nudge(frame):
-        frame.loc[frame["round"] == 7, "best_perf"] += 0.5
-        return frame
-    edit(nudge)
+    edit(_shift("best_perf", 7, 0.5))
     rc, out = _compare(COMMITTED, target)
     assert rc == 1 and "best_perf (max |diff| 0.5)" in out
     assert _compare(COMMITTED, target, "--tolerance", "0.6")[0] == 0
@@ -60,11 +64,7 @@ def test_a_changed_score_differs_beyond_the_tolerance_only(copy):
 
 def test_a_changed_non_score_column_differs_at_any_tolerance(copy):
     target, edit = copy
-
-    def recount(frame):
-        frame.loc[frame["round"] == 3, "kept_weights"] += 1
-        return frame
-    edit(recount)
+    edit(_shift("kept_weights", 3, 1))
     rc, out = _compare(COMMITTED, target, "--tolerance", "1000")
     assert rc == 1 and "kept_weights" in out
 
