@@ -50,3 +50,43 @@ def test_round_one_is_the_same_for_every_rule_and_stream_of_a_seed():
             continue
         distinct = part[ROUND_ONE].drop_duplicates()
         assert len(distinct) == 1, f"seed {seed}: round 1 differs between {sorted(part['cell'])}:\n{distinct}"
+
+
+#: grid -> the cells it must expand to: (strategy, baseline, min_per_layer, distribution, stream, seeds)
+PLANNED_GRIDS = {
+    "prereg_pendulum_snes_stream1": {("SNES", "sig2noise", 0, "global", 1, (0, 1, 2, 3, 4))},
+    "prereg_pendulum_snes": {("SNES", b, 0, "global", k, block) for b in ("sig2noise", "final-ticket") for k in (0, 1)
+                             for block in ((5, 6, 7, 8, 9), (10, 11, 12, 13, 14))},
+    "prereg_pendulum_mechanism": {("SNES", b, floor, "global", 0, block)
+                                  for b, floor in (("final-ticket", 8), ("sig2noise-shuffled", 0))
+                                  for block in ((0, 1, 2, 3, 4), (5, 6, 7, 8, 9), (10, 11, 12, 13, 14))},
+    "prereg_pendulum_sepcma": {("Sep_CMA_ES", b, 0, "global", k, (0, 1, 2, 3, 4))
+                               for b in ("sig2noise", "final-ticket") for k in (0, 1)},
+    "prereg_pendulum_mechanism_exploratory": {("SNES", "final-ticket", 0, "layerwise", 0, (0, 1, 2, 3, 4)),
+                                              ("SNES", "magnitude-layer-std", 0, "global", 0, (0, 1, 2, 3, 4))},
+}
+
+
+@pytest.mark.parametrize("grid", sorted(PLANNED_GRIDS))
+def test_every_planned_grid_expands_to_its_cells_and_each_is_a_valid_run(grid):
+    """A grid that runs hours after the plan was committed must not fail at its first cell: each of its cells is
+    accepted by the notebook and is a valid run configuration, with the plan's settings."""
+    from lottery_kit import grid as grids
+
+    axes, zips = grids.load_grid_file(ROOT / "papers_figures" / "grids" / f"{grid}.yaml")
+    cells = grids.expand(axes, zips)
+    _, errors = grids.check_cells(ROOT / "notebooks" / "imp_es.ipynb", cells)
+    assert not errors, errors
+    got = set()
+    for params in cells:
+        config = lk.RunConfig.from_parameters(**params)
+        identity = config.identity()
+        assert (identity["task"], identity["keep_ratio"], identity["rounds"], identity["task_options"]) == \
+            ("Pendulum-v1", 0.8, 21, {"n_rollouts": 8, "n_eval_episodes": 32})
+        trainer = identity["trainer"]
+        assert (trainer["popsize"], trainer["generations"], trainer["eval_every"], trainer["mean_decay"],
+                trainer["es_rules"]) == (100, 2000, 50, 0.0001, "paper")
+        got.add((trainer["strategy"], identity["baseline"], identity.get("min_per_layer", 0),
+                 identity.get("distribution", "global"), identity.get("training_replicate", 0),
+                 tuple(identity["seeds"])))
+    assert got == PLANNED_GRIDS[grid]
