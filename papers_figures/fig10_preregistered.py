@@ -71,7 +71,11 @@ GRIDS = ["long_pendulum_es", "long_pendulum_es_replicate", "prereg_pendulum_snes
 #: What every run of those grids shares (preregistration.md, "Design"); a cell with other settings is refused.
 PLAN = {"task": "Pendulum-v1", "keep_ratio": 0.8, "rounds": 21, "signal": "final",
         "task_options": {"n_eval_episodes": 32, "n_rollouts": 8}}
-PLAN_TRAINER = {"es_rules": "paper", "eval_every": 50, "generations": 2000, "mean_decay": 0.0001, "popsize": 100}
+PLAN_TRAINER = {"decay_mode": "shrink", "es_rules": "paper", "eval_every": 50, "generations": 2000,
+                "mean_decay": 0.0001, "popsize": 100, "settings": {}, "sigma_convention": "per_weight_std"}
+STRATEGIES = ("SNES", "Sep_CMA_ES")   # the primary's and the paper's Pendulum strategy, each at its default settings
+#: The settings that tell a run's arm, noise stream and seeds apart; every other one must be the plan's.
+RUN_KEYS = ("baseline", "min_per_layer", "distribution", "erk_power", "training_replicate", "seeds", "trainer")
 #: (baseline, min_per_layer, distribution) -> the pre-registration's name of the arm; None: a run the plan does not
 #: use (random re-initialisation in the long-budget cells).
 ARMS = {("sig2noise", 0, "global"): "SNR", ("final-ticket", 0, "global"): "magnitude",
@@ -85,15 +89,25 @@ COLOURS = {"SNR": "black", "magnitude": "red", "M-floor": "tab:orange", "M-shuff
 def arm_of(cell: Path) -> tuple[str | None, int]:
     """(the arm, the noise stream) of a cell, from its ``config.json``; a cell whose settings are not the plan's
     is refused with what differs."""
+    if not (cell / "config.json").is_file():
+        raise FileNotFoundError(f"{cell} has results but no config.json: its settings cannot be checked against "
+                                "the plan; restore the file or move the cell out of the grid")
     config = json.loads((cell / "config.json").read_text())["config"]
-    differs = {k: config.get(k) for k, v in PLAN.items() if config.get(k) != v}
-    differs |= {f"trainer.{k}": config["trainer"].get(k) for k, v in PLAN_TRAINER.items()
-                if config["trainer"].get(k) != v}
-    key = (config["baseline"], config.get("min_per_layer", 0), config.get("distribution", "global"))
+    trainer = config.get("trainer", {})
+    differs = {k: config.get(k) for k in PLAN if config.get(k) != PLAN[k]}
+    differs |= {k: config[k] for k in config if k not in PLAN and k not in RUN_KEYS}
+    differs |= {f"trainer.{k}": trainer.get(k) for k in {*PLAN_TRAINER, *trainer} - {"strategy"}
+                if trainer.get(k) != PLAN_TRAINER.get(k)}
+    if trainer.get("strategy") not in STRATEGIES:
+        differs["trainer.strategy"] = trainer.get("strategy")
+    if config.get("erk_power", 1.0) != 1.0:
+        differs["erk_power"] = config["erk_power"]
+    key = (config.get("baseline"), config.get("min_per_layer", 0), config.get("distribution", "global"))
     if differs or key not in ARMS:
         what = differs or dict(zip(["baseline", "min_per_layer", "distribution"], key))
         raise ValueError(f"{cell}: not a pre-registered run: {what}; the plan's settings are {PLAN} with trainer "
-                         f"{PLAN_TRAINER}, and its arms {sorted(a for a in ARMS.values() if a)}")
+                         f"{PLAN_TRAINER} and strategy one of {STRATEGIES}, and its arms "
+                         f"{sorted(a for a in ARMS.values() if a)}")
     return ARMS[key], int(config.get("training_replicate", 0))
 
 
@@ -102,7 +116,7 @@ def load(grid: str) -> pd.DataFrame:
     if not (root.exists() and any(root.rglob("results.parquet"))):
         return pd.DataFrame()
     rows = lk.collect(root).assign(grid=grid)
-    cells = {cell.name: arm_of(cell) for cell in (root / "cells").glob("*") if (cell / "config.json").exists()}
+    cells = {cell.name: arm_of(cell) for cell in (root / "cells").glob("*") if (cell / "results.parquet").exists()}
     rows["arm"] = rows["cell"].map(lambda c: cells[c][0])
     rows["training_replicate"] = rows["cell"].map(lambda c: cells[c][1])
     return rows[rows["arm"].notna()]

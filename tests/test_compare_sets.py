@@ -78,6 +78,13 @@ def test_a_set_that_stopped_early_passes_only_with_partial(copy):
     assert rc == 0 and "10 rows matched, 0 unmatched" in out
 
 
+def test_partial_refuses_a_set_that_matches_nothing(copy):
+    target, edit = copy
+    edit(lambda frame: frame[frame["round"] > 99])
+    rc, out = _compare(COMMITTED, target, "--partial")
+    assert rc == 1 and "0 rows matched, 0 unmatched" in out
+
+
 def test_partial_still_refuses_a_row_the_committed_set_lacks(copy):
     target, edit = copy
 

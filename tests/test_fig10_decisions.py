@@ -114,10 +114,10 @@ def test_a_cell_with_other_settings_or_a_run_counted_twice_is_refused(complete_s
     shutil.copytree(complete_set, odd)
     config_path = next((odd / "prereg_pendulum_sepcma" / "cells").glob("*")) / "config.json"
     record = json.loads(config_path.read_text())
-    record["config"]["trainer"]["popsize"] = 50
+    record["config"]["trainer"]["settings"] = {"elite_ratio": 0.3}   # not the paper's Sep-CMA-ES
     config_path.write_text(json.dumps(record))
     rc, printed = _run(odd, tmp_path)
-    assert rc != 0 and "not a pre-registered run: {'trainer.popsize': 50}" in printed
+    assert rc != 0 and "not a pre-registered run: {'trainer.settings': {'elite_ratio': 0.3}}" in printed
 
     twice = tmp_path / "twice"
     shutil.copytree(complete_set, twice)

@@ -51,6 +51,7 @@ def test_equivalence_verdict_names_a_small_difference_as_both():
     # t(4) = mean / (sd / sqrt 5) = 50 / (7.9057 / 2.2361) = 14.142 -> two-sided p
     from scipy.stats import t
     assert both["t_p"] == pytest.approx(2 * t.sf(50 / (np.std([50, 45, 55, 60, 40], ddof=1) / np.sqrt(5)), 4))
+    assert stats.equivalence_verdict([-50, -45, -55, -60, -40], margin=100)["verdict"] == "worse, within the margin"
     assert stats.equivalence_verdict([10, -20, 5, 15, -5], margin=100)["verdict"] == "tie"
     assert stats.equivalence_verdict([-150, -180, -120, -200, -160], margin=100)["verdict"] == "worse"
     assert stats.equivalence_verdict([300, -250, 20, 400, -100], margin=100)["verdict"] == "inconclusive"
@@ -93,6 +94,11 @@ def test_seed_differences_refuse_a_run_given_twice_and_seeds_of_unequal_streams(
         stats.seed_differences(twice, "sig2noise", "final-ticket", 12, 21)
     with pytest.raises(ValueError, match="two runs of one arm"):
         stats.mixed_model(twice, "sig2noise", "final-ticket", 12, 21)
+    # cells made before noise streams were recorded have no stream (NaN once collected beside newer ones): stream 0
+    unrecorded = table.astype({"training_replicate": float})
+    unrecorded.loc[unrecorded["training_replicate"] == 0, "training_replicate"] = np.nan
+    pd.testing.assert_frame_equal(stats.seed_differences(unrecorded, "sig2noise", "final-ticket", 12, 21),
+                                  stats.seed_differences(table, "sig2noise", "final-ticket", 12, 21))
     one_stream = table.drop(table[(table["seed"] == 4) & (table["training_replicate"] == 1)].index)
     with pytest.raises(ValueError, match=r"same noise streams: .*seed 4: \[0\]"):
         stats.seed_differences(one_stream, "sig2noise", "final-ticket", 12, 21)
@@ -107,6 +113,9 @@ def test_mixed_model_estimates_the_paired_difference_of_a_balanced_design():
     assert fit["low"] < fit["coefficient"] < fit["high"] and fit["p"] < 0.05
     assert (fit["seeds"], fit["streams"], fit["observations"]) == (6, 2, 24)
     assert fit["converged"] and fit["seed_variance"] > 0 and fit["residual_variance"] > 0
+    assert fit["stream_variance"] is not None and fit["stream_variance"] >= 0
+    single = stats.mixed_model(table[table["training_replicate"] == 0], "sig2noise", "final-ticket", 12, 21)
+    assert single["streams"] == 1 and single["stream_variance"] is None
     null = stats.mixed_model(_design(0.0, rng=np.random.default_rng(1)), "sig2noise", "final-ticket", 12, 21)
     assert null["low"] < 0 < null["high"]
 

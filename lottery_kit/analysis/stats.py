@@ -182,10 +182,10 @@ def equivalence_verdict(d, margin: float, alpha: float = 0.05) -> dict:
 
 def _endpoint_rows(results: pd.DataFrame, better: str, than: str, first_round: int, last_round: int,
                    stream: str) -> pd.DataFrame:
-    """The two baselines' rows of the endpoint's rounds, with a ``stream`` column (0 where absent); refuses a
-    (baseline, seed, stream, round) that appears twice."""
+    """The two baselines' rows of the endpoint's rounds, with a ``stream`` column (0 where absent or missing, as in
+    cells made before noise streams were recorded); refuses a (baseline, seed, stream, round) that appears twice."""
     part = results[results["baseline"].isin([better, than]) & results["round"].between(first_round, last_round)]
-    part = part.assign(**{stream: part[stream] if stream in part else 0})
+    part = part.assign(**{stream: part[stream].fillna(0).astype(int) if stream in part else 0})
     twice = part[part.duplicated(["baseline", "seed", stream, "round"], keep=False)]
     if len(twice):
         raise ValueError(f"{len(twice)} rows share a (baseline, seed, {stream}, round) with another, e.g. "
@@ -226,8 +226,8 @@ def mixed_model(results: pd.DataFrame, better: str, than: str, first_round: int,
     """A linear mixed model of each (seed, stream, rule)'s mean ``perf`` over the rounds: rule as a fixed effect,
     random intercepts for the seed and for the stream within the seed (``statsmodels`` MixedLM, REML). Returns the
     rule's coefficient (``better`` − ``than``), its Wald interval at ``level`` and p, whether the fit converged, its
-    variance components (a component at 0 sits on the boundary, where the Wald interval is less trustworthy) and
-    the fit's warnings, first lines."""
+    variance components (a component at 0 sits on the boundary, where the Wald interval is less trustworthy;
+    ``stream_variance`` is None with one stream) and the fit's warnings, first lines."""
     import statsmodels.formula.api as smf
 
     part = _endpoint_rows(results, better, than, first_round, last_round, stream)
@@ -242,7 +242,7 @@ def mixed_model(results: pd.DataFrame, better: str, than: str, first_round: int,
             "coefficient": float(fit.params["better"]), "low": float(low), "high": float(high),
             "p": float(fit.pvalues["better"]), "converged": bool(fit.converged),
             "seed_variance": float(fit.cov_re.iloc[0, 0]),
-            "stream_variance": float(fit.vcomp[0]) if vc else 0.0, "residual_variance": float(fit.scale),
+            "stream_variance": float(fit.vcomp[0]) if vc else None, "residual_variance": float(fit.scale),
             "warnings": sorted({str(w.message).splitlines()[0] for w in caught})}
 
 

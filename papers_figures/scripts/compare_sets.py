@@ -41,7 +41,7 @@ def compare_grid(committed: Path, regenerated: Path, tolerance: float, partial: 
                 unequal.append(f"{column} (max |diff| {diff:.3g})")
         elif not x.astype(str).equals(y.astype(str)):
             unequal.append(column)
-    ok = not unmatched and not unequal
+    ok = not unmatched and not unequal and len(both) > 0   # nothing matched compares nothing
     line = (f"{committed.name}: {len(both)} rows matched, {unmatched} unmatched, max |score diff| {worst:.3g}"
             + (f"; differs in {', '.join(unequal)}" if unequal else "") + ("" if ok else "  <- DIFFERS"))
     return ok, line
