@@ -171,13 +171,14 @@ def equivalence_verdict(d, margin: float, alpha: float = 0.05) -> dict:
     from scipy.stats import ttest_1samp
 
     d = np.asarray(d, float)
-    eq, stats = equivalence(d, margin, alpha), paired_statistics(d, level=1 - alpha)
-    t_p = float(ttest_1samp(d, 0.0).pvalue)
-    differs = t_p < alpha
-    direction = "better" if stats["mean_difference"] > 0 else "worse"
+    eq, test = equivalence(d, margin, alpha), ttest_1samp(d, 0.0)
+    interval = test.confidence_interval(1 - alpha)
+    differs = test.pvalue < alpha
+    direction = "better" if eq["mean_difference"] > 0 else "worse"
     verdict = ({(True, False): "tie", (False, True): direction, (True, True): f"{direction}, within the margin"}
                .get((eq["equivalent"], differs), "inconclusive"))
-    return {**eq, "t_low": stats["t_low"], "t_high": stats["t_high"], "t_p": t_p, "verdict": verdict}
+    return {**eq, "t_low": float(interval.low), "t_high": float(interval.high), "t_p": float(test.pvalue),
+            "verdict": verdict}
 
 
 def _endpoint_rows(results: pd.DataFrame, better: str, than: str, first_round: int, last_round: int,
@@ -200,7 +201,8 @@ def seed_differences(results: pd.DataFrame, better: str, than: str, first_round:
     ``last_round`` (pairs matched by seed, stream and round), and ``difference`` per seed, the mean over its streams.
 
     Refuses pairs with a round missing on either side (a seed's endpoint is its whole range or nothing), seeds with
-    different noise streams, and a (baseline, seed, stream, round) given twice (two runs would be averaged). Returns columns seed, difference, streams, and one ``stream_<k>`` column per stream.
+    different noise streams, and a (baseline, seed, stream, round) given twice (two runs would be averaged).
+    Returns columns seed, difference, streams, and one ``stream_<k>`` column per stream.
     """
     part = _endpoint_rows(results, better, than, first_round, last_round, stream)
     wide = part.pivot_table(index=["seed", stream, "round"], columns="baseline", values=perf)
@@ -315,6 +317,6 @@ def kaplan_meier(failures: pd.DataFrame, group: str = "baseline") -> pd.DataFram
     return pd.concat(frames, ignore_index=True)[[group, "round", "survival"]]
 
 
-__all__ = ["equivalence", "equivalence_verdict", "failure_rounds", "gain_against_agreement", "holm", "kaplan_meier", "mixed_model",
-           "normalised_gain", "paired_difference", "paired_statistics", "pooled_difference", "seed_differences",
-           "sign_flip_test", "survival_comparison", "trainable_until"]
+__all__ = ["equivalence", "equivalence_verdict", "failure_rounds", "gain_against_agreement", "holm", "kaplan_meier",
+           "mixed_model", "normalised_gain", "paired_difference", "paired_statistics", "pooled_difference",
+           "seed_differences", "sign_flip_test", "survival_comparison", "trainable_until"]
