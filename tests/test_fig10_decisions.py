@@ -77,12 +77,12 @@ def _run(results_dir: Path, out: Path, *parameters: str) -> tuple[int, str]:
     done = subprocess.run([sys.executable, "-m", "papermill", "--log-level", "WARNING", str(NOTEBOOK),
                            str(out / "fig10.ipynb"), "-p", "results_dir", str(results_dir), "-p", "figure_dir",
                            str(out / "png"), *parameters], capture_output=True, text=True, cwd=NOTEBOOK.parent)
-    printed = ""
-    if (out / "fig10.ipynb").exists():
-        nb = nbformat.read(out / "fig10.ipynb", as_version=4)
-        printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-                          if o.get("output_type") == "stream" or o.get("output_type") == "error" and
-                          (o.__setitem__("text", f"{o['ename']}: {o['evalue']}") or True))
+    if not (out / "fig10.ipynb").exists():
+        return done.returncode, done.stderr
+    nb = nbformat.read(out / "fig10.ipynb", as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    printed = "".join(o["text"] if o["output_type"] == "stream" else f"{o['ename']}: {o['evalue']}"
+                      for o in outputs if o["output_type"] in ("stream", "error"))
     return done.returncode, printed
 
 

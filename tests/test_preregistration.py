@@ -2,6 +2,7 @@
 checkout at or after the plan's commit and finished its first round after that commit; round 1 does not depend on the
 rule or the noise stream, within the new cells and against the reused long-budget cells."""
 
+import functools
 import json
 import subprocess
 from pathlib import Path
@@ -25,14 +26,21 @@ def _git(*args) -> str:
     return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
 
 
+@functools.cache
+def plan_commit() -> str:
+    """The commit that added the plan ("" if none did)."""
+    added = _git("log", "--diff-filter=A", "--format=%H", "--", "papers_figures/preregistration.md").splitlines()
+    return added[-1] if added else ""
+
+
 def test_the_plan_is_committed_and_the_cells_exist():
     assert PREREGISTERED, "no pre-registered cell under papers_figures/results-long/prereg_*"
-    assert _git("log", "--diff-filter=A", "--format=%H", "--", "papers_figures/preregistration.md")
+    assert plan_commit()
 
 
 @pytest.mark.parametrize("cell", PREREGISTERED, ids=lambda c: f"{c.parts[-3]}/{c.name[-8:]}")
 def test_every_cell_comes_after_the_plan(cell):
-    plan = _git("log", "--diff-filter=A", "--format=%H", "--", "papers_figures/preregistration.md").splitlines()[-1]
+    plan = plan_commit()
     made_by = json.loads((cell / "config.json").read_text())["versions"].get("lottery-kit_commit")
     assert made_by and not made_by.endswith("+dirty"), f"{cell}: made by {made_by!r}, not by a clean checkout"
     ancestry = subprocess.run(["git", "merge-base", "--is-ancestor", plan, made_by], cwd=ROOT)
