@@ -25,7 +25,7 @@ DENIED = {
     r"\b(engineers?|teammates?|the lead)\b": "the team",
     r"\bworktrees?\b": "a working copy outside the repository",
     r"(?<![\w.])/work/": "a path outside the repository",
-    r"paper-notes|design-sketch|perf-notes": "notes that are not in the repository",
+    r"\b(?:paper|design|perf)-(?:notes|sketch)\b": "notes that are not in the repository",
     r"\bour (notes|measurements?|runs?)\b": "the team's notes or measurements instead of the file that holds them",
 }
 #: What a match may legitimately be part of.
@@ -57,7 +57,7 @@ def findings(text: str) -> list[tuple[int, str, str]]:
 
 
 def test_the_patterns_find_what_they_deny():
-    text = "the tenth session ran it (issue 19) this morning; our notes say so, paper-notes too\n@pytest.fixture(scope=\"session\")"
+    text = (ROOT / "tests/golden/denied_wording.txt").read_text()
     assert [what for _, _, what in findings(text)] == [
         "an issue number", "a work session", "a time of day of the work", "notes that are not in the repository",
         "the team's notes or measurements instead of the file that holds them"]
