@@ -1,8 +1,9 @@
 """Small IMP runs whose numbers must not depend on the devices they spread over (``tests/test_sharding.py`` runs
-this with 1, 2 and 3 host devices): ``python tests/sharded_runs.py OUT_DIR``. Writes every run's results and round
-artifacts under OUT_DIR, the scores of every round's final means (``scores.npy``, as the analyses score many
-networks), and ``devices.json``: the devices JAX reports and the sizes of the meshes each run's kernels were spread
-over."""
+them on one device in a one-device process, and over 2 and 3 devices in a three-device process):
+``python tests/sharded_runs.py OUT_DIR [N ...]`` runs them over the first N devices of this process, for each N
+(``run_imp(..., devices=N)``; default: every device). Writes, under OUT_DIR/N, every run's results and round
+artifacts, the scores of every round's final means (``scores.npy``, as the analyses score many networks), and
+``devices.json``: the devices JAX reports and the sizes of the meshes each run's kernels were spread over."""
 
 import json
 import sys
@@ -13,6 +14,7 @@ import numpy as np
 
 import lottery_kit as lk
 from lottery_kit.analysis import score_many
+from lottery_kit.sharding import spread
 
 
 SPREAD: set[int] = set()   # the device counts of the meshes a run's kernels were spread over
@@ -46,19 +48,26 @@ def runs():
     ]
 
 
-def main(out: Path) -> None:
-    spread = {}
-    for name, task, trainer, baseline, seeds in runs():
-        SPREAD.clear()
-        lk.run_imp(task, trainer, baseline, seeds=seeds, rounds=2, keep_ratio=0.5, out_dir=out / name,
-                   progress=False)
-        # the analyses' scoring of many networks: every round's final means, on the device a trainer returns them
-        means = [lk.load_round(out / name, s, r)["final_mean"] for s in seeds for r in (1, 2)]
-        stacked = jax.device_put(jax.tree_util.tree_map(lambda *a: np.stack(a), *means), jax.devices()[0])
-        np.save(out / name / "scores.npy", np.asarray(score_many(task, stacked)))
-        spread[name] = sorted(SPREAD)
-    (out / "devices.json").write_text(json.dumps({"jax": len(jax.devices()), "spread": spread}))
+def main(out: Path, counts: list[int]) -> None:
+    made = runs()
+    for n in counts:
+        spread = {name: over_devices(n, out / str(n) / name, task, trainer, baseline, seeds)
+                  for name, task, trainer, baseline, seeds in made}
+        (out / str(n) / "devices.json").write_text(json.dumps({"jax": len(jax.devices()), "spread": spread}))
+
+
+def over_devices(n: int, out: Path, task, trainer, baseline: str, seeds: list[int]) -> list[int]:
+    """One run over the first ``n`` devices; returns the sizes of the meshes its kernels were spread over."""
+    SPREAD.clear()
+    lk.run_imp(task, trainer, baseline, seeds=seeds, rounds=2, keep_ratio=0.5, out_dir=out, progress=False,
+               devices=n)
+    # the analyses' scoring of many networks: every round's final means, on the device a trainer returns them
+    means = [lk.load_round(out, s, r)["final_mean"] for s in seeds for r in (1, 2)]
+    stacked = jax.device_put(jax.tree_util.tree_map(lambda *a: np.stack(a), *means), jax.devices()[0])
+    with spread(n):   # as a process of n devices scores them
+        np.save(out / "scores.npy", np.asarray(score_many(task, stacked)))
+    return sorted(SPREAD)
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    main(Path(sys.argv[1]), [int(n) for n in sys.argv[2:]] or [len(jax.devices())])
