@@ -51,9 +51,9 @@ def runs():
 def main(out: Path, counts: list[int]) -> None:
     made = runs()
     for n in counts:
-        spread = {name: over_devices(n, out / str(n) / name, task, trainer, baseline, seeds)
+        meshes = {name: over_devices(n, out / str(n) / name, task, trainer, baseline, seeds)
                   for name, task, trainer, baseline, seeds in made}
-        (out / str(n) / "devices.json").write_text(json.dumps({"jax": len(jax.devices()), "spread": spread}))
+        (out / str(n) / "devices.json").write_text(json.dumps({"jax": len(jax.devices()), "spread": meshes}))
 
 
 def over_devices(n: int, out: Path, task, trainer, baseline: str, seeds: list[int]) -> list[int]:
