@@ -23,7 +23,7 @@
 # Every cell is its own papermill run in `out_dir/cells/…`; rerunning skips finished cells.
 #
 # With the defaults (SNES on CartPole-v1, population 32, 60 generations a round, 5 rounds keeping
-# 30% each) the grid takes about two and a half minutes on 2 CPU cores. Expect the ticket effect at the sparse end:
+# 30% each) the grid takes about a minute on 2 CPU cores. Expect the ticket effect at the sparse end:
 # IMP masks with rewound weights keep balancing the pole where random masks with fresh weights fail.
 
 # %% tags=["parameters"]

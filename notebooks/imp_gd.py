@@ -23,7 +23,7 @@
 # run directory, `results.parquet` (its `strategy` column holds the optimiser) and `lk.load_round` are exactly
 # those of `imp_es`, so one figure can read an ES grid and a GD grid side by side. `sig2noise` needs an ES search
 # distribution and is refused here; every other baseline works. The defaults (Adam on Fashion-MNIST, one epoch a
-# round) take about a minute on 2 CPU cores; `preset = "paper"` is the paper's scale (Adam: 2 epochs a round,
+# round) take about a minute and a half on 2 CPU cores; `preset = "paper"` is the paper's scale (Adam: 2 epochs a round,
 # batch 128, lr 3e-4; PPO: the paper's Pendulum settings, or the Brax demo's for Brax; 20 rounds at keep ratio 0.8).
 
 # %% tags=["parameters"]
