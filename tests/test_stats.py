@@ -27,6 +27,12 @@ def test_sign_flip_matches_a_brute_force_enumeration():
     assert stats.sign_flip_test(d) == pytest.approx(brute)
 
 
+def test_sign_flip_refuses_a_difference_that_is_not_finite():
+    for bad in ([1.0, np.nan, 2.0], [1.0, np.inf, 2.0]):
+        with pytest.raises(ValueError, match="finite differences"):
+            stats.sign_flip_test(bad)
+
+
 def test_holm_steps_down():
     out = stats.holm([0.01, 0.04, 0.03, 0.005])
     # sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1 = 0.02, 0.03, 0.06, 0.04, then the running maximum
@@ -154,3 +160,12 @@ def test_fisher_on_the_cartpole_counts():
            [{"baseline": "mag", "round": 15, "failed": True}] * 3 + [{"baseline": "mag", "round": 21, "failed": False}] * 2
     out = stats.survival_comparison(pd.DataFrame(rows), "snr", "mag")
     assert out["fisher_p"] == pytest.approx(1 / 6)
+
+
+def test_seed_differences_refuse_a_seed_whose_scores_are_not_finite():
+    # a seed NaN in every endpoint round of both arms and both streams would vanish from a pivot: refused instead
+    table = _design(40.0)
+    table.loc[table["seed"] == 5, "best_perf"] = np.nan
+    with pytest.raises(ValueError, match=r"not finite, e\.g\. \(baseline, seed, training_replicate, round\) "
+                                         r"\('final-ticket', 5, 0, 12\)"):
+        stats.seed_differences(table, "sig2noise", "final-ticket", 12, 21)

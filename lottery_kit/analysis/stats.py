@@ -131,6 +131,9 @@ def sign_flip_test(d, alternative: str = "two-sided", exact_up_to: int = 20, n_r
     from scipy.stats import permutation_test
 
     d = np.asarray(d, float)
+    if not np.isfinite(d).all():
+        raise ValueError(f"sign_flip_test needs finite differences; got {d.tolist()}: a score of a seed is not "
+                         "finite (a failed run); find it before testing")
     if np.all(d == 0):
         return 1.0
     resamples = np.inf if d.size <= exact_up_to else n_resamples
@@ -181,6 +184,11 @@ def equivalence_verdict(d, margin: float, alpha: float = 0.05) -> dict:
             "verdict": verdict}
 
 
+def _key(row: pd.Series, stream: str) -> str:
+    """A row's (baseline, seed, stream, round), as an error message names it."""
+    return f"({row['baseline']!r}, {int(row['seed'])}, {int(row[stream])}, {int(row['round'])})"
+
+
 def _endpoint_rows(results: pd.DataFrame, better: str, than: str, first_round: int, last_round: int,
                    stream: str) -> pd.DataFrame:
     """The two baselines' rows of the endpoint's rounds, with a ``stream`` column (0 where absent or missing, as in
@@ -190,8 +198,7 @@ def _endpoint_rows(results: pd.DataFrame, better: str, than: str, first_round: i
     twice = part[part.duplicated(["baseline", "seed", stream, "round"], keep=False)]
     if len(twice):
         raise ValueError(f"{len(twice)} rows share a (baseline, seed, {stream}, round) with another, e.g. "
-                         f"{twice[['baseline', 'seed', stream, 'round']].iloc[0].tolist()}: two runs of one arm; "
-                         "keep one")
+                         f"{_key(twice.iloc[0], stream)}: two runs of one arm; keep one")
     return part
 
 
@@ -201,10 +208,16 @@ def seed_differences(results: pd.DataFrame, better: str, than: str, first_round:
     ``last_round`` (pairs matched by seed, stream and round), and ``difference`` per seed, the mean over its streams.
 
     Refuses pairs with a round missing on either side (a seed's endpoint is its whole range or nothing), seeds with
-    different noise streams, and a (baseline, seed, stream, round) given twice (two runs would be averaged).
+    different noise streams, a (baseline, seed, stream, round) given twice (two runs would be averaged) and a score
+    that is not finite.
     Returns columns seed, difference, streams, and one ``stream_<k>`` column per stream.
     """
     part = _endpoint_rows(results, better, than, first_round, last_round, stream)
+    bad = part[~np.isfinite(part[perf].to_numpy(float))]
+    if len(bad):   # a pivot would drop them, and with them a seed, silently
+        raise ValueError(f"{better} against {than}: {len(bad)} rows of rounds {first_round}-{last_round} have a "
+                         f"{perf} that is not finite, e.g. (baseline, seed, {stream}, round) "
+                         f"{_key(bad.iloc[0], stream)}: a failed run; find it before testing")
     wide = part.pivot_table(index=["seed", stream, "round"], columns="baseline", values=perf)
     expected = last_round - first_round + 1
     counts = wide.dropna().groupby(level=["seed", stream]).size()
