@@ -60,6 +60,7 @@ def _cell(root: Path, name: str, grid: str, strategy: str, baseline: str, floor:
     # every arm shares a seed's level; the arm adds its effect and a little noise of its own
     level = rows["seed"].map(lambda s: -600.0 + 20 * s) + rows["round"].map(lambda r: -10.0 * r)
     rows["best_perf"] = level + effect + rng.normal(0, 5, len(rows))
+    rows.loc[rows["round"] == 1, "best_perf"] = level   # round 1 is one run per seed, before any arm acts
     rows.to_parquet(cell / "results.parquet")
     return cell
 
@@ -118,6 +119,15 @@ def test_a_cell_with_other_settings_or_a_run_counted_twice_is_refused(complete_s
     config_path.write_text(json.dumps(record))
     rc, printed = _run(odd, tmp_path)
     assert rc != 0 and "not a pre-registered run: {'trainer.settings': {'elite_ratio': 0.3}}" in printed
+
+    split = tmp_path / "split"
+    shutil.copytree(complete_set, split)
+    rows_path = split / "prereg_pendulum_mechanism" / "cells" / "cell_12" / "results.parquet"
+    rows = pd.read_parquet(rows_path)
+    rows.loc[(rows["round"] == 1) & (rows["seed"] == 0), "best_perf"] += 1.0
+    rows.to_parquet(rows_path)
+    rc, printed = _run(split, tmp_path)
+    assert rc != 0 and "round 1 differs between the cells of (strategy, seed) [('SNES', 0)]" in printed
 
     twice = tmp_path / "twice"
     shutil.copytree(complete_set, twice)
