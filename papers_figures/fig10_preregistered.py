@@ -130,12 +130,11 @@ if len(twice):
     raise ValueError(f"one (strategy, arm, stream, seed, round) in two cells, {sorted(set(twice['cell']))}: "
                      "a run may be counted once")
 # The plan's reuse condition: round 1 (dense, before any rule or noise stream acts) is one run per strategy and seed,
-# so its scores are equal in every cell of that seed, reused and new alike.
-ROUND_ONE = ["final_perf", "best_perf", "best_val"]
-split = results[results["round"] == 1].groupby(["strategy", "seed"])[ROUND_ONE].nunique().gt(1).any(axis=1)
-if split.any():
-    raise ValueError(f"round 1 differs between the cells of (strategy, seed) {split[split].index.tolist()}: the "
-                     "plan's reuse condition fails (papers_figures/preregistration.md, reuse of committed cells)")
+# so its scores, kept counts and σ diagnostics are equal in every cell of that seed, reused and new alike.
+split = analysis.round_one_mismatches(results, by=["strategy", "seed"])
+if split:
+    raise ValueError(f"round 1 differs between the cells of (strategy, seed) {split}: the plan's reuse condition "
+                     "fails (papers_figures/preregistration.md, reuse of committed cells)")
 
 # %% [markdown]
 # How far each family is: a run is one (strategy, arm, noise stream, seed); it is complete with all 21 rounds.

@@ -169,3 +169,19 @@ def test_seed_differences_refuse_a_seed_whose_scores_are_not_finite():
     with pytest.raises(ValueError, match=r"not finite, e\.g\. \(baseline, seed, training_replicate, round\) "
                                          r"\('final-ticket', 5, 0, 12\)"):
         stats.seed_differences(table, "sig2noise", "final-ticket", 12, 21)
+
+
+def test_round_one_mismatches_compare_scores_exactly_and_diagnostics_to_float32_rounding():
+    row = {"strategy": "SNES", "round": 1, "final_perf": -700.0, "best_perf": -650.0, "best_val": -640.0,
+           "kept_weights": 4545, "sigma_cv": 0.25, "mean_travel": 0.5}
+    later = {**row, "round": 2, "best_perf": -300.0}          # rounds after the first may differ
+    table = pd.DataFrame([{**row, "seed": s, "cell": c} for s in (0, 1) for c in "ab"]
+                         + [{**later, "seed": 0, "cell": "a"}])
+    assert stats.round_one_mismatches(table) == []
+    rounded = table.copy()
+    rounded.loc[3, "mean_travel"] = np.nextafter(np.float32(0.5), np.float32(1.0))   # one float32 step
+    assert stats.round_one_mismatches(rounded) == []
+    for column, value in (("best_perf", -649.0), ("kept_weights", 4544), ("sigma_cv", 0.26)):
+        changed = table.copy()
+        changed.loc[3, column] = value                            # seed 1, cell b
+        assert stats.round_one_mismatches(changed) == [("SNES", 1)], column

@@ -13,7 +13,7 @@ from .connectivity import barrier, interpolate, linear_path, linear_paths
 from .dynamics import layer_statistics, pruning_thresholds, rank_correlations, spearman, ticket_overlap
 from .stats import (equivalence, equivalence_verdict, failure_rounds, gain_against_agreement, holm, kaplan_meier,
                     mixed_model, normalised_gain, paired_difference, paired_statistics, pooled_difference,
-                    seed_differences, sign_flip_test, survival_comparison, trainable_until)
+                    round_one_mismatches, seed_differences, sign_flip_test, survival_comparison, trainable_until)
 from .flatness import perturbation_curves, perturbation_scores
 from .scoring import score_many, subset
 
@@ -21,5 +21,5 @@ __all__ = ["barrier", "equivalence", "equivalence_verdict", "failure_rounds", "g
            "holm", "interpolate", "kaplan_meier", "layer_statistics", "linear_path", "linear_paths",
            "mixed_model", "normalised_gain", "paired_difference", "paired_statistics",
            "perturbation_curves", "perturbation_scores", "pooled_difference", "pruning_thresholds",
-           "rank_correlations", "score_many", "seed_differences", "sign_flip_test", "spearman", "subset",
-           "survival_comparison", "ticket_overlap", "trainable_until"]
+           "rank_correlations", "round_one_mismatches", "score_many", "seed_differences", "sign_flip_test",
+           "spearman", "subset", "survival_comparison", "ticket_overlap", "trainable_until"]

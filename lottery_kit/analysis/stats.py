@@ -184,6 +184,29 @@ def equivalence_verdict(d, margin: float, alpha: float = 0.05) -> dict:
             "verdict": verdict}
 
 
+#: Round-1 columns equal bit for bit wherever one dense run is reused by several cells (rules and noise streams
+#: act only from round 2).
+ROUND_ONE_EXACT = ("final_perf", "best_perf", "best_val", "kept_weights")
+#: Round-1 diagnostics of the search distribution, equal up to float32 rounding: a later commit's program may round
+#: ``mean_travel`` one float32 step apart.
+ROUND_ONE_CLOSE = ("sigma_cv", "mean_travel")
+
+
+def round_one_mismatches(results: pd.DataFrame, by=("strategy", "seed"), rtol: float = 1e-6) -> list:
+    """The groups ``by`` whose round-1 rows differ between cells: any of :data:`ROUND_ONE_EXACT` not equal, or any of
+    :data:`ROUND_ONE_CLOSE` (where present) further apart than ``rtol``. Empty when every group is one run."""
+    first = results[results["round"] == 1]
+    close = [c for c in ROUND_ONE_CLOSE if c in first]
+    split = []
+    for key, part in first.groupby(list(by)):
+        exact = part[list(ROUND_ONE_EXACT)].drop_duplicates()
+        values = part[close].to_numpy(float)
+        near = np.isclose(values, values[:1], rtol=rtol, atol=0.0, equal_nan=True).all()
+        if len(exact) > 1 or not near:
+            split.append(key)
+    return split
+
+
 def _key(row: pd.Series, stream: str) -> str:
     """A row's (baseline, seed, stream, round), as an error message names it."""
     return f"({row['baseline']!r}, {int(row['seed'])}, {int(row[stream])}, {int(row['round'])})"
