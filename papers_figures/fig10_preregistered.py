@@ -190,7 +190,7 @@ if progress.loc["primary", "ready"]:
                "SNR pruning gives better tickets than magnitude pruning" if p < 0.05 and mean > 0 else
                "magnitude pruning gives better tickets than SNR pruning" if p < 0.05 else "no difference detected")
     print(f"Primary: {verdict} on Pendulum-v1 with SNES at the paper's budget: mean difference {mean:+.1f} "
-          f"[{primary['t_low']:+.1f}, {primary['t_high']:+.1f}], sign-flip p = {p:.4f}; mixed model "
+          f"[{primary['t_low']:+.1f}, {primary['t_high']:+.1f}], sign-flip p = {p:.2g}; mixed model "
           f"{model['coefficient']:+.1f} [{model['low']:+.1f}, {model['high']:+.1f}] (variance: seed "
           f"{model['seed_variance']:.0f}, stream within seed {model['stream_variance']:.0f}, residual "
           f"{model['residual_variance']:.0f}"

@@ -92,7 +92,7 @@ def test_a_complete_set_gets_the_decisions_its_planted_effects_imply(complete_se
     rc, printed = _run(complete_set, tmp_path)
     assert rc == 0, printed
     assert "Primary: SNR pruning gives better tickets than magnitude pruning" in printed
-    assert "sign-flip p = 0.0001" in printed      # 15 seeds of one sign: 2 / 2^15
+    assert "sign-flip p = 6.1e-05" in printed     # 15 seeds of one sign: 2 / 2^15
     # M-floor and M-shuffled carry SNR's effect: T1 and T3 reject upwards, T2 and T4 find nothing
     assert "Mechanism: SNR avoids layer collapse." in printed
     # +50 with noise 5 over 5 seeds: inside the ±100 margin and away from 0
