@@ -54,7 +54,8 @@ def test_round_one_is_the_same_for_every_rule_and_stream_of_a_seed():
     # seeds 0-4: the reused SNR and magnitude cells of stream 0, magnitude of stream 1 and the new SNR of stream 1
     assert (cells_per_seed.loc[[0, 1, 2, 3, 4]] >= 4).all(), cells_per_seed
     split = analysis.round_one_mismatches(rows, by=["seed"])
-    assert not split, f"round 1 differs between the cells of seeds {split}"
+    assert not split, (f"round 1 differs between the cells of seeds {split}:\n"
+                       + rows[rows["seed"].isin([s for (s,) in split])].to_string())
 
 
 #: grid -> the cells it must expand to: (strategy, baseline, min_per_layer, distribution, stream, seeds)
