@@ -1,11 +1,11 @@
 """One grid cell in a process of its own: ``python -m lottery_kit.cell NOTEBOOK CELL_DIR PARENT_PID``.
 
 The grid runner starts this process with the cell's working directory and environment, so cells that run at once
-(threads of a local pool, or a Dask worker's) never share a working directory or ``os.environ``. The process dies
-with the runner that started it (Linux's parent-death signal), its kernel talks over IPC sockets in a private
-temporary directory (no TCP ports, no ipykernel warning about unencrypted TCP), and it writes the cell's
-``status.json`` atomically when the notebook has finished or failed. It holds the cell's ``.cell.lock`` while it
-lives, so that ``lottery-kit progress`` can tell a cell whose kernel is still starting from one not started.
+(threads of a local pool, or a Dask worker's) never share a working directory or ``os.environ``. The process dies with
+the runner that started it (Linux's parent-death signal), its kernel talks over IPC sockets in a private temporary
+directory, removed when the kernel is done (no TCP ports, no ipykernel warning about unencrypted TCP), and it writes
+the cell's ``status.json`` atomically when the notebook has finished or failed. It holds the cell's ``.cell.lock``
+while it lives, so that ``lottery-kit progress`` can tell a cell whose kernel is still starting from one not started.
 """
 
 from __future__ import annotations
@@ -26,18 +26,21 @@ from .kernel_exec import die_with_parent
 from .store import atomic_write_text
 
 
-class IPCKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernels listen on IPC sockets under a fresh temporary directory and die with the
-    process that started them."""
+def ipc_kernel_manager(socket_dir: str) -> type[AsyncKernelManager]:
+    """A kernel manager class whose kernels listen on IPC sockets in ``socket_dir`` and die with the process that
+    started them."""
 
-    def __init__(self, **kwargs):
-        kwargs.setdefault("transport", "ipc")
-        kwargs.setdefault("ip", os.path.join(tempfile.mkdtemp(prefix="lottery-kit-kernel-"), "kernel"))
-        super().__init__(**kwargs)
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs):
+            kwargs.setdefault("transport", "ipc")
+            kwargs.setdefault("ip", os.path.join(socket_dir, "kernel"))
+            super().__init__(**kwargs)
 
-    def format_kernel_cmd(self, extra_arguments=None):
-        cmd = super().format_kernel_cmd(extra_arguments)
-        return [sys.executable, "-m", "lottery_kit.kernel_exec", str(os.getpid()), *cmd]
+        def format_kernel_cmd(self, extra_arguments=None):
+            cmd = super().format_kernel_cmd(extra_arguments)
+            return [sys.executable, "-m", "lottery_kit.kernel_exec", str(os.getpid()), *cmd]
+
+    return IPCKernelManager
 
 
 #: Seconds a cell's kernel may take to start. papermill's default, 60 s, is too short on a loaded machine: cells of a
@@ -52,9 +55,10 @@ def execute(notebook: str, cell_dir: Path) -> dict:
     params = json.loads((cell_dir / "params.json").read_text())
     start = time.time()
     try:
-        pm.execute_notebook(notebook, str(cell_dir / Path(notebook).name),
-                            parameters={**params, "out_dir": str(cell_dir)}, progress_bar=False, log_output=False,
-                            kernel_manager_class=IPCKernelManager, start_timeout=KERNEL_START_TIMEOUT)
+        with tempfile.TemporaryDirectory(prefix="lottery-kit-kernel-") as sockets:   # removed when the kernel is done
+            pm.execute_notebook(notebook, str(cell_dir / Path(notebook).name),
+                                parameters={**params, "out_dir": str(cell_dir)}, progress_bar=False, log_output=False,
+                                kernel_manager_class=ipc_kernel_manager(sockets), start_timeout=KERNEL_START_TIMEOUT)
         status = {"state": "done", "error": None}
     except Exception as err:  # papermill wraps the notebook's own exception
         status = {"state": "failed", "error": f"{type(err).__name__}: {err}"[-4000:],

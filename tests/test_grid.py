@@ -91,11 +91,15 @@ def test_grid_runs_resumes_and_collects(echo_nb, tmp_path):
 
 
 @pytest.mark.slow
-def test_a_failing_cell_is_recorded_and_the_rest_finish(echo_nb, tmp_path):
+def test_a_failing_cell_is_recorded_and_the_rest_finish(echo_nb, tmp_path, monkeypatch):
+    scratch = tmp_path / "scratch"   # the cells' temporary directory: their kernels' sockets live under it
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
     status = lk.run_grid(echo_nb, tmp_path / "g", {"x": [1], "fail": [False, True]}, workers=2, progress=False)
     failed = status[status["state"] == "failed"]
     assert len(failed) == 1 and (status["state"] == "done").sum() == 1
     assert failed["error"].str.contains("planned failure").all()
+    assert not list(scratch.iterdir()), "a cell left its kernel's socket directory behind"
     # the CLI exits non-zero when any cell failed
     cli = subprocess.run([sys.executable, "-m", "lottery_kit.cli", "grid", str(echo_nb), "--out", str(tmp_path / "g"),
                           "-p", "x=1", "-p", "fail=false", "-p", "fail=true", "--quiet"],
