@@ -276,8 +276,9 @@ for arm, part in snes.groupby("arm"):
     x = 100 * per_round["remaining"].reindex(w.index)
     axes[1].plot(x, w["kept_weights_kernel2"], marker="o", ms=3, color=COLOURS.get(arm), label=arm)
     axes[2].plot(x, w["hidden_on_path"], marker="o", ms=3, color=COLOURS.get(arm), label=arm)
-ready = progress.loc["primary", "ready"] and progress.loc["mechanism", "ready"]
-axes[0].set(title="test return, mean over runs" + ("" if ready else " (unfinished: no test yet)"),
+unfinished = ("" if progress.loc["mechanism", "ready"] else "\n(mechanism arms unfinished, not yet tested)"
+              if progress.loc["primary", "ready"] else "\n(unfinished: no test yet)")
+axes[0].set(title="test return, mean over runs" + unfinished,
             ylabel=plots.PERF_LABELS.get(perf, perf))
 axes[1].set(title="kept output-layer weights (of 64)", ylabel="weights", yscale="log")
 axes[2].set(title="hidden units on an input→output path (of 128)", ylabel="units")

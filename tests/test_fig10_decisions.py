@@ -1,9 +1,9 @@
 """Figure 10's pre-registered decisions on a complete set with planted effects.
 
-The committed pre-registered cells are unfinished, so the notebook's test cells only report progress on them. Here
-every cell of the three families exists: copies of a committed 21-round cell (its masks at the rounds the wiring
-table reads), each given the arm, stream, strategy and seeds of one pre-registered cell and scores with a known
-effect. The notebook must print the decisions those effects imply, label any other parameters exploratory, and
+The committed pre-registered cells need not complete every family (the notebook computes a family's test only when
+they do); here every cell of the three families exists: copies of a committed 21-round cell (its masks at the rounds
+the wiring table reads), each given the arm, stream, strategy and seeds of one pre-registered cell and scores with a
+known effect. The notebook must print the decisions those effects imply, label any other parameters exploratory, and
 refuse a cell that is not the plan's or a run counted twice.
 """
 
