@@ -43,6 +43,27 @@ def ipc_kernel_manager(socket_dir: str) -> type[AsyncKernelManager]:
     return IPCKernelManager
 
 
+#: Longest path a Unix socket may have: Linux's ``sun_path`` holds 107 bytes and a NUL, macOS's 103 and a NUL.
+UNIX_SOCKET_PATH_MAX = 103
+SOCKET_DIR_PREFIX = "lottery-kit-kernel-"
+
+
+def kernel_socket_dir() -> tempfile.TemporaryDirectory:
+    """A private directory for a kernel's IPC sockets, removed when closed.
+
+    It lies in the temporary directory (``TMPDIR``) where the sockets' paths fit a Unix socket's limit, else in
+    ``/tmp``: ZMQ refuses a longer path with "File name too long", and a deep ``TMPDIR`` (pytest's, a cluster job's)
+    is common.
+    """
+    longest_name = len(os.path.join(SOCKET_DIR_PREFIX + "x" * 8, "kernel-99999"))   # mkdtemp's 8 characters, a port
+    candidates = [tempfile.gettempdir(), "/tmp"]
+    for parent in candidates:
+        if len(os.path.abspath(parent)) + 1 + longest_name <= UNIX_SOCKET_PATH_MAX and os.access(parent, os.W_OK):
+            return tempfile.TemporaryDirectory(prefix=SOCKET_DIR_PREFIX, dir=parent)
+    raise RuntimeError(f"no writable directory among {candidates} is short enough for a kernel's sockets "
+                       f"(at most {UNIX_SOCKET_PATH_MAX - 1 - longest_name} characters); set TMPDIR to a short one")
+
+
 #: Seconds a cell's kernel may take to start. papermill's default, 60 s, is too short on a loaded machine: cells of a
 #: grid run under ``nice`` beside other work failed there with "Kernel didn't respond in 60 seconds" (2026-12-02).
 KERNEL_START_TIMEOUT = 600
@@ -55,7 +76,7 @@ def execute(notebook: str, cell_dir: Path) -> dict:
     params = json.loads((cell_dir / "params.json").read_text())
     start = time.time()
     try:
-        with tempfile.TemporaryDirectory(prefix="lottery-kit-kernel-") as sockets:   # removed when the kernel is done
+        with kernel_socket_dir() as sockets:   # removed when the kernel is done
             pm.execute_notebook(notebook, str(cell_dir / Path(notebook).name),
                                 parameters={**params, "out_dir": str(cell_dir)}, progress_bar=False, log_output=False,
                                 kernel_manager_class=ipc_kernel_manager(sockets), start_timeout=KERNEL_START_TIMEOUT)

@@ -2,9 +2,11 @@
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -92,19 +94,42 @@ def test_grid_runs_resumes_and_collects(echo_nb, tmp_path):
 
 @pytest.mark.slow
 def test_a_failing_cell_is_recorded_and_the_rest_finish(echo_nb, tmp_path, monkeypatch):
-    scratch = tmp_path / "scratch"   # the cells' temporary directory: their kernels' sockets live under it
-    scratch.mkdir()
+    # the cells' temporary directory, short enough to hold their kernels' sockets (pytest's own tmp_path may not be)
+    scratch = Path(tempfile.mkdtemp(prefix="lk-", dir="/tmp"))
     monkeypatch.setenv("TMPDIR", str(scratch))
-    status = lk.run_grid(echo_nb, tmp_path / "g", {"x": [1], "fail": [False, True]}, workers=2, progress=False)
+    try:
+        status = lk.run_grid(echo_nb, tmp_path / "g", {"x": [1], "fail": [False, True]}, workers=2, progress=False)
+        assert not list(scratch.iterdir()), "a cell left its kernel's socket directory behind"
+    finally:
+        shutil.rmtree(scratch)
     failed = status[status["state"] == "failed"]
     assert len(failed) == 1 and (status["state"] == "done").sum() == 1
     assert failed["error"].str.contains("planned failure").all()
-    assert not list(scratch.iterdir()), "a cell left its kernel's socket directory behind"
-    # the CLI exits non-zero when any cell failed
-    cli = subprocess.run([sys.executable, "-m", "lottery_kit.cli", "grid", str(echo_nb), "--out", str(tmp_path / "g"),
+    # the CLI exits non-zero when any cell failed; a TMPDIR too deep for a Unix socket's path does not fail the cells
+    deep = tmp_path / ("d" * 100)
+    deep.mkdir()
+    cli = subprocess.run([sys.executable, "-m", "lottery_kit.cli", "grid", str(echo_nb), "--out", str(tmp_path / "g2"),
                           "-p", "x=1", "-p", "fail=false", "-p", "fail=true", "--quiet"],
-                         capture_output=True, text=True)
-    assert cli.returncode == 1 and "planned failure" in cli.stderr
+                         capture_output=True, text=True, env={**os.environ, "TMPDIR": str(deep)})
+    assert cli.returncode == 1 and "planned failure" in cli.stderr and "File name too long" not in cli.stderr
+    states = {json.loads(f.read_text())["state"] for f in (tmp_path / "g2" / "cells").glob("*/status.json")}
+    assert states == {"done", "failed"}
+
+
+def test_kernel_sockets_go_to_tmp_when_tmpdir_is_too_deep_for_a_unix_socket(tmp_path, monkeypatch):
+    from lottery_kit.cell import UNIX_SOCKET_PATH_MAX, kernel_socket_dir
+    short, deep = Path(tempfile.mkdtemp(prefix="lk-", dir="/tmp")), tmp_path / ("d" * 100)
+    deep.mkdir()
+    try:
+        for tmpdir, parent in ((short, short), (deep, Path("/tmp"))):
+            monkeypatch.setenv("TMPDIR", str(tmpdir))
+            monkeypatch.setattr(tempfile, "tempdir", None)   # tempfile caches the directory it found first
+            with kernel_socket_dir() as sockets:
+                assert Path(sockets).parent == parent
+                assert len(os.path.join(sockets, "kernel-99999")) <= UNIX_SOCKET_PATH_MAX
+            assert not Path(sockets).exists()
+    finally:
+        shutil.rmtree(short)
 
 
 def test_undeclared_parameter_fails_before_running(echo_nb, tmp_path):
