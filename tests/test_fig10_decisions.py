@@ -4,10 +4,12 @@ The committed pre-registered cells need not complete every family (the notebook 
 they do); here every cell of the three families exists: copies of a committed 21-round cell (its masks at the rounds
 the wiring table reads), each given the arm, stream, strategy and seeds of one pre-registered cell and scores with a
 known effect. The notebook must print the decisions those effects imply, label any other parameters exploratory, and
-refuse a cell that is not the plan's or a run counted twice.
+refuse a cell that is not the plan's or a run counted twice. On the committed cells, the README and the report must
+state what the notebook computes: each finished family's decision and numbers, and no decision of a running one.
 """
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -135,3 +137,44 @@ def test_a_cell_with_other_settings_or_a_run_counted_twice_is_refused(complete_s
     shutil.copytree(first, first.parent / "cell_00_again")
     rc, printed = _run(twice, tmp_path)
     assert rc != 0 and "in two cells, ['cell_00', 'cell_00_again']: a run may be counted once" in printed
+
+
+#: The decisions a family's test can print (Figure 10's words); a document names none of them while the family runs.
+DECISIONS = {"mechanism": ("SNR avoids layer collapse", "σ picks better weights", "neither reading"),
+             "Sep-CMA-ES": ("a tie (within ±100)", "by less than the ±100 margin", "inconclusive")}
+
+
+def _power_of_ten(p: float, digits: int) -> str:
+    """``6.1e-05`` as the documents write it: ``6.1 × 10⁻⁵``."""
+    mantissa, exponent = f"{p:.{digits - 1}e}".split("e")
+    return f"{mantissa} × 10{str(int(exponent)).translate(str.maketrans('-0123456789', '⁻⁰¹²³⁴⁵⁶⁷⁸⁹'))}"
+
+
+@pytest.mark.slow
+def test_the_readme_and_the_report_state_what_the_committed_cells_give(tmp_path):
+    rc, printed = _run(ROOT / "papers_figures" / "results-long", tmp_path)
+    assert rc == 0, printed
+    readme, report = (" ".join((ROOT / name).read_text().split()) for name in ("README.md", "docs/report.md"))
+    number = r"([+-]\d+\.\d)"
+    primary = re.search(rf"Primary: (.+?) on Pendulum-v1 with SNES at the paper's budget: mean difference {number} "
+                        rf"\[{number}, {number}\], sign-flip p = (\S+); mixed model {number} \[{number}, {number}\]",
+                        printed)
+    assert primary, printed
+    verdict, mean, low, high, p, coefficient, model_low, model_high = primary.groups()
+    mean, low, high, coefficient, model_low, model_high = (f"{float(x):+.0f}" for x in
+                                                           (mean, low, high, coefficient, model_low, model_high))
+    p = float(p.rstrip(";"))
+    for document in (readme, report):
+        assert f"{verdict} on Pendulum-v1 with SNES at the paper's budget" in document
+    assert f"{mean} [{low}, {high}] (95 % t)" in readme and f"p = {_power_of_ten(p, 1)}" in readme
+    assert f"mean {mean}, 95 % t interval [{low}, {high}]" in report
+    assert f"p = {_power_of_ten(p, 2)}" in report and f"{coefficient} [{model_low}, {model_high}]" in report
+    for family, decisions in DECISIONS.items():
+        running = re.search(rf"^{re.escape(family)}: \d+ of \d+ runs complete", printed, re.M)
+        finished = re.search(rf"^{re.escape(family[0].upper() + family[1:])}: (.+?)(:|\.$)", printed, re.M)
+        assert running or finished, printed
+        for document in (readme, report):
+            if running:   # said so, and no decision
+                assert "still running" in document and not any(d in document for d in decisions), family
+            else:         # its decision, in Figure 10's words
+                assert finished.group(1) in document, (family, finished.group(1))
