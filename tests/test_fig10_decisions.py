@@ -163,7 +163,7 @@ def test_the_readme_and_the_report_state_what_the_committed_cells_give(tmp_path)
     verdict, mean, low, high, p, coefficient, model_low, model_high = primary.groups()
     mean, low, high, coefficient, model_low, model_high = (f"{float(x):+.0f}" for x in
                                                            (mean, low, high, coefficient, model_low, model_high))
-    p = float(p.rstrip(";"))
+    p = float(p)
     for document in (readme, report):
         assert f"{verdict} on Pendulum-v1 with SNES at the paper's budget" in document
     assert f"{mean} [{low}, {high}] (95 % t)" in readme and f"p = {_power_of_ten(p, 1)}" in readme

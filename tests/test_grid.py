@@ -92,44 +92,48 @@ def test_grid_runs_resumes_and_collects(echo_nb, tmp_path):
     assert len(lk.collect(out)) == 4
 
 
+@pytest.fixture
+def short_tmpdir():
+    """A temporary directory short enough to hold a kernel's sockets (pytest's own tmp_path may not be)."""
+    short = Path(tempfile.mkdtemp(prefix="lk-", dir="/tmp"))
+    yield short
+    shutil.rmtree(short)
+
+
+@pytest.fixture
+def deep_tmpdir(tmp_path):
+    """A temporary directory too deep for a Unix socket's path."""
+    deep = tmp_path / ("d" * 100)
+    deep.mkdir()
+    return deep
+
+
 @pytest.mark.slow
-def test_a_failing_cell_is_recorded_and_the_rest_finish(echo_nb, tmp_path, monkeypatch):
-    # the cells' temporary directory, short enough to hold their kernels' sockets (pytest's own tmp_path may not be)
-    scratch = Path(tempfile.mkdtemp(prefix="lk-", dir="/tmp"))
-    monkeypatch.setenv("TMPDIR", str(scratch))
-    try:
-        status = lk.run_grid(echo_nb, tmp_path / "g", {"x": [1], "fail": [False, True]}, workers=2, progress=False)
-        assert not list(scratch.iterdir()), "a cell left its kernel's socket directory behind"
-    finally:
-        shutil.rmtree(scratch)
+def test_a_failing_cell_is_recorded_and_the_rest_finish(echo_nb, tmp_path, monkeypatch, short_tmpdir, deep_tmpdir):
+    monkeypatch.setenv("TMPDIR", str(short_tmpdir))   # the cells' temporary directory
+    status = lk.run_grid(echo_nb, tmp_path / "g", {"x": [1], "fail": [False, True]}, workers=2, progress=False)
+    assert not list(short_tmpdir.iterdir()), "a cell left its kernel's socket directory behind"
     failed = status[status["state"] == "failed"]
     assert len(failed) == 1 and (status["state"] == "done").sum() == 1
     assert failed["error"].str.contains("planned failure").all()
     # the CLI exits non-zero when any cell failed; a TMPDIR too deep for a Unix socket's path does not fail the cells
-    deep = tmp_path / ("d" * 100)
-    deep.mkdir()
     cli = subprocess.run([sys.executable, "-m", "lottery_kit.cli", "grid", str(echo_nb), "--out", str(tmp_path / "g2"),
                           "-p", "x=1", "-p", "fail=false", "-p", "fail=true", "--quiet"],
-                         capture_output=True, text=True, env={**os.environ, "TMPDIR": str(deep)})
+                         capture_output=True, text=True, env={**os.environ, "TMPDIR": str(deep_tmpdir)})
     assert cli.returncode == 1 and "planned failure" in cli.stderr and "File name too long" not in cli.stderr
     states = {json.loads(f.read_text())["state"] for f in (tmp_path / "g2" / "cells").glob("*/status.json")}
     assert states == {"done", "failed"}
 
 
-def test_kernel_sockets_go_to_tmp_when_tmpdir_is_too_deep_for_a_unix_socket(tmp_path, monkeypatch):
+def test_kernel_sockets_go_to_tmp_when_tmpdir_is_too_deep_for_a_unix_socket(monkeypatch, short_tmpdir, deep_tmpdir):
     from lottery_kit.cell import UNIX_SOCKET_PATH_MAX, kernel_socket_dir
-    short, deep = Path(tempfile.mkdtemp(prefix="lk-", dir="/tmp")), tmp_path / ("d" * 100)
-    deep.mkdir()
-    try:
-        for tmpdir, parent in ((short, short), (deep, Path("/tmp"))):
-            monkeypatch.setenv("TMPDIR", str(tmpdir))
-            monkeypatch.setattr(tempfile, "tempdir", None)   # tempfile caches the directory it found first
-            with kernel_socket_dir() as sockets:
-                assert Path(sockets).parent == parent
-                assert len(os.path.join(sockets, "kernel-99999")) <= UNIX_SOCKET_PATH_MAX
-            assert not Path(sockets).exists()
-    finally:
-        shutil.rmtree(short)
+    for tmpdir, parent in ((short_tmpdir, short_tmpdir), (deep_tmpdir, Path("/tmp"))):
+        monkeypatch.setenv("TMPDIR", str(tmpdir))
+        monkeypatch.setattr(tempfile, "tempdir", None)   # tempfile caches the directory it found first
+        with kernel_socket_dir() as sockets:
+            assert Path(sockets).parent == parent
+            assert len(os.path.join(sockets, "kernel-99999")) <= UNIX_SOCKET_PATH_MAX
+        assert not Path(sockets).exists()
 
 
 def test_undeclared_parameter_fails_before_running(echo_nb, tmp_path):
