@@ -10,6 +10,8 @@ optimiser trains: PPO's actor is an MLP 2x32 ReLU on gymnax and Brax's tanh-Gaus
 
 from __future__ import annotations
 
+import dataclasses
+
 import pandas as pd
 
 from .imp import run_imp
@@ -118,7 +120,9 @@ def build_trainer(strategy: str, family: str, params: dict, progress: bool | Non
                          progress=progress, **rewind)
     length = round_length(cls)
     settings = mapping("trainer_settings", params.get("trainer_settings"))
-    valid = [f for f in cls.__dataclass_fields__ if f not in (length, "progress")]
+    fields = [f.name for f in dataclasses.fields(cls) if f.init and not f.name.startswith("_")]
+    own = [f for f in (length, "rewind_step", "progress") if f in fields]   # parameters of their own
+    valid = [f for f in fields if f not in own]
     unknown = sorted(set(settings) - set(valid))
     upstream = {theirs: ours for ours, theirs in getattr(cls, "UPSTREAM_NAMES", {}).items()}
     renamed = [f"{k!r} is {upstream[k]!r} here" for k in unknown if k in upstream]
@@ -126,12 +130,13 @@ def build_trainer(strategy: str, family: str, params: dict, progress: bool | Non
         raise ConfigError(f"{cls.__name__} names its settings as the kit does: {'; '.join(renamed)} "
                           "(docs/glossary.md, trainer settings)")
     if unknown:
-        own = f"{length} and progress are parameters of their own" if length else "progress is a parameter of its own"
-        raise ConfigError(f"{cls.__name__} takes no trainer setting {', '.join(map(repr, unknown))} ({own}); its "
+        why = (f" ({', '.join(own[:-1])} and {own[-1]} are parameters of their own)" if len(own) > 1 else
+               f" ({own[0]} is a parameter of its own)" if own else "")
+        raise ConfigError(f"{cls.__name__} takes no trainer setting {', '.join(map(repr, unknown))}{why}; its "
                           f"settings: {', '.join(valid)}")
     if baseline and "iterates" in get_baseline(baseline).needs and "iterate_statistics" in valid:
         settings["iterate_statistics"] = True
-    if rewind and "rewind_step" not in valid:
+    if rewind and "rewind_step" not in fields:
         raise ConfigError(f"{cls.__name__} has no late rewinding (rewind_step); use rewind_step=0 with it")
     return cls(**({length: params[length]} if length else {}), **settings, **rewind, progress=progress)
 
@@ -191,7 +196,8 @@ def run_gd_imp(*, task: str, optimizer: str, baseline: str, seeds, rounds: int, 
                erk_power: float = 1.0, min_per_layer: int = 0, rewind_step: int = 0, training_replicate: int = 0,
                progress: bool | None = None, devices: int | None = None) -> pd.DataFrame:
     """Gradient-descent IMP (the ``imp_gd`` notebook): masked Adam (vision) or masked PPO (control), from keyword
-    arguments. ``epochs`` is Adam's length of a round, ``total_steps`` PPO's (environment steps)."""
+    arguments. ``epochs`` is Adam's length of a round, ``total_steps`` PPO's (environment steps); their defaults are
+    the paper's (2 epochs, 1.75 M steps), where the notebook's small preset trains 1 epoch or 300 k steps."""
     config = RunConfig.from_parameters(
         task=task, optimizer=optimizer, baseline=baseline, seeds=seeds, rounds=rounds, keep_ratio=keep_ratio,
         epochs=epochs, total_steps=total_steps, trainer_settings=trainer_settings, task_options=task_options,

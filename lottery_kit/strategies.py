@@ -170,7 +170,7 @@ def make_strategy(name: str, popsize: int, num_dims: int, task_name: str = "", f
     strategy reads at construction or a scalar field of its evosax params, else it is refused.
     """
     choice("strategy", name, strategy_names())
-    choice("sigma convention", sigma_convention, SIGMA_CONVENTIONS)
+    choice("sigma_convention", sigma_convention, SIGMA_CONVENTIONS)
     choice("es_rules", rules, ES_RULES)
     check_popsize(name, popsize)
     settings = strategy_settings(name, task_name, family) | dict(overrides or {})

@@ -90,7 +90,7 @@ class ESTrainer(Trainer):
         if self.progress is None:
             object.__setattr__(self, "progress", default_progress())
         choice("strategy", self.strategy, strategy_names())
-        choice("sigma convention", self.sigma_convention, SIGMA_CONVENTIONS)
+        choice("sigma_convention", self.sigma_convention, SIGMA_CONVENTIONS)
         choice("decay mode", self.decay_mode, DECAY_MODES)
         choice("es_rules", self.es_rules, ES_RULES)
         number("popsize", self.popsize, integer=True, low=2, why="an ES needs at least two members")
