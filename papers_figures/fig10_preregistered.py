@@ -54,6 +54,7 @@ import pandas as pd
 
 import lottery_kit as lk
 from lottery_kit import analysis, plots
+from lottery_kit.analysis.decisions import MECHANISM_TESTS
 from lottery_kit.wiring import stored_wiring
 
 #: The notebook's parameters as the plan fixes them. With any other value the tests below still run, labelled
@@ -82,6 +83,8 @@ ARMS = {("sig2noise", 0, "global"): "SNR", ("final-ticket", 0, "global"): "magni
         ("final-ticket", 8, "global"): "M-floor", ("sig2noise-shuffled", 0, "global"): "M-shuffled",
         ("final-ticket", 0, "layerwise"): "magnitude, layer-wise",
         ("magnitude-layer-std", 0, "global"): "magnitude-layer-std", ("random-reinit", 0, "global"): None}
+#: Arms the plan runs last and tests nothing on (labelled so wherever they appear).
+EXPLORATORY_ARMS = {"magnitude, layer-wise", "magnitude-layer-std"}
 COLOURS = {"SNR": "black", "magnitude": "red", "M-floor": "tab:orange", "M-shuffled": "tab:blue",
            "magnitude, layer-wise": "tab:purple", "magnitude-layer-std": "tab:green"}
 
@@ -186,9 +189,7 @@ if progress.loc["primary", "ready"]:
     primary = seed_test(part, "SNR", "magnitude")
     model = analysis.mixed_model(part, "SNR", "magnitude", first_round, last_round, perf=perf)
     p, mean = primary["sign_flip_p"], primary["mean_difference"]
-    verdict = ("exploratory, no decision" if changed else
-               "SNR pruning gives better tickets than magnitude pruning" if p < 0.05 and mean > 0 else
-               "magnitude pruning gives better tickets than SNR pruning" if p < 0.05 else "no difference detected")
+    verdict = analysis.primary_decision(p, mean, exploratory=bool(changed))
     print(f"Primary: {verdict} on Pendulum-v1 with SNES at the paper's budget: mean difference {mean:+.1f} "
           f"[{primary['t_low']:+.1f}, {primary['t_high']:+.1f}], sign-flip p = {p:.2g}; mixed model "
           f"{model['coefficient']:+.1f} [{model['low']:+.1f}, {model['high']:+.1f}] (variance: seed "
@@ -207,18 +208,9 @@ else:
 # %%
 if progress.loc["mechanism", "ready"]:
     part = family_rows("mechanism")
-    tests = pd.DataFrame([seed_test(part, b, t) for b, t in
-                          [("M-floor", "magnitude"), ("SNR", "M-floor"), ("M-shuffled", "magnitude"),
-                           ("SNR", "M-shuffled")]], index=["T1", "T2", "T3", "T4"])
+    tests = pd.DataFrame([seed_test(part, b, t) for b, t in MECHANISM_TESTS.values()], index=list(MECHANISM_TESTS))
     tests = tests.join(analysis.holm(tests["sign_flip_p"]).set_index(tests.index)[["p_holm", "reject"]])
-    up = {t: bool(tests.loc[t, "reject"] and tests.loc[t, "mean_difference"] > 0) for t in tests.index}
-    outcome = ", ".join(f"{t} ({tests.loc[t, 'comparison']}) "
-                        + (f"rejects, {'positive' if tests.loc[t, 'mean_difference'] > 0 else 'negative'}"
-                           if tests.loc[t, "reject"] else "does not reject") for t in tests.index)
-    reading = ("exploratory, no decision: " + outcome if changed else
-               "SNR avoids layer collapse" if up["T1"] and not tests.loc["T2", "reject"] else
-               "σ picks better weights" if up["T2"] and up["T4"] else "neither reading: " + outcome)
-    print(f"Mechanism: {reading}.")
+    print(f"Mechanism: {analysis.mechanism_decision(tests, exploratory=bool(changed))}.")
     display(tests.round(4))   # noqa: F821  (IPython)
 else:
     not_ready("mechanism")
@@ -230,15 +222,11 @@ else:
 # neither is inconclusive.
 
 # %%
-WORDS = {"tie": "a tie (within ±100)", "better": "SNR better", "worse": "magnitude better",
-         "better, within the margin": "SNR better, by less than the ±100 margin of a tie",
-         "worse, within the margin": "magnitude better, by less than the ±100 margin of a tie",
-         "inconclusive": "inconclusive"}
 if progress.loc["Sep-CMA-ES", "ready"]:
     part = family_rows("Sep-CMA-ES")
     d = analysis.seed_differences(part, "SNR", "magnitude", first_round, last_round, perf=perf)["difference"]
     v = analysis.equivalence_verdict(d.to_numpy(), equivalence_margin)
-    verdict = "exploratory, no decision" if changed else WORDS[v["verdict"]]
+    verdict = analysis.sepcma_decision(v["verdict"], exploratory=bool(changed))
     print(f"Sep-CMA-ES: {verdict}: mean {v['mean_difference']:+.1f}, 90 % [{v['low']:+.1f}, {v['high']:+.1f}] "
           f"(TOST p = {v['p_equivalence']:.4f}), 95 % [{v['t_low']:+.1f}, {v['t_high']:+.1f}] (paired t p = "
           f"{v['t_p']:.4f}).")
@@ -269,9 +257,10 @@ fig, axes = plt.subplots(1, 3, figsize=(16, 4.2))
 for arm, part in snes.groupby("arm"):
     per_round = part.groupby("round").agg(score=(perf, "mean"), runs=(perf, "size"),
                                           remaining=("weights_remaining", "mean"))
-    runs = part.groupby(["seed", "training_replicate"]).ngroups
+    run_rounds = part.groupby(["seed", "training_replicate"])["round"].nunique()
+    tag = " (exploratory)" if arm in EXPLORATORY_ARMS else ""
     axes[0].plot(100 * per_round["remaining"], per_round["score"], marker="o", ms=3, color=COLOURS.get(arm),
-                 label=f"{arm} ({runs} runs, {int(part.groupby(['seed', 'training_replicate'])['round'].nunique().eq(rounds).sum())} complete)")
+                 label=f"{arm}{tag} ({len(run_rounds)} runs, {int(run_rounds.eq(rounds).sum())} complete)")
     w = wiring[(wiring["strategy"] == "SNES") & (wiring["arm"] == arm)].groupby("round").mean(numeric_only=True)
     x = 100 * per_round["remaining"].reindex(w.index)
     axes[1].plot(x, w["kept_weights_kernel2"], marker="o", ms=3, color=COLOURS.get(arm), label=arm)
