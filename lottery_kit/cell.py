@@ -3,19 +3,23 @@
 The grid runner starts this process with the cell's working directory and environment, so cells that run at once
 (threads of a local pool, or a Dask worker's) never share a working directory or ``os.environ``. The process dies with
 the runner that started it (Linux's parent-death signal), its kernel talks over IPC sockets in a private temporary
-directory, removed when the kernel is done (no TCP ports, no ipykernel warning about unencrypted TCP), and it writes
-the cell's ``status.json`` atomically when the notebook has finished or failed. It holds the cell's ``.cell.lock``
-while it lives, so that ``lottery-kit progress`` can tell a cell whose kernel is still starting from one not started.
+directory, removed when the kernel is done or, after a kill, by the next cell (no TCP ports, no ipykernel warning
+about unencrypted TCP), and it writes the cell's ``status.json`` atomically when the notebook has finished or failed.
+It holds the cell's ``.cell.lock`` while it lives, so that ``lottery-kit progress`` can tell a cell whose kernel is
+still starting from one not started.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
@@ -48,8 +52,15 @@ UNIX_SOCKET_PATH_MAX = 103
 SOCKET_DIR_PREFIX = "lottery-kit-kernel-"
 
 
-def kernel_socket_dir() -> tempfile.TemporaryDirectory:
-    """A private directory for a kernel's IPC sockets, removed when closed.
+#: The lock a living cell holds in its socket directory; a directory whose lock nobody holds was left by a cell that
+#: was killed (SIGKILL leaves no chance to clean up), and the next cell removes it.
+OWNER_LOCK = "owner.lock"
+
+
+@contextmanager
+def kernel_socket_dir():
+    """A private directory for a kernel's IPC sockets (its path), removed on exit; directories that killed cells left
+    beside it are removed first.
 
     It lies in the temporary directory (``TMPDIR``) where the sockets' paths fit a Unix socket's limit, else in
     ``/tmp``: ZMQ refuses a longer path with "File name too long", and a deep ``TMPDIR`` (pytest's, a cluster job's)
@@ -57,11 +68,32 @@ def kernel_socket_dir() -> tempfile.TemporaryDirectory:
     """
     longest_name = len(os.path.join(SOCKET_DIR_PREFIX + "x" * 8, "kernel-99999"))   # mkdtemp's 8 characters, a port
     candidates = [tempfile.gettempdir(), "/tmp"]
-    for parent in candidates:
-        if len(os.path.abspath(parent)) + 1 + longest_name <= UNIX_SOCKET_PATH_MAX and os.access(parent, os.W_OK):
-            return tempfile.TemporaryDirectory(prefix=SOCKET_DIR_PREFIX, dir=parent)
-    raise RuntimeError(f"no writable directory among {candidates} is short enough for a kernel's sockets "
-                       f"(at most {UNIX_SOCKET_PATH_MAX - 1 - longest_name} characters); set TMPDIR to a short one")
+    fits = [c for c in candidates if len(os.path.abspath(c)) + 1 + longest_name <= UNIX_SOCKET_PATH_MAX]
+    parent = next((c for c in fits if os.access(c, os.W_OK)), None)
+    if parent is None:
+        raise RuntimeError(f"no writable directory among {candidates} is short enough for a kernel's sockets (at "
+                           f"most {UNIX_SOCKET_PATH_MAX - 1 - longest_name} characters); set TMPDIR to a short one")
+    remove_abandoned_socket_dirs(parent)
+    with tempfile.TemporaryDirectory(prefix=SOCKET_DIR_PREFIX, dir=parent) as path:
+        # locked before it gets its name, so that no other cell ever finds it unlocked
+        with open(os.path.join(path, OWNER_LOCK + ".new"), "w") as owner:
+            fcntl.flock(owner, fcntl.LOCK_EX)
+            os.rename(owner.name, os.path.join(path, OWNER_LOCK))
+            yield path
+
+
+def remove_abandoned_socket_dirs(parent: str) -> list[Path]:
+    """Remove the socket directories in ``parent`` whose owner lock nobody holds; return them."""
+    removed = []
+    for directory in Path(parent).glob(SOCKET_DIR_PREFIX + "*"):
+        try:
+            with open(directory / OWNER_LOCK) as owner:   # none yet (a cell still making it): not ours to judge
+                fcntl.flock(owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                shutil.rmtree(directory, ignore_errors=True)
+                removed.append(directory)
+        except OSError:   # held by a living cell, another user's, or gone meanwhile
+            continue
+    return removed
 
 
 #: Seconds a cell's kernel may take to start. papermill's default, 60 s, is too short on a loaded machine: cells of a

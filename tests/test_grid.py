@@ -136,6 +136,29 @@ def test_kernel_sockets_go_to_tmp_when_tmpdir_is_too_deep_for_a_unix_socket(monk
         assert not Path(sockets).exists()
 
 
+
+KILLED_HOLDING_SOCKETS = """
+import os, signal
+from lottery_kit.cell import kernel_socket_dir
+with kernel_socket_dir() as sockets:
+    open(os.path.join(sockets, "kernel-1"), "w").close()   # a socket file, as a kernel leaves it
+    os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_the_next_cell_removes_the_socket_directory_a_killed_cell_left(monkeypatch, short_tmpdir):
+    from lottery_kit.cell import SOCKET_DIR_PREFIX, kernel_socket_dir
+    monkeypatch.setenv("TMPDIR", str(short_tmpdir))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    killed = subprocess.run([sys.executable, "-c", KILLED_HOLDING_SOCKETS], env=dict(os.environ), timeout=120)
+    assert killed.returncode == -9
+    (left,) = short_tmpdir.glob(SOCKET_DIR_PREFIX + "*")
+    assert (left / "kernel-1").exists()
+    with kernel_socket_dir() as living:                 # a cell still running keeps its directory ...
+        with kernel_socket_dir() as sockets:            # ... when the next one starts, which removes the killed one's
+            assert sorted(short_tmpdir.iterdir()) == sorted([Path(living), Path(sockets)])
+    assert not list(short_tmpdir.iterdir())
+
 def test_undeclared_parameter_fails_before_running(echo_nb, tmp_path):
     with pytest.raises(ConfigError, match=r"declares no parameter 'seed'; declared parameters: x, label, fail, out_dir"):
         lk.run_grid(echo_nb, tmp_path / "g", {"seed": [0]}, progress=False)
