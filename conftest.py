@@ -3,7 +3,8 @@
 nbmake runs a notebook with its own directory as the working directory, so the notebooks' default ``out_dir``s
 (``runs/imp_es``, …) would land under ``notebooks/runs/``, and the next run would resume them instead of training.
 Each notebook of ``notebooks/`` therefore runs as a copy in a fresh temporary directory, beside copies of the other
-notebooks (the quickstart runs ``imp_es.ipynb`` from its own directory), and the directory is removed afterwards.
+notebooks, and the directory is removed afterwards. The quickstart is not collected here: ``tests/test_quickstart.py``
+runs it as ``make quickstart`` does.
 """
 
 import shutil

@@ -87,9 +87,11 @@ def remove_abandoned_socket_dirs(parent: str) -> list[Path]:
     removed = []
     for directory in Path(parent).glob(SOCKET_DIR_PREFIX + "*"):
         try:
-            with open(directory / OWNER_LOCK) as owner:   # none yet (a cell still making it): not ours to judge
+            # no lock file: a cell still making its directory, or one that an older version left (remove by hand)
+            with open(directory / OWNER_LOCK) as owner:
                 fcntl.flock(owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 shutil.rmtree(directory, ignore_errors=True)
+            if not directory.exists():
                 removed.append(directory)
         except OSError:   # held by a living cell, another user's, or gone meanwhile
             continue

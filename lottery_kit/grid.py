@@ -241,6 +241,15 @@ def _status_or_none(cell_dir: Path) -> dict | None:
 
 
 # ---------------------------------------------------------------- engines
+def one_device_per_cell(workers: int) -> dict:
+    """:func:`run_grid`'s arguments that give each cell one device of its own, so that its numbers do not depend on
+    the machine's size: one GPU per cell where the machine has GPUs (one cell per GPU at once), else one core
+    (``workers`` cells at once)."""
+    if accelerators.machine_gpus():
+        return {"gpus_per_cell": 1}
+    return {"workers": workers, "cores_per_cell": 1}
+
+
 def default_workers() -> int:
     """Cells that run at once by default: one per two cores (JAX uses the rest for threads)."""
     return max(1, (os.cpu_count() or 1) // 2)

@@ -23,9 +23,9 @@
 # Every cell is its own papermill run in `out_dir/cells/…`; rerunning skips finished cells.
 #
 # With the defaults (SNES on CartPole-v1, population 32, 60 generations a round, 5 rounds keeping
-# 30% each) the grid takes about a minute on 2 CPU cores, two cells at once on a core each. Each cell runs on
+# 30% each) the grid takes one to two minutes on 2 CPU cores, two cells at once on a core each. Each cell runs on
 # one device: a run spread over several devices can end elsewhere than a one-device run (XLA rounds some last bits
-# differently, and generations amplify them), so with one each the figure is the same on any machine.
+# differently, and generations amplify them), so with one each the figure is the same on any CPU machine.
 # Expect the ticket effect at the sparse end: IMP masks with rewound weights keep balancing the pole where random
 # masks with fresh weights fail.
 
@@ -39,8 +39,7 @@ keep_ratio = 0.3
 generations = 60
 popsize = 32
 eval_every = 20
-workers = 2                  # cells at once
-cores_per_cell = 1           # each cell's cores, and its devices: with one each, the same numbers on any machine
+workers = 2                  # cells at once on a CPU machine (where it has GPUs: one cell per GPU)
 dask = None                  # "local" or a scheduler address to run the cells on Dask
 out_dir = "runs/quickstart"
 
@@ -51,6 +50,7 @@ import matplotlib.pyplot as plt
 
 import lottery_kit as lk
 from lottery_kit import parameters, plots
+from lottery_kit.grid import one_device_per_cell
 
 parameters.check_notebook(globals())   # a parameter this notebook does not declare, or of the wrong shape, is refused
 
@@ -60,7 +60,7 @@ status = lk.run_grid(
     axes={"baseline": baselines, "task": [task], "strategy": [strategy], "seeds": [seeds], "rounds": [rounds],
           "keep_ratio": [keep_ratio], "generations": [generations], "popsize": [popsize],
           "eval_every": [eval_every]},
-    workers=workers, dask=dask, cores_per_cell=cores_per_cell)
+    dask=dask, **one_device_per_cell(workers))   # a core or a GPU of its own, one device each
 status[["cell", "state", "seconds", "skipped"]]
 
 # %%

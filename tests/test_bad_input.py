@@ -458,13 +458,15 @@ def test_bad_input_row(number, finished, other_finished, tmp_path, monkeypatch, 
 
 
 @pytest.mark.parametrize("setting", ["lr", "name", "families", "_programs", "rewind_step"])
-def test_a_trainer_setting_is_refused_with_the_whole_list_of_settings(setting):
+def test_a_trainer_setting_is_refused_with_the_whole_list_of_settings(setting, tmp_path, monkeypatch):
     """Row 23's message in full, for a misspelt setting and for names a trainer class has but takes from elsewhere
     (its class constants, its private fields, its parameters of their own)."""
+    monkeypatch.chdir(tmp_path)
     message = table_rows()[23][1].replace("'lr'", repr(setting))
     with pytest.raises(lk.ConfigError) as caught:
         lk.run_gd_imp(**(GD | {"trainer_settings": {setting: 1}, "out_dir": "x"}))
     assert str(caught.value) == message
+    assert not (tmp_path / "x").exists()  # refused before anything was written
 
 #: Every entry point that takes seeds, each given ``seeds``: the notebooks (papermill's values, checked by their first
 #: cell), a grid's cells, and the Python API.

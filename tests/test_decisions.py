@@ -67,9 +67,10 @@ def test_the_primary_decision_follows_the_sign_flip_test_and_the_sign():
     assert primary_decision(6.1e-5, -50.0) == "magnitude pruning gives better tickets than SNR pruning"
     assert primary_decision(0.05, 262.8) == "no difference detected"   # α = 0.05: p must lie below it
     assert primary_decision(0.3, -10.0) == "no difference detected"
+    assert primary_decision(float("nan"), 262.8) == "no difference detected"
 
 
-def test_every_equivalence_verdict_has_the_plans_words():
+def test_every_equivalence_verdict_has_its_words():
     rng = np.random.default_rng(1)
     seen = set()
     for mean in (0.0, 30.0, 60.0, 150.0, 400.0, -60.0, -150.0, -400.0):

@@ -137,6 +137,20 @@ def test_kernel_sockets_go_to_tmp_when_tmpdir_is_too_deep_for_a_unix_socket(monk
 
 
 
+
+@pytest.mark.parametrize("gpus, expected", [("", {"workers": 3, "cores_per_cell": 1}), ("0,1", {"gpus_per_cell": 1})])
+def test_one_device_per_cell_whatever_the_machine(monkeypatch, gpus, expected):
+    """The quickstart's cells: a core each on a CPU machine, a GPU each where there are GPUs; one device either way."""
+    from lottery_kit.grid import cell_devices, one_device_per_cell
+    from lottery_kit.host_devices import ENV
+    monkeypatch.setenv("LOTTERY_KIT_GPUS", gpus)
+    monkeypatch.delenv(ENV, raising=False)
+    arguments = one_device_per_cell(3)
+    assert arguments == expected
+    env = cell_devices(arguments.get("workers", 2), arguments.get("cores_per_cell"), arguments.get("gpus_per_cell"),
+                       here=True)
+    assert env[ENV] == "1"
+
 KILLED_HOLDING_SOCKETS = """
 import os, signal
 from lottery_kit.cell import kernel_socket_dir
@@ -154,8 +168,8 @@ def test_the_next_cell_removes_the_socket_directory_a_killed_cell_left(monkeypat
     assert killed.returncode == -9
     (left,) = short_tmpdir.glob(SOCKET_DIR_PREFIX + "*")
     assert (left / "kernel-1").exists()
-    with kernel_socket_dir() as living:                 # a cell still running keeps its directory ...
-        with kernel_socket_dir() as sockets:            # ... when the next one starts, which removes the killed one's
+    with kernel_socket_dir() as living:                 # the next cell removes the killed one's directory ...
+        with kernel_socket_dir() as sockets:            # ... and a cell still running keeps its own
             assert sorted(short_tmpdir.iterdir()) == sorted([Path(living), Path(sockets)])
     assert not list(short_tmpdir.iterdir())
 

@@ -26,7 +26,7 @@ def primary_decision(p: float, mean_difference: float, exploratory: bool = False
     """SNR − magnitude: the two-sided sign-flip ``p`` at ``alpha`` and the sign of the mean difference."""
     if exploratory:
         return EXPLORATORY
-    if p >= alpha:
+    if not p < alpha:   # a p of NaN decides nothing either
         return "no difference detected"
     if mean_difference > 0:
         return "SNR pruning gives better tickets than magnitude pruning"
