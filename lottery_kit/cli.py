@@ -16,7 +16,8 @@ def _grid(args) -> int:
     for name, values in parse_assignments(args.p or []).items():
         axes[name] = values  # -p wins over the file for the same name
     zips += [z.split(",") for z in args.zip or []]
-    print(f"{len(expand(axes, zips))} cells -> {args.out}", file=sys.stderr)
+    n = len(expand(axes, zips))
+    print(f"{n} cell{'s' if n != 1 else ''} -> {args.out}", file=sys.stderr)
     table = run_grid(args.notebook, args.out, axes, zips, workers=args.workers, dask=args.dask,
                      profile=args.profile, progress=not args.quiet, cores_per_cell=args.cores_per_cell,
                     gpus_per_cell=args.gpus_per_cell)
@@ -73,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("notebook")
     g.add_argument("--out", required=True, help="grid directory (one sub-directory per cell)")
     g.add_argument("-p", action="append", metavar="NAME=VALUE",
-                   help="a value for parameter NAME (YAML); repeat a name to add values to its axis")
+                   help="a value for parameter NAME (YAML); repeat a name to add values to its axis; replaces "
+                        "--grid's axis of the same name")
     g.add_argument("--grid", help="YAML file mapping names to lists of values (optional 'zip' groups)")
     g.add_argument("--zip", action="append", metavar="A,B", help="names varied together instead of crossed")
     g.add_argument("--workers", type=int, help="cells at once (default: one per two cores; each cell gets the "
@@ -86,13 +88,13 @@ def build_parser() -> argparse.ArgumentParser:
                         "default workers: one per N GPUs; on Dask, each cell asks for N 'GPU' resources")
     g.add_argument("--dask", help="'local' for a local Dask cluster, or a scheduler address")
     g.add_argument("--profile", help="dask-jobqueue profile YAML (scheduler: slurm|sge|pbs, plus cluster options)")
-    g.add_argument("--quiet", action="store_true")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.set_defaults(func=_grid)
 
     c = sub.add_parser("collect", help="gather every results.parquet under a directory")
     c.add_argument("dir")
     c.add_argument("--out", help="write the table to this parquet file")
-    c.add_argument("--rows", type=int, default=40)
+    c.add_argument("--rows", type=int, default=40, help="rows of the table to print (default: 40)")
     c.set_defaults(func=_collect)
 
     p = sub.add_parser("progress", help="how far each cell of a grid has got: state, rounds done, pace, hours left")

@@ -152,6 +152,9 @@ def check_cells(notebook, cells: list[dict]) -> tuple[dict, dict[str, str]]:
     """Fail on undeclared names and on values of the kit's parameters that have the wrong shape (seeds, mappings,
     lists), before anything runs; return type errors per cell name."""
     declared = declared_parameters(notebook)
+    if any("out_dir" in c for c in cells):
+        raise ConfigError("out_dir is not a grid parameter: each cell runs in its own directory under the grid's "
+                          "(--out, out/cells/<cell>); give the grid directory as --out")
     unknown = sorted({n for c in cells for n in c} - set(declared))
     if unknown:
         raise ConfigError(f"{Path(notebook).name} declares no parameter {', '.join(map(repr, unknown))}; "

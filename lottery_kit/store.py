@@ -251,6 +251,12 @@ class RunStore:
             if _identity(old) != _identity(config):
                 diff = sorted(k for k in set(_identity(old)) | set(_identity(config))
                               if _identity(old).get(k) != _identity(config).get(k))
+                if diff == ["devices"]:
+                    made, now = (_identity(c).get("devices", 1) for c in (old, config))
+                    raise ConfigError(
+                        f"{self.root} was made over {made} device(s) and this run has {now}: a run resumes only on its "
+                        f"own count (devices={made}; a grid cell: the grid's own --workers, --cores-per-cell and "
+                        "--gpus-per-cell), as another count can change its numbers; or use another out_dir")
                 raise ConfigError(
                     f"{self.root} holds results of a different configuration (differs in: {', '.join(diff)}); "
                     "use another out_dir or delete that directory")

@@ -46,6 +46,7 @@ training_replicate = 0       # 1, 2, ...: rounds after the dense one train under
 devices = None               # None: every core, or every GPU; 1: the numbers of a one-device run
 plugins = []                 # modules to import first: they register your own scores, distributions, tasks, ES
 preset = "small"             # "small": the values above, few rollouts / small batches; "paper": the paper's scale
+#                              (it replaces popsize, generations, eval_every, mean_decay, rounds and keep_ratio)
 out_dir = "runs/imp_es"
 
 # %%

@@ -47,6 +47,7 @@ erk_power = 1.0              # the power scale of ERK (with distribution "erk")
 min_per_layer = 0            # every kernel keeps at least this many weights (or all it has left)
 plugins = []                 # modules to import first: they register your own scores, distributions, tasks, ES
 preset = "small"             # "small": the values above, few rollouts / small batches; "paper": the paper's scale
+#                              (it replaces popsize, generations, eval_every and mean_decay)
 dense_dir = "runs/oneshot_dense"   # shared by all cells (use an absolute path in grids)
 out_dir = "runs/oneshot"
 

@@ -317,6 +317,8 @@ CASES = {
     35: lambda finished, tmp_path, **_: run_transfer(finished, "CartPole-v1", "SNES", [7], out_dir=tmp_path / "t",
                                                      popsize=4, generations=2, eval_every=1),
     36: lambda tmp_path, **_: lk.run_grid(ROOT / "notebooks" / "imp_es.ipynb", tmp_path / "g", {"seed": [0]}),
+    103: lambda tmp_path, **_: lk.run_grid(ROOT / "notebooks" / "imp_es.ipynb", tmp_path / "g",
+                                           {"out_dir": [str(tmp_path / "x")]}),
     37: lambda tmp_path, **_: _wrong_type_cell(tmp_path),
     38: lambda tmp_path, **_: _grid_file(tmp_path, "- task: fmnist\n"),
     39: lambda tmp_path, **_: _grid_file(tmp_path, "task: [fmnist]\nzip: task\n"),

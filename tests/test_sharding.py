@@ -87,7 +87,8 @@ def test_a_run_never_resumes_on_another_device_count(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert json.loads((tmp_path / "config.json").read_text())["config"]["devices"] == 2
     assert sharding.available() == 1   # the suite's processes have one device (tests/conftest.py)
-    with pytest.raises(lk.ConfigError, match="devices"):
+    with pytest.raises(lk.ConfigError, match=r"made over 2 device\(s\) and this run has 1: a run resumes only on "
+                                             r"its own count \(devices=2"):
         lk.run_es_imp(task="CartPole-v1", strategy="SNES", baseline="sig2noise", seeds=[0, 1], rounds=3,
                       keep_ratio=0.5, generations=2, popsize=8, eval_every=1, out_dir=tmp_path,
                       task_options={"n_rollouts": 2, "n_eval_episodes": 4}, progress=False)
