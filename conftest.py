@@ -13,7 +13,6 @@ from pathlib import Path
 
 SANDBOXED = Path(__file__).resolve().parent / "notebooks"
 
-# tests/test_quickstart.py runs the quickstart as `make quickstart` does and checks its numbers against the captions
 collect_ignore = ["notebooks/00_quickstart.ipynb"]
 
 

@@ -82,20 +82,16 @@ def kernel_socket_dir():
             yield path
 
 
-def remove_abandoned_socket_dirs(parent: str) -> list[Path]:
-    """Remove the socket directories in ``parent`` whose owner lock nobody holds; return them."""
-    removed = []
+def remove_abandoned_socket_dirs(parent: str) -> None:
+    """Remove the socket directories in ``parent`` whose owner lock nobody holds."""
     for directory in Path(parent).glob(SOCKET_DIR_PREFIX + "*"):
         try:
             # no lock file: a cell still making its directory, or one that an older version left (remove by hand)
             with open(directory / OWNER_LOCK) as owner:
                 fcntl.flock(owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 shutil.rmtree(directory, ignore_errors=True)
-            if not directory.exists():
-                removed.append(directory)
         except OSError:   # held by a living cell, another user's, or gone meanwhile
             continue
-    return removed
 
 
 #: Seconds a cell's kernel may take to start. papermill's default, 60 s, is too short on a loaded machine: cells of a

@@ -247,12 +247,11 @@ class RunStore:
             raise ConfigError(f"{self.root} holds rounds but no config.json, so nothing says which configuration made "
                               "them: restore its config.json from a backup, or move the directory away and run again")
         if path.exists():
-            old = read_config(self.root)["config"]
-            if _identity(old) != _identity(config):
-                diff = sorted(k for k in set(_identity(old)) | set(_identity(config))
-                              if _identity(old).get(k) != _identity(config).get(k))
+            made_by, asked = _identity(read_config(self.root)["config"]), _identity(config)
+            if made_by != asked:
+                diff = sorted(k for k in set(made_by) | set(asked) if made_by.get(k) != asked.get(k))
                 if diff == ["devices"]:
-                    made, now = (_identity(c).get("devices", 1) for c in (old, config))
+                    made, now = made_by.get("devices", 1), asked.get("devices", 1)
                     raise ConfigError(
                         f"{self.root} was made over {made} device(s) and this run has {now}: a run resumes only on its "
                         f"own count (devices={made}; a grid cell: the grid's own --workers, --cores-per-cell and "

@@ -136,8 +136,6 @@ def test_kernel_sockets_go_to_tmp_when_tmpdir_is_too_deep_for_a_unix_socket(monk
         assert not Path(sockets).exists()
 
 
-
-
 @pytest.mark.parametrize("gpus, expected", [("", {"workers": 3, "cores_per_cell": 1}), ("0,1", {"gpus_per_cell": 1})])
 def test_one_device_per_cell_whatever_the_machine(monkeypatch, gpus, expected):
     """The quickstart's cells: a core each on a CPU machine, a GPU each where there are GPUs; one device either way."""
@@ -150,6 +148,7 @@ def test_one_device_per_cell_whatever_the_machine(monkeypatch, gpus, expected):
     env = cell_devices(arguments.get("workers", 2), arguments.get("cores_per_cell"), arguments.get("gpus_per_cell"),
                        here=True)
     assert env[ENV] == "1"
+
 
 KILLED_HOLDING_SOCKETS = """
 import os, signal
@@ -172,6 +171,7 @@ def test_the_next_cell_removes_the_socket_directory_a_killed_cell_left(monkeypat
         with kernel_socket_dir() as sockets:            # ... and a cell still running keeps its own
             assert sorted(short_tmpdir.iterdir()) == sorted([Path(living), Path(sockets)])
     assert not list(short_tmpdir.iterdir())
+
 
 def test_undeclared_parameter_fails_before_running(echo_nb, tmp_path):
     with pytest.raises(ConfigError, match=r"declares no parameter 'seed'; declared parameters: x, label, fail, out_dir"):
