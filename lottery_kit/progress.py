@@ -23,18 +23,21 @@ def default_progress() -> bool:
 
 
 class Progress:
-    """A tqdm bar over ``total`` units of a jitted loop; a no-op when ``enabled`` is false."""
+    """A tqdm bar over ``total`` units of a jitted loop that trains ``seeds`` seeds; a no-op when ``enabled`` is
+    false. The bar shows the units done, averaged over the seeds: seeds trained one after another (a CPU's
+    ``lax.map``) move it in turn, so it is full only when the last seed has finished."""
 
     _bars: dict[int, tqdm] = {}
 
-    def __init__(self, enabled: bool, total: int, desc: str, unit: str = "gen"):
-        self.enabled, self.total, self.desc, self.unit = enabled, total, desc, unit
+    def __init__(self, enabled: bool, total: int, desc: str, unit: str = "gen", seeds: int = 1):
+        self.enabled, self.total, self.desc, self.unit, self.seeds = enabled, total, desc, unit, seeds
         self.token = jnp.int32(id(self) % (2**31 - 1))
 
     def __enter__(self):
         if self.enabled:
-            Progress._bars[int(self.token)] = tqdm(total=self.total, desc=self.desc or self.unit, unit=self.unit,
-                                                   leave=False)
+            bar = tqdm(total=self.total, desc=self.desc or self.unit, unit=self.unit, leave=False)
+            bar.seeds, bar.seed_units = self.seeds, 0   # units finished, summed over the seeds
+            Progress._bars[int(self.token)] = bar
         return self
 
     def __exit__(self, *exc):
@@ -43,17 +46,22 @@ class Progress:
             bar.close()
 
     @staticmethod
-    def tick(token, done, after):
-        """Host side of the callback: ``done`` units finished (the largest over vmapped seeds); ``after`` orders it."""
+    def tick(token, units, after):
+        """Host side of the callback: seeds finished a block of ``units`` units (JAX calls it once for each seed,
+        vmapped or not; ``after`` has one entry per seed of the call). Padded seeds may report beyond the total."""
         bar = Progress._bars.get(int(np.max(token)))
-        done = int(np.max(done))
-        if bar is not None and done > bar.n:
+        if bar is None:
+            return
+        bar.seed_units += int(np.max(units)) * int(np.size(after))
+        done = min(bar.total, bar.seed_units / bar.seeds)
+        if done > bar.n:
             bar.update(done - bar.n)
 
     @staticmethod
-    def report(enabled: bool, token, done, after) -> None:
-        """Call inside jitted code: report ``done`` units once ``after`` is computed (nothing is traced when
-        ``enabled`` is false). ``after`` is the work just done (a block's validation score): without that data
-        dependency XLA may run the callback as soon as ``done`` is known, before the block it reports."""
+    def report(enabled: bool, token, units, after) -> None:
+        """Call inside jitted code, once a block of ``units`` units (generations, epochs, updates) is done:
+        report it once ``after`` is computed (nothing is traced when ``enabled`` is false). ``after`` is the work
+        just done (the block's validation score): without that data dependency XLA may run the callback as soon
+        as the block starts."""
         if enabled:
-            jax.debug.callback(Progress.tick, token, done, after)
+            jax.debug.callback(Progress.tick, token, units, after)

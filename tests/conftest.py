@@ -50,6 +50,23 @@ def compiled():
     jax.monitoring.unregister_event_duration_listener(listener)
 
 
+@pytest.fixture
+def bar_positions(monkeypatch):
+    """The position of every progress bar of a round after each of its updates: {description: [positions]}."""
+    from lottery_kit import progress
+
+    seen = {}
+
+    class Recording(progress.tqdm):
+        def update(self, n=1):
+            out = super().update(n)
+            seen.setdefault(self.desc, []).append(self.n)
+            return out
+
+    monkeypatch.setattr(progress, "tqdm", Recording)
+    return seen
+
+
 @pytest.fixture(scope="session")
 def nan_when_sparse():
     """``make(task, kept_below)``: ``task`` whose training fitness is NaN for members with fewer than ``kept_below``

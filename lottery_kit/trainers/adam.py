@@ -92,7 +92,7 @@ class AdamTrainer(Trainer):
                               "training images")
         run = once_per_task(self._programs, task, lambda: over_seeds(self.build_run(task, n_train // self.batch_size),
                                                                       in_axes=(0, 0, 0, None)))
-        with Progress(self.progress, self.epochs, desc, unit="epoch") as bar:
+        with Progress(self.progress, self.epochs, desc, unit="epoch", seeds=len(keys)) as bar:
             final, best, extras, metrics = jax.block_until_ready(run(keys, init, mask, (task.data, bar.token)))
         outcome = RoundOutcome(init=init, mask=mask, final_mean=final, final_std=None, best_mean=best,
                                rewind_point=rewind_point, **extras)
@@ -135,7 +135,7 @@ class AdamTrainer(Trainer):
                 val = task.evaluate(p, None, data, None, "val")
                 better = val > carry.best_val
                 best_p = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), p, carry.best_params)
-                Progress.report(progress, token, i + 1, val)
+                Progress.report(progress, token, 1, val)
                 finite = jnp.isfinite(losses).all()
                 failure = guard.first(*carry.failure, guard.unless(finite, guard.Failure.LOSS_NOT_FINITE), i)
                 return Epochs(learner, best_p, jnp.maximum(val, carry.best_val), failure), (val, losses.mean())

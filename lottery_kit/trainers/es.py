@@ -122,7 +122,7 @@ class ESTrainer(Trainer):
     def __call__(self, task, init, mask, keys, rewind_point, desc: str = ""):
         """Train stacked (over seeds) ``init``/``mask``; return (RoundOutcome, metrics), both stacked."""
         run, x0, source, unravel, params = self.round_program(task, init, mask)
-        with Progress(self.progress, self.generations, desc, unit="gen") as bar:
+        with Progress(self.progress, self.generations, desc, unit="gen", seeds=len(keys)) as bar:
             out = jax.block_until_ready(run(keys, x0, source, (task.data, bar.token, params)))
         final_x, std_x, best_x, rewind_x, metrics = out
 
@@ -208,7 +208,7 @@ class ESTrainer(Trainer):
                 better = val > carry.best_val
                 best_x = jnp.where(better, state.mean, carry.best_mean)
                 best_val = jnp.where(better, val, carry.best_val)
-                Progress.report(progress, token, (i + 1) * eval_every, val)
+                Progress.report(progress, token, eval_every, val)
                 curves = (val, fit_mean.mean(), fit_max.max())
                 if trajectory:
                     curves += (state.mean, spec_k.per_weight_std(state))

@@ -120,7 +120,8 @@ class PPOTrainer(Trainer):
                               + (" (Brax tasks use Brax's PPO: make_trainer('PPO', task))" if task.family == "brax"
                                  else ": use an evolution strategy or Adam there"))
         run = once_per_task(self._programs, task, lambda: over_seeds(self.build_run(task), in_axes=(0, 0, 0, None)))
-        with Progress(self.progress, self.n_evals * self.updates_per_eval, desc, unit="update") as bar:
+        updates = self.n_evals * self.updates_per_eval
+        with Progress(self.progress, updates, desc, unit="update", seeds=len(keys)) as bar:
             final, best, extras, metrics = jax.block_until_ready(run(keys, init, mask, bar.token))
         outcome = RoundOutcome(init=init, mask=mask, final_mean=final, final_std=None, best_mean=best,
                                rewind_point=rewind_point, **extras)
@@ -247,7 +248,7 @@ class PPOTrainer(Trainer):
                 val = task.evaluate(actor, jax.random.fold_in(k_val, i), None, None, "val")
                 better = val > carry.best_val
                 best_actor = jax.tree_util.tree_map(lambda a, b: jnp.where(better, a, b), actor, carry.best_actor)
-                Progress.report(progress, token, (i + 1) * per_eval, val)
+                Progress.report(progress, token, per_eval, val)
                 mean_return = returns.sum() / jnp.maximum(episodes.sum(), 1.0)  # of the episodes that ended
                 finite = jnp.all(jnp.array([jnp.isfinite(a).all() for a in jax.tree_util.tree_leaves(learner.params)]))
                 failure = guard.first(*carry.failure, guard.unless(finite, guard.Failure.WEIGHTS_NOT_FINITE),
