@@ -53,9 +53,11 @@ class Progress:
         if bar is None:
             return
         bar.seed_units += int(np.max(units)) * int(np.size(after))
-        done = min(bar.total, bar.seed_units / bar.seeds)
+        whole, part = divmod(min(bar.seed_units, bar.total * bar.seeds), bar.seeds)
+        done = round(whole + part / bar.seeds, 2) if part else whole   # "1/4 epoch", "1.5/4 epoch"
         if done > bar.n:
-            bar.update(done - bar.n)
+            bar.n = done
+            bar.refresh()
 
     @staticmethod
     def report(enabled: bool, token, units, after) -> None:

@@ -52,18 +52,17 @@ def compiled():
 
 @pytest.fixture
 def bar_positions(monkeypatch):
-    """The position of every progress bar of a round after each of its updates: {description: [positions]}."""
-    from lottery_kit import progress
+    """The position of every open progress bar after each report from a jitted loop: {description: [positions]}."""
+    from lottery_kit.progress import Progress
 
-    seen = {}
+    seen, tick = {}, Progress.tick
 
-    class Recording(progress.tqdm):
-        def update(self, n=1):
-            out = super().update(n)
-            seen.setdefault(self.desc, []).append(self.n)
-            return out
+    def recorded(token, units, after):
+        tick(token, units, after)
+        for bar in Progress._bars.values():
+            seen.setdefault(bar.desc, []).append(bar.n)
 
-    monkeypatch.setattr(progress, "tqdm", Recording)
+    monkeypatch.setattr(Progress, "tick", staticmethod(recorded))
     return seen
 
 
