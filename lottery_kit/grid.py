@@ -27,7 +27,7 @@ import yaml
 from tqdm.auto import tqdm
 
 from . import accelerators, affinity, host_devices, locks
-from .parameters import check_shape
+from .parameters import check_shape, unknown_name
 from .store import DamagedFile, RunStore, atomic_write_text, directory_path, read_config, read_json, read_parquet
 from .validate import LISTS, MAPPINGS, ConfigError, choice, number, value_list
 
@@ -149,8 +149,9 @@ def declared_parameters(notebook) -> dict:
 
 
 def check_cells(notebook, cells: list[dict]) -> tuple[dict, dict[str, str]]:
-    """Fail on undeclared names and on values of the kit's parameters that have the wrong shape (seeds, mappings,
-    lists), before anything runs; return type errors per cell name."""
+    """Fail on undeclared names, on values of the kit's parameters that have the wrong shape (seeds, mappings,
+    lists) and on names of parts that are not registered (a misspelt baseline), before anything runs; return type
+    errors per cell name."""
     declared = declared_parameters(notebook)
     if any("out_dir" in c for c in cells):
         raise ConfigError("out_dir is not a grid parameter: each cell runs in its own directory under the grid's "
@@ -167,6 +168,8 @@ def check_cells(notebook, cells: list[dict]) -> tuple[dict, dict[str, str]]:
                 hint = " (a grid's seeds axis holds one list of seeds per cell, e.g. seeds: [[0, 1, 2]])" \
                     if name == "seeds" else ""
                 raise ConfigError(f"grid cell {cell_name(c)}: {err}{hint}") from None
+    if found := unknown_name(cells):
+        raise ConfigError(f"grid cell {cell_name(found[0])}: {found[1]}")
     errors = {}
     for c in cells:
         for name, value in c.items():

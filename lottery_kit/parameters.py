@@ -11,9 +11,13 @@ parameters cell, refuses it, as ``lottery-kit grid`` does before any cell runs.
 from __future__ import annotations
 
 import ast
+import json
+import os
+import subprocess
+import sys
 
 from .store import directory_path
-from .validate import LISTS, MAPPINGS, ConfigError, mapping, seed_list, value_list
+from .validate import LISTS, MAPPINGS, ConfigError, choice, mapping, seed_list, value_list
 
 #: Parameters naming a directory the notebook works in (None: the notebook makes one).
 DIRECTORIES = ("out_dir", "dense_dir", "source_dir")
@@ -31,6 +35,59 @@ def check_shape(name: str, value) -> None:
         value_list(name, value)
     elif name in DIRECTORIES and value is not None:
         directory_path(name, value, "directory")
+
+
+def _named_parts() -> dict:
+    """Parameter name -> the names it may take, for the parameters that name a registered part (imports JAX)."""
+    from .imp import SIGNALS
+    from .pruning.baselines import BASELINES
+    from .pruning.distributions import DISTRIBUTIONS
+    from .tasks import BRAX_V1_ONLY, TASKS
+    from .trainers import TRAINERS, trainer_names
+
+    tasks = [*TASKS, *BRAX_V1_ONLY]   # a Brax v1 task is explained when its cell makes it
+    return {"task": tasks, "target_task": tasks, "baseline": BASELINES, "distribution": DISTRIBUTIONS,
+            "signal": SIGNALS, "optimizer": TRAINERS, "strategy": trainer_names(), "target_strategy": trainer_names()}
+
+
+#: The parameters that name a registered part (a task, a baseline, a strategy, ...): :func:`unknown_name`.
+NAMED = ("task", "target_task", "baseline", "distribution", "signal", "optimizer", "strategy", "target_strategy")
+
+
+def unknown_name(cells: list[dict]) -> tuple[dict, str] | None:
+    """The first cell of ``cells`` with a :data:`NAMED` parameter that names no registered part, and the message
+    listing the valid names (None if every name is known). The registries import gymnax and evosax, which start
+    JAX's backend, so they are read in a process of its own on the CPU (a grid's process holds no accelerator its
+    cells need); cells that set none of these parameters start none. Parts a cell's ``plugins`` register are known only once they are imported, so a
+    cell with plugins is left to its notebook, which checks it after loading them."""
+    given: dict[str, dict] = {}   # [name, value] as JSON -> the first cell that gives it
+    for c in cells:
+        for name in NAMED:
+            if name in c and not c.get("plugins"):
+                given.setdefault(json.dumps([name, c[name]], default=str), c)
+    if not given:
+        return None
+    done = subprocess.run([sys.executable, "-c", "from lottery_kit.parameters import _first_unknown as f; f()"],
+                          input=json.dumps([json.loads(k) for k in given]), capture_output=True, text=True,
+                          env=os.environ | {"JAX_PLATFORMS": "cpu"})
+    if done.returncode:
+        raise RuntimeError(f"checking the cells' names failed: {done.stderr[-2000:]}")
+    if not done.stdout.strip():
+        return None
+    pair, message = json.loads(done.stdout.strip().splitlines()[-1])
+    return given[json.dumps(pair)], message
+
+
+def _first_unknown() -> None:
+    """Child side of :func:`unknown_name`: reads [name, value] pairs from stdin, prints the first unknown one and
+    its message as JSON (nothing when every name is known)."""
+    valid = _named_parts()
+    for name, value in json.load(sys.stdin):
+        try:
+            choice(name, value, valid[name])
+        except ConfigError as err:
+            print(json.dumps([[name, value], str(err)]))
+            return
 
 
 def _assigned(source: str) -> list[str]:
@@ -69,4 +126,4 @@ def check_notebook(namespace: dict) -> None:
             check_shape(name, namespace[name])
 
 
-__all__ = ["check_notebook", "check_shape", "injected"]
+__all__ = ["NAMED", "check_notebook", "check_shape", "injected", "unknown_name"]

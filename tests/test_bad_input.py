@@ -397,6 +397,8 @@ CASES = {
     102: lambda **_: lk.run_gd_imp(**(PPO | {"epochs": 5, "out_dir": "x"})),
     103: lambda tmp_path, **_: lk.run_grid(ROOT / "notebooks" / "imp_es.ipynb", tmp_path / "g",
                                            {"out_dir": [str(tmp_path / "x")]}),
+    104: lambda tmp_path, **_: lk.run_grid(ROOT / "notebooks" / "imp_es.ipynb", tmp_path / "x",
+                                           {"baseline": ["sig2nosie", "final-ticket"]}),
 }
 #: Rows met only once a round has trained (a full disk when the round is written; the numerical guard); every other
 #: row is refused before any round program is compiled.

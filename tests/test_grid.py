@@ -61,6 +61,17 @@ def test_parse_and_expand():
 
 
 @pytest.mark.slow
+def test_a_grids_names_are_checked_in_a_process_of_their_own():
+    """The registries start JAX's backend when imported; a grid's own process must not (on a GPU machine it would
+    hold memory its cells need), so the names are read in a child process, and a cell with plugins is left alone."""
+    code = ("from lottery_kit import host_devices, parameters\n"
+            "found = parameters.unknown_name([{'task': 'CartPole-v1', 'strategy': 'SNESS'}])\n"
+            "print(found[1].split(';')[0], host_devices.jax_started())\n"
+            "print(parameters.unknown_name([{'strategy': 'SNESS', 'plugins': ['my_strategies']}]))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.stdout.split("\n")[:2] == ["unknown strategy 'SNESS' False", "None"], done.stderr[-2000:]
+
+
 def test_grid_runs_resumes_and_collects(echo_nb, tmp_path):
     out = tmp_path / "grid"
     status = lk.run_grid(echo_nb, out, {"x": [1, 2], "label": ["a", "b"]}, workers=2, progress=False)
