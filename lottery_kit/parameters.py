@@ -58,8 +58,9 @@ def unknown_name(cells: list[dict]) -> tuple[dict, str] | None:
     """The first cell of ``cells`` with a :data:`NAMED` parameter that names no registered part, and the message
     listing the valid names (None if every name is known). The registries import gymnax and evosax, which start
     JAX's backend, so they are read in a process of its own on the CPU (a grid's process holds no accelerator its
-    cells need); cells that set none of these parameters start none. Parts a cell's ``plugins`` register are known only once they are imported, so a
-    cell with plugins is left to its notebook, which checks it after loading them."""
+    cells need); cells that set none of these parameters start none. Parts a cell's ``plugins`` register are known
+    only once they are imported, so a cell with plugins is left to its notebook, which checks it after loading
+    them."""
     given: dict[str, dict] = {}   # [name, value] as JSON -> the first cell that gives it
     for c in cells:
         for name in NAMED:
