@@ -252,30 +252,38 @@ wiring.groupby(["strategy", "arm", "round"])[["kept_weights_kernel2", "hidden_on
     "arm").loc["SNES"].loc[[1, 6, 12, 16, 21]].round(1)
 
 # %%
-snes = results[results["strategy"] == "SNES"]
-fig, axes = plt.subplots(1, 3, figsize=(16, 4.2))
-for arm, part in snes.groupby("arm"):
-    per_round = part.groupby("round").agg(score=(perf, "mean"), runs=(perf, "size"),
-                                          remaining=("weights_remaining", "mean"))
-    run_rounds = part.groupby(["seed", "training_replicate"])["round"].nunique()
-    tag = " (exploratory)" if arm in EXPLORATORY_ARMS else ""
-    axes[0].plot(100 * per_round["remaining"], per_round["score"], marker="o", ms=3, color=COLOURS.get(arm),
-                 label=f"{arm}{tag} ({len(run_rounds)} runs, {int(run_rounds.eq(rounds).sum())} complete)")
-    w = wiring[(wiring["strategy"] == "SNES") & (wiring["arm"] == arm)].groupby("round").mean(numeric_only=True)
-    x = 100 * per_round["remaining"].reindex(w.index)
-    axes[1].plot(x, w["kept_weights_kernel2"], marker="o", ms=3, color=COLOURS.get(arm), label=arm)
-    axes[2].plot(x, w["hidden_on_path"], marker="o", ms=3, color=COLOURS.get(arm), label=arm)
+def draw_scores(ax, part: pd.DataFrame) -> None:
+    """Each arm's test score against the weights remaining, mean over its runs (finished rounds only)."""
+    for arm, rows in part.groupby("arm"):
+        per_round = rows.groupby("round").agg(score=(perf, "mean"), remaining=("weights_remaining", "mean"))
+        run_rounds = rows.groupby(["seed", "training_replicate"])["round"].nunique()
+        tag = " (exploratory)" if arm in EXPLORATORY_ARMS else ""
+        ax.plot(100 * per_round["remaining"], per_round["score"], marker="o", ms=3, color=COLOURS.get(arm),
+                label=f"{arm}{tag} ({len(run_rounds)} runs, {int(run_rounds.eq(rounds).sum())} complete)")
+    ax.set(ylabel=plots.PERF_LABELS.get(perf, perf))
+
+
+snes, sepcma = (results[results["strategy"] == s] for s in ("SNES", "Sep_CMA_ES"))
+fig, axes = plt.subplots(2, 2, figsize=(14, 8.4))
+draw_scores(axes[0, 0], snes)
+for arm, w in wiring[wiring["strategy"] == "SNES"].groupby("arm"):
+    w = w.groupby("round").mean(numeric_only=True)
+    x = 100 * snes[snes["arm"] == arm].groupby("round")["weights_remaining"].mean().reindex(w.index)
+    axes[0, 1].plot(x, w["kept_weights_kernel2"], marker="o", ms=3, color=COLOURS.get(arm), label=arm)
+    axes[1, 0].plot(x, w["hidden_on_path"], marker="o", ms=3, color=COLOURS.get(arm), label=arm)
+draw_scores(axes[1, 1], sepcma)
 unfinished = ("" if progress.loc["mechanism", "ready"] else "\n(mechanism arms unfinished, not yet tested)"
               if progress.loc["primary", "ready"] else "\n(unfinished: no test yet)")
-axes[0].set(title="test return, mean over runs" + unfinished,
-            ylabel=plots.PERF_LABELS.get(perf, perf))
-axes[1].set(title="kept output-layer weights (of 64)", ylabel="weights", yscale="log")
-axes[2].set(title="hidden units on an input→output path (of 128)", ylabel="units")
-for ax in axes:
-    plots.percent_axis(ax, 100 * snes["weights_remaining"])
+axes[0, 0].set(title="SNES: test return, mean over runs" + unfinished)
+axes[0, 1].set(title="SNES: kept output-layer weights (of 64)", ylabel="weights", yscale="log")
+axes[1, 0].set(title="SNES: hidden units on an input→output path (of 128)", ylabel="units")
+axes[1, 1].set(title="Sep-CMA-ES, the paper's Pendulum strategy: test return"
+               + ("" if progress.loc["Sep-CMA-ES", "ready"] else "\n(unfinished: no test yet)"))
+for ax in axes.flat:
+    plots.percent_axis(ax, 100 * results["weights_remaining"])
     ax.legend(frameon=False, fontsize=7)
     ax.spines[["top", "right"]].set_visible(False)
-fig.suptitle("Pendulum-v1, SNES at the paper's budget: the pre-registered arms", fontsize=10)
+fig.suptitle("Pendulum-v1 at the paper's budget: the pre-registered arms", fontsize=10)
 Path(figure_dir).mkdir(exist_ok=True)
 plots.save(fig, Path(figure_dir) / "fig10_preregistered.png")
 plt.show()
