@@ -165,8 +165,15 @@ def family_rows(family: str) -> pd.DataFrame:
     return part.assign(baseline=part["arm"])
 
 
-def seed_test(part, better, than) -> dict:
-    d = analysis.seed_differences(part, better, than, first_round, last_round, perf=perf)["difference"]
+def differences(family: str, part, better, than) -> pd.Series:
+    """Each seed's endpoint difference, over the family's own seeds and streams (any other set is refused)."""
+    _, _, streams, ss = FAMILIES[family]
+    return analysis.seed_differences(part, better, than, first_round, last_round, perf=perf, seeds=ss,
+                                     streams=streams).set_index("seed")["difference"]
+
+
+def seed_test(family: str, part, better, than) -> dict:
+    d = differences(family, part, better, than)
     stats = analysis.paired_statistics(d.to_numpy())
     return {"comparison": f"{better} − {than}", "seeds": len(d), "mean_difference": d.mean(),
             "t_low": stats["t_low"], "t_high": stats["t_high"], "seeds_same_sign": stats["seeds_same_sign"],
@@ -186,7 +193,7 @@ def not_ready(family: str) -> None:
 # %%
 if progress.loc["primary", "ready"]:
     part = family_rows("primary")
-    primary = seed_test(part, "SNR", "magnitude")
+    primary = seed_test("primary", part, "SNR", "magnitude")
     model = analysis.mixed_model(part, "SNR", "magnitude", first_round, last_round, perf=perf)
     p, mean = primary["sign_flip_p"], primary["mean_difference"]
     verdict = analysis.primary_decision(p, mean, exploratory=bool(changed))
@@ -208,7 +215,8 @@ else:
 # %%
 if progress.loc["mechanism", "ready"]:
     part = family_rows("mechanism")
-    tests = pd.DataFrame([seed_test(part, b, t) for b, t in MECHANISM_TESTS.values()], index=list(MECHANISM_TESTS))
+    tests = pd.DataFrame([seed_test("mechanism", part, b, t) for b, t in MECHANISM_TESTS.values()],
+                         index=list(MECHANISM_TESTS))
     tests = tests.join(analysis.holm(tests["sign_flip_p"]).set_index(tests.index)[["p_holm", "reject"]])
     print(f"Mechanism: {analysis.mechanism_decision(tests, exploratory=bool(changed))}.")
     display(tests.round(4))   # noqa: F821  (IPython)
@@ -224,12 +232,13 @@ else:
 # %%
 if progress.loc["Sep-CMA-ES", "ready"]:
     part = family_rows("Sep-CMA-ES")
-    d = analysis.seed_differences(part, "SNR", "magnitude", first_round, last_round, perf=perf)["difference"]
+    d = differences("Sep-CMA-ES", part, "SNR", "magnitude")
     v = analysis.equivalence_verdict(d.to_numpy(), equivalence_margin)
     verdict = analysis.sepcma_decision(v["verdict"], exploratory=bool(changed))
     print(f"Sep-CMA-ES: {verdict}: mean {v['mean_difference']:+.1f}, 90 % [{v['low']:+.1f}, {v['high']:+.1f}] "
           f"(TOST p = {v['p_equivalence']:.4f}), 95 % [{v['t_low']:+.1f}, {v['t_high']:+.1f}] (paired t p = "
           f"{v['t_p']:.4f}).")
+    print(f"Per seed ({len(d)}): " + ", ".join(f"seed {s} {x:+.1f}" for s, x in d.items()))
 else:
     not_ready("Sep-CMA-ES")
 

@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lottery_kit.analysis.decisions import SEPCMA_WORDS
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "papers_figures" / "fig10_preregistered.ipynb"
 TEMPLATE = next((ROOT / "papers_figures" / "results-long" / "prereg_pendulum_snes_stream1" / "cells").glob("*"))
@@ -99,6 +101,7 @@ def test_a_complete_set_gets_the_decisions_its_planted_effects_imply(complete_se
     assert "Mechanism: SNR avoids layer collapse." in printed
     # +50 with noise 5 over 5 seeds: inside the ±100 margin and away from 0
     assert "Sep-CMA-ES: SNR better, by less than the ±100 margin of a tie" in printed
+    assert re.search(r"^Per seed \(5\): seed 0 \+\d+\.\d, seed 1 .*seed 4 \+\d+\.\d$", printed, re.M), printed
     assert "EXPLORATORY" not in printed and "runs complete" not in printed
 
 
@@ -141,7 +144,7 @@ def test_a_cell_with_other_settings_or_a_run_counted_twice_is_refused(complete_s
 
 #: The decisions a family's test can print (Figure 10's words); a document names none of them while the family runs.
 DECISIONS = {"mechanism": ("SNR avoids layer collapse", "σ picks better weights", "neither reading"),
-             "Sep-CMA-ES": ("a tie (within ±100)", "by less than the ±100 margin", "inconclusive")}
+             "Sep-CMA-ES": tuple(SEPCMA_WORDS.values())}
 
 
 def _power_of_ten(p: float, digits: int) -> str:

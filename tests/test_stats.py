@@ -61,6 +61,11 @@ def test_equivalence_verdict_names_a_small_difference_as_both():
     assert stats.equivalence_verdict([10, -20, 5, 15, -5], margin=100)["verdict"] == "tie"
     assert stats.equivalence_verdict([-150, -180, -120, -200, -160], margin=100)["verdict"] == "worse"
     assert stats.equivalence_verdict([300, -250, 20, 400, -100], margin=100)["verdict"] == "inconclusive"
+    # the 90 % interval touching the margin is not inside it: [60, 95, 80, 110, 70] reaches +101.9
+    assert stats.equivalence_verdict([60, 95, 80, 110, 70], margin=100)["verdict"] == "better"
+    for bad in ([30], [30, np.nan, 40, 50, 60]):   # one seed, or a failed run: no verdict
+        with pytest.raises(ValueError, match="two or more finite differences"):
+            stats.equivalence_verdict(bad, margin=100)
 
 
 def _design(effect, seeds=6, streams=2, rng=None):
@@ -108,6 +113,15 @@ def test_seed_differences_refuse_a_run_given_twice_and_seeds_of_unequal_streams(
     one_stream = table.drop(table[(table["seed"] == 4) & (table["training_replicate"] == 1)].index)
     with pytest.raises(ValueError, match=r"same noise streams: .*seed 4: \[0\]"):
         stats.seed_differences(one_stream, "sig2noise", "final-ticket", 12, 21)
+    # a seed or a stream missing from every arm leaves a table that looks whole: the design's seeds and streams
+    design = {"seeds": range(6), "streams": [0, 1]}
+    assert len(stats.seed_differences(table, "sig2noise", "final-ticket", 12, 21, **design)) == 6
+    with pytest.raises(ValueError, match=r"the design has seeds \[0, 1, 2, 3, 4, 5\], rounds 12-21 have "
+                                         r"\[0, 1, 2, 3, 5\]"):
+        stats.seed_differences(table[table["seed"] != 4], "sig2noise", "final-ticket", 12, 21, **design)
+    with pytest.raises(ValueError, match=r"the design has streams \[0, 1\], rounds 12-21 have \[0\]"):
+        stats.seed_differences(table[table["training_replicate"] == 0], "sig2noise", "final-ticket", 12, 21,
+                               **design)
 
 
 def test_mixed_model_estimates_the_paired_difference_of_a_balanced_design():

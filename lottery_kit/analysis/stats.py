@@ -174,6 +174,8 @@ def equivalence_verdict(d, margin: float, alpha: float = 0.05) -> dict:
     from scipy.stats import ttest_1samp
 
     d = np.asarray(d, float)
+    if d.size < 2 or not np.isfinite(d).all():
+        raise ValueError(f"equivalence_verdict needs two or more finite differences, one a seed; got {d.tolist()}")
     eq, test = equivalence(d, margin, alpha), ttest_1samp(d, 0.0)
     interval = test.confidence_interval(1 - alpha)
     differs = test.pvalue < alpha
@@ -226,13 +228,15 @@ def _endpoint_rows(results: pd.DataFrame, better: str, than: str, first_round: i
 
 
 def seed_differences(results: pd.DataFrame, better: str, than: str, first_round: int, last_round: int,
-                     perf: str = "best_perf", stream: str = "training_replicate") -> pd.DataFrame:
+                     perf: str = "best_perf", stream: str = "training_replicate", seeds=None,
+                     streams=None) -> pd.DataFrame:
     """Per seed and noise stream: ``better`` − ``than`` of ``perf`` averaged over rounds ``first_round`` …
     ``last_round`` (pairs matched by seed, stream and round), and ``difference`` per seed, the mean over its streams.
 
     Refuses pairs with a round missing on either side (a seed's endpoint is its whole range or nothing), seeds with
     different noise streams, a (baseline, seed, stream, round) given twice (two runs would be averaged) and a score
-    that is not finite.
+    that is not finite. ``seeds`` / ``streams``, where given, are the ones a design has: a seed or stream missing
+    from every arm (which nothing else would notice) or one it does not have is refused.
     Returns columns seed, difference, streams, and one ``stream_<k>`` column per stream.
     """
     part = _endpoint_rows(results, better, than, first_round, last_round, stream)
@@ -254,6 +258,10 @@ def seed_differences(results: pd.DataFrame, better: str, than: str, first_round:
         raise ValueError(f"{better} against {than}: the seeds do not all have the same noise streams: "
                          + "; ".join(f"seed {s}: {sorted(int(k) for k in row.dropna().index)}"
                                      for s, row in per_stream.iterrows()))
+    for name, expected, found in (("seeds", seeds, per_stream.index), ("streams", streams, per_stream.columns)):
+        if expected is not None and sorted(int(x) for x in found) != sorted(int(x) for x in expected):
+            raise ValueError(f"{better} against {than}: the design has {name} {sorted(expected)}, rounds "
+                             f"{first_round}-{last_round} have {sorted(int(x) for x in found)}")
     per_stream.columns = [f"stream_{int(k)}" for k in per_stream.columns]
     out = per_stream.assign(difference=per_stream.mean(axis=1), streams=per_stream.notna().sum(axis=1))
     return out.reset_index()
