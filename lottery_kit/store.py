@@ -196,7 +196,7 @@ def read_json(path, fix: str, kind: type = dict):
 
 
 def read_config(root: Path) -> dict:
-    """``config.json`` of a run directory as written (``{"config": ..., "versions": ...}``)."""
+    """``config.json`` of a run directory as written (``{"config": ..., "versions": ...}``, and ``resumed``)."""
     path = Path(root) / "config.json"
     fix = ("it is this run's identity, so it is never rewritten from a guess: restore it from a backup, or move the "
            "directory away and start the run afresh")
@@ -240,14 +240,19 @@ class RunStore:
             yield self
 
     def claim(self, config: dict) -> None:
-        """Record ``config`` (first use) or refuse a directory written by a different configuration."""
+        """Record ``config`` (first use) or refuse a directory written by a different configuration.
+
+        ``versions`` stays the first process's; a later one whose versions (packages, platform, the kit's commit)
+        differ from the last recorded appends ``{"rounds_done": n, "versions": ...}`` to ``resumed``, n being the
+        rounds finished before it, so that every round's versions stay on record."""
         config = _jsonable(config)
         path = self.root / "config.json"
         if not path.exists() and (self._has_rounds() or (self.root / "results.parquet").exists()):
             raise ConfigError(f"{self.root} holds rounds but no config.json, so nothing says which configuration made "
                               "them: restore its config.json from a backup, or move the directory away and run again")
-        if path.exists():
-            made_by, asked = _identity(read_config(self.root)["config"]), _identity(config)
+        earlier = read_config(self.root) if path.exists() else None
+        if earlier is not None:
+            made_by, asked = _identity(earlier["config"]), _identity(config)
             if made_by != asked:
                 diff = sorted(k for k in set(made_by) | set(asked) if made_by.get(k) != asked.get(k))
                 if diff == ["devices"]:
@@ -259,7 +264,14 @@ class RunStore:
                 raise ConfigError(
                     f"{self.root} holds results of a different configuration (differs in: {', '.join(diff)}); "
                     "use another out_dir or delete that directory")
-        atomic_write_text(path, json.dumps({"config": config, "versions": versions()}, indent=2, sort_keys=True))
+        record = {"config": config, "versions": versions()}
+        if earlier is not None:
+            resumed = list(earlier.get("resumed", []))
+            if record["versions"] != (resumed[-1]["versions"] if resumed else earlier.get("versions")):
+                resumed.append({"rounds_done": len(self.done_rounds()), "versions": record["versions"]})
+            record = {"config": config, "versions": earlier.get("versions", record["versions"])} | (
+                {"resumed": resumed} if resumed else {})
+        atomic_write_text(path, json.dumps(record, indent=2, sort_keys=True))
 
     def round_dir(self, round_: int) -> Path:
         return self.root / "rounds" / f"round_{round_:02d}"

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import lottery_kit as lk
-from lottery_kit import ConfigError, ESTrainer, masks
+from lottery_kit import ConfigError, ESTrainer, masks, store
 from lottery_kit.store import RunStore
 
 COLUMNS = ["task", "strategy", "baseline", "seed", "round", "sparsity", "weights_remaining", "kept_weights",
@@ -79,3 +79,25 @@ def test_round_rows_average_each_seeds_validation_curve(cartpole):
                       {"final_perf": [500.0, 500.0], "best_perf": [500.0, 500.0], "val_curve": curve})
     assert rows["val_curve_mean"].tolist() == [400.0, 220.0]         # the first seed learned faster
     assert rows["best_val"].isna().all() and rows["weights_remaining"].tolist() == [0.5, 0.5]
+
+
+def test_a_resumed_run_keeps_the_versions_of_every_process(tmp_path, monkeypatch):
+    """``versions`` stays the first process's; a process with other versions is appended under ``resumed`` with the
+    rounds finished before it, once (a resume with the last recorded versions adds nothing)."""
+    run, config = RunStore(tmp_path), {"task": "CartPole-v1", "baseline": "sig2noise", "seeds": [0]}
+    record = lambda: json.loads((tmp_path / "config.json").read_text())  # noqa: E731
+    run.claim(config)
+    first = record()["versions"]
+    assert first["jax"] and first["platform"]
+    run.claim(config)
+    assert record() == {"config": config, "versions": first}
+    (tmp_path / "rounds" / "round_01").mkdir(parents=True)
+    (tmp_path / "rounds" / "round_01" / "DONE").write_text("{}")
+    upgraded = first | {"jax": "99.0", "lottery-kit_commit": "0" * 40}
+    monkeypatch.setattr(store, "versions", lambda: upgraded)
+    run.claim(config)
+    run.claim(config)
+    assert record() == {"config": config, "versions": first, "resumed": [{"rounds_done": 1, "versions": upgraded}]}
+    monkeypatch.setattr(store, "versions", lambda: first)   # back on the first machine: a new entry
+    run.claim(config)
+    assert [r["versions"] for r in record()["resumed"]] == [upgraded, first]

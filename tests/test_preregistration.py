@@ -37,10 +37,13 @@ def test_the_plan_is_committed_and_the_cells_exist():
 @pytest.mark.parametrize("cell", PREREGISTERED, ids=lambda c: f"{c.parts[-3]}/{c.name[-8:]}")
 def test_every_cell_comes_after_the_plan(cell):
     plan = plan_commit()
-    made_by = json.loads((cell / "config.json").read_text())["versions"].get("lottery-kit_commit")
-    assert made_by and not made_by.endswith("+dirty"), f"{cell}: made by {made_by!r}, not by a clean checkout"
-    ancestry = subprocess.run(["git", "merge-base", "--is-ancestor", plan, made_by], cwd=ROOT)
-    assert ancestry.returncode == 0, f"{cell}: made by {made_by}, which does not contain the plan's commit {plan}"
+    record = json.loads((cell / "config.json").read_text())
+    # the process that started the cell and every one that resumed it with other versions
+    for versions in [record["versions"], *(r["versions"] for r in record.get("resumed", []))]:
+        made_by = versions.get("lottery-kit_commit")
+        assert made_by and not made_by.endswith("+dirty"), f"{cell}: made by {made_by!r}, not by a clean checkout"
+        ancestry = subprocess.run(["git", "merge-base", "--is-ancestor", plan, made_by], cwd=ROOT)
+        assert ancestry.returncode == 0, f"{cell}: made by {made_by}, which does not contain the plan's commit {plan}"
     planned_at = int(_git("log", "-1", "--format=%ct", plan))
     first = json.loads((cell / "rounds" / "round_01" / "DONE").read_text())["finished"]
     assert first > planned_at, f"{cell}: round 1 finished before the plan was committed"
