@@ -61,10 +61,16 @@ from lottery_kit.wiring import stored_wiring
 #: exploratory, and print no decision.
 PREREGISTERED = {"perf": "best_perf", "first_round": 12, "last_round": 21, "seeds": list(range(15)),
                  "sepcma_seeds": list(range(5)), "rounds": 21, "equivalence_margin": 100.0}
+#: The parameters each family's test reads.
+FAMILY_PARAMETERS = {"primary": {"perf", "first_round", "last_round", "seeds", "rounds"},
+                     "mechanism": {"perf", "first_round", "last_round", "seeds", "rounds"},
+                     "Sep-CMA-ES": {"perf", "first_round", "last_round", "sepcma_seeds", "rounds",
+                                    "equivalence_margin"}}
 changed = {name: globals()[name] for name, value in PREREGISTERED.items() if globals()[name] != value}
+exploratory = {family: bool(names & set(changed)) for family, names in FAMILY_PARAMETERS.items()}
 if changed:
     print(f"EXPLORATORY: these parameters differ from the pre-registration's {PREREGISTERED}: {changed}; "
-          "no test below decides anything.")
+          f"the tests of {[f for f, e in exploratory.items() if e]} decide nothing.")
 
 #: The grids that hold the pre-registered runs (seeds 0-4 of three primary arms are the reused long-budget cells).
 GRIDS = ["long_pendulum_es", "long_pendulum_es_replicate", "prereg_pendulum_snes_stream1", "prereg_pendulum_snes",
@@ -196,7 +202,7 @@ if progress.loc["primary", "ready"]:
     primary = seed_test("primary", part, "SNR", "magnitude")
     model = analysis.mixed_model(part, "SNR", "magnitude", first_round, last_round, perf=perf)
     p, mean = primary["sign_flip_p"], primary["mean_difference"]
-    verdict = analysis.primary_decision(p, mean, exploratory=bool(changed))
+    verdict = analysis.primary_decision(p, mean, exploratory=exploratory["primary"])
     print(f"Primary: {verdict} on Pendulum-v1 with SNES at the paper's budget: mean difference {mean:+.1f} "
           f"[{primary['t_low']:+.1f}, {primary['t_high']:+.1f}], sign-flip p = {p:.2g}; mixed model "
           f"{model['coefficient']:+.1f} [{model['low']:+.1f}, {model['high']:+.1f}] (variance: seed "
@@ -218,7 +224,7 @@ if progress.loc["mechanism", "ready"]:
     tests = pd.DataFrame([seed_test("mechanism", part, b, t) for b, t in MECHANISM_TESTS.values()],
                          index=list(MECHANISM_TESTS))
     tests = tests.join(analysis.holm(tests["sign_flip_p"]).set_index(tests.index)[["p_holm", "reject"]])
-    print(f"Mechanism: {analysis.mechanism_decision(tests, exploratory=bool(changed))}.")
+    print(f"Mechanism: {analysis.mechanism_decision(tests, exploratory=exploratory['mechanism'])}.")
     display(tests.round(4))   # noqa: F821  (IPython)
 else:
     not_ready("mechanism")
@@ -234,7 +240,7 @@ if progress.loc["Sep-CMA-ES", "ready"]:
     part = family_rows("Sep-CMA-ES")
     d = differences("Sep-CMA-ES", part, "SNR", "magnitude")
     v = analysis.equivalence_verdict(d.to_numpy(), equivalence_margin)
-    verdict = analysis.sepcma_decision(v["verdict"], exploratory=bool(changed))
+    verdict = analysis.sepcma_decision(v["verdict"], exploratory=exploratory["Sep-CMA-ES"])
     print(f"Sep-CMA-ES: {verdict}: mean {v['mean_difference']:+.1f}, 90 % [{v['low']:+.1f}, {v['high']:+.1f}] "
           f"(TOST p = {v['p_equivalence']:.4f}), 95 % [{v['t_low']:+.1f}, {v['t_high']:+.1f}] (paired t p = "
           f"{v['t_p']:.4f}).")

@@ -113,6 +113,11 @@ def test_other_parameters_are_labelled_exploratory_and_decide_nothing(complete_s
     assert "Primary: exploratory, no decision" in printed and "Sep-CMA-ES: exploratory, no decision" in printed
     assert "Mechanism: exploratory, no decision: T1 (M-floor − magnitude) rejects, positive" in printed
     assert "better tickets" not in printed and "layer collapse" not in printed
+    # another margin concerns the Sep-CMA-ES test alone: the other families keep their decisions
+    rc, printed = _run(complete_set, tmp_path, "-p", "equivalence_margin", "30")
+    assert rc == 0, printed
+    assert "the tests of ['Sep-CMA-ES'] decide nothing" in printed and "Sep-CMA-ES: exploratory" in printed
+    assert "Primary: SNR pruning gives better tickets" in printed and "Mechanism: SNR avoids layer collapse" in printed
 
 
 def test_a_cell_with_other_settings_or_a_run_counted_twice_is_refused(complete_set, tmp_path):
