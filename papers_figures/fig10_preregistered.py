@@ -266,6 +266,29 @@ wiring = pd.concat(wiring, ignore_index=True)
 wiring.groupby(["strategy", "arm", "round"])[["kept_weights_kernel2", "hidden_on_path", "inputs_wired"]].mean().unstack(
     "arm").loc["SNES"].loc[[1, 6, 12, 16, 21]].round(1)
 
+# %% [markdown]
+# **How far the Sep-CMA-ES tickets part** (exploratory): the share of one run's kept weights that another run of the
+# same seed keeps too, mean over seeds, for the two rules within one noise stream and for one rule under the two
+# streams (training noise alone); two random masks share `weights_remaining`. Beside it, the output-layer weights
+# each arm keeps.
+
+# %%
+cell_of = {(row["arm"], row["training_replicate"]): Path(results_dir) / row["grid"] / "cells" / row["cell"]
+           for _, row in results[results["strategy"] == "Sep_CMA_ES"].drop_duplicates("cell").iterrows()}
+PAIRS = {"SNR and magnitude, stream 0": (("SNR", 0), ("magnitude", 0)),
+         "SNR and magnitude, stream 1": (("SNR", 1), ("magnitude", 1)),
+         "SNR, streams 0 and 1": (("SNR", 0), ("SNR", 1)),
+         "magnitude, streams 0 and 1": (("magnitude", 0), ("magnitude", 1))}
+shown = [2, 6, 12, 16, 21]
+overlaps = {name: analysis.ticket_overlap(cell_of[a], cell_of[b]).groupby("round")[["overlap", "weights_remaining"]]
+            .mean() for name, (a, b) in PAIRS.items() if a in cell_of and b in cell_of}
+if overlaps:
+    table = pd.DataFrame({name: o["overlap"] for name, o in overlaps.items()}).reindex(shown)
+    table["random masks"] = next(iter(overlaps.values()))["weights_remaining"].reindex(shown)
+    display(table.round(3))   # noqa: F821  (IPython)
+    kept = wiring[wiring["strategy"] == "Sep_CMA_ES"].groupby(["round", "arm"])["kept_weights_kernel2"].mean()
+    display(kept.unstack("arm").reindex(shown).round(1))   # noqa: F821  (IPython)
+
 # %%
 def draw_scores(ax, part: pd.DataFrame) -> None:
     """Each arm's test score against the weights remaining, mean over its runs (finished rounds only)."""
