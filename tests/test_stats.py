@@ -27,6 +27,28 @@ def test_sign_flip_matches_a_brute_force_enumeration():
     assert stats.sign_flip_test(d) == pytest.approx(brute)
 
 
+def test_exact_sign_flip_pvalues_are_sign_flip_tests_p_row_by_row():
+    rng = np.random.default_rng(3)
+    rows = [rng.normal(0.5, 1.0, 9) for _ in range(8)]
+    rows += [np.array([1, -1, 2, 0, 3, -2, 1, 1, 2], float), np.zeros(9), np.array([3, 1, 4, 1, 5, 9, 2, 6, 5.0])]
+    expected = [stats.sign_flip_test(r) for r in rows]
+    assert stats.exact_sign_flip_pvalues(np.array(rows)) == pytest.approx(expected, abs=1e-12)
+    with pytest.raises(ValueError, match="1 to 20 seeds; got 21"):
+        stats.exact_sign_flip_pvalues(np.ones((1, 21)))
+
+
+def test_sign_flip_power_is_the_size_at_no_effect_and_the_plans_power_at_its_effects():
+    # five seeds cannot reject at 0.05, whatever the effect: the two-sided floor is 2 / 2^5
+    assert stats.sign_flip_power(10.0, 1.0, 5) == 0.0
+    # an exact test at 15 seeds keeps its size (below alpha: the null distribution is discrete)
+    assert 0.035 <= stats.sign_flip_power(0.0, 1.0, 15) <= 0.055
+    # the pre-registration's power statement: about 70 % at d_z 0.7 and about 95 % at d_z 1.0, 15 seeds
+    assert 0.65 <= stats.sign_flip_power(0.7, 1.0, 15) <= 0.77
+    assert 0.92 <= stats.sign_flip_power(1.0, 1.0, 15) <= 0.98
+    # only the standardised effect matters
+    assert stats.sign_flip_power(70.0, 100.0, 15) == stats.sign_flip_power(0.7, 1.0, 15)
+
+
 def test_sign_flip_refuses_a_difference_that_is_not_finite():
     for bad in ([1.0, np.nan, 2.0], [1.0, np.inf, 2.0]):
         with pytest.raises(ValueError, match="finite differences"):

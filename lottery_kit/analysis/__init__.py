@@ -15,7 +15,8 @@ from .decisions import mechanism_decision, primary_decision, sepcma_decision
 from .dynamics import layer_statistics, pruning_thresholds, rank_correlations, spearman, ticket_overlap
 from .stats import (equivalence, equivalence_verdict, failure_rounds, gain_against_agreement, holm, kaplan_meier,
                     mixed_model, normalised_gain, paired_difference, paired_statistics, pooled_difference,
-                    round_one_mismatches, seed_differences, sign_flip_test, survival_comparison, trainable_until)
+                    round_one_mismatches, seed_differences, sign_flip_power, sign_flip_test, survival_comparison,
+                    trainable_until)
 from .flatness import perturbation_curves, perturbation_scores
 from .scoring import score_many, subset
 
@@ -24,4 +25,5 @@ __all__ = ["barrier", "equivalence", "equivalence_verdict", "failure_rounds", "g
            "mechanism_decision", "mixed_model", "normalised_gain", "paired_difference", "paired_statistics",
            "perturbation_curves", "perturbation_scores", "pooled_difference", "primary_decision", "pruning_thresholds",
            "rank_correlations", "round_one_mismatches", "score_many", "seed_differences", "sepcma_decision",
-           "sign_flip_test", "spearman", "subset", "survival_comparison", "ticket_overlap", "trainable_until"]
+           "sign_flip_power", "sign_flip_test", "spearman", "subset", "survival_comparison", "ticket_overlap",
+           "trainable_until"]
