@@ -257,6 +257,33 @@ if progress.loc["mechanism", "ready"]:
                   "repetitions (normal differences).")
 
 # %% [markdown]
+# **The exploratory mechanism arms** (magnitude with the layer-wise distribution, |μ| over the kernel's mean σ; stream
+# 0, the seeds they ran, no test): each finished arm's per-seed differences over the endpoint's rounds against
+# magnitude and SNR of the same seeds, mean and 95 % t interval.
+
+# %%
+for arm in sorted(EXPLORATORY_ARMS):
+    runs = results[(results["strategy"] == "SNES") & (results["arm"] == arm)]
+    arm_seeds = sorted(runs["seed"].unique())
+    if not len(runs):
+        continue
+    if not all(done.get(("SNES", arm, 0, s), False) for s in arm_seeds):
+        print(f"{arm} (exploratory): {sum(done.get(('SNES', arm, 0, s), False) for s in arm_seeds)} of "
+              f"{len(arm_seeds)} runs finished, no comparison yet")
+        continue
+    part = results[(results["strategy"] == "SNES") & results["arm"].isin([arm, "SNR", "magnitude"])
+                   & (results["training_replicate"] == 0) & results["seed"].isin(arm_seeds)]
+    part = part.assign(baseline=part["arm"])
+    line = []
+    for better, than in ((arm, "magnitude"), ("SNR", arm)):
+        d = analysis.seed_differences(part, better, than, first_round, last_round, perf=perf, seeds=arm_seeds,
+                                      streams=[0])["difference"].to_numpy()
+        st = analysis.paired_statistics(d)
+        line.append(f"{better} − {than} {st['mean_difference']:+.0f} [{st['t_low']:+.0f}, {st['t_high']:+.0f}], "
+                    f"{st['seeds_same_sign']} of {st['seeds']} seeds of its sign")
+    print(f"{arm} (exploratory, seeds {arm_seeds[0]}–{arm_seeds[-1]}, no test): " + "; ".join(line))
+
+# %% [markdown]
 # **Sep-CMA-ES** (5 seeds, both streams): "tie" if the 90 % t interval lies inside ±100 (TOST at α = 0.05) and the
 # 95 % t interval includes 0; a rule is better if the 95 % interval excludes 0 and the 90 % one does not lie inside
 # ±100; both at once is a difference smaller than the margin, and the verdict says both (amendment 2 of the plan);
