@@ -225,7 +225,10 @@ if progress.loc["mechanism", "ready"]:
                          index=list(MECHANISM_TESTS))
     tests = tests.join(analysis.holm(tests["sign_flip_p"]).set_index(tests.index)[["p_holm", "reject"]])
     print(f"Mechanism: {analysis.mechanism_decision(tests, exploratory=exploratory['mechanism'])}.")
-    display(tests.round(4))   # noqa: F821  (IPython)
+    for name, t in tests.iterrows():
+        print(f"{name} ({t['comparison']}): {t['mean_difference']:+.1f} [{t['t_low']:+.1f}, {t['t_high']:+.1f}], "
+              f"{t['seeds_same_sign']} of {t['seeds']} seeds of its sign, sign-flip p = {t['sign_flip_p']:.2g}, "
+              f"Holm {t['p_holm']:.2g}, {'rejected' if t['reject'] else 'not rejected'}")
 else:
     not_ready("mechanism")
 

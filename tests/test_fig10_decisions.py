@@ -186,3 +186,10 @@ def test_the_readme_and_the_report_state_what_the_committed_cells_give(tmp_path)
                 assert "still running" in document and not any(d in document for d in decisions), family
             else:         # its decision, in Figure 10's words
                 assert finished.group(1) in document, (family, finished.group(1))
+    # each finished mechanism test's estimate and interval, rounded as the documents write them
+    estimates = re.findall(rf"^(T\d) \(.+?\): {number} \[{number}, {number}\]", printed, re.M)
+    mechanism_running = re.search(r"^mechanism: \d+ of \d+ runs complete", printed, re.M)
+    assert len(estimates) == (0 if mechanism_running else 4), printed
+    for test, mean, low, high in estimates:
+        estimate = f"{float(mean):+.0f} [{float(low):+.0f}, {float(high):+.0f}]".replace("-", "−")
+        assert estimate in readme and estimate in report, (test, estimate)
