@@ -47,9 +47,13 @@ def test_taken_rounds_are_slimmed_but_what_resume_reads_and_the_run_resumes_to_t
     assert set(lk.load_round(here, 0, 2)) >= {"init", "mask", "final_mean", "final_std"}   # what resume reads
     resumed = _run(here)
     pd.testing.assert_frame_equal(resumed, full)
+    # taking again from the older copy (2 rounds) leaves the newer record (4 rounds) as it is
+    record = (here / "config.json").read_text()
+    (cell / "config.json").write_text(record.replace("{", '{"stale": true, ', 1))
     again = subprocess.run([sys.executable, str(SCRIPT), str(tmp_path / "running"), str(target)],
                            capture_output=True, text=True)
     assert again.returncode == 0 and "0 rounds taken" in again.stdout
+    assert (here / "config.json").read_text() == record
 
     # slim.py over the running set (as regenerate.sh does when a grid stopped with a cell unfinished)
     assert subprocess.run([sys.executable, str(SLIM), str(tmp_path / "running")]).returncode == 0

@@ -30,9 +30,10 @@ def take_cell(source: Path, target: Path) -> tuple[int, int, bool]:
     if not done:   # nothing finished yet: no empty cell here for the figures to trip over
         return 0, len(dst.done_rounds()), False
     target.mkdir(parents=True, exist_ok=True)
-    for name in ("params.json", "config.json"):
-        if (source / name).exists():
-            shutil.copy2(source / name, target / name)
+    if set(done) >= set(dst.done_rounds()):   # an older copy of the cell must not replace the record of a newer one
+        for name in ("params.json", "config.json"):
+            if (source / name).exists():
+                shutil.copy2(source / name, target / name)
     for round_ in done:
         if not (dst.round_dir(round_) / "DONE").exists():
             shutil.copytree(src.round_dir(round_), dst.round_dir(round_), dirs_exist_ok=True,
