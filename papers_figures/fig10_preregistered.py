@@ -50,6 +50,7 @@ import json
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 import lottery_kit as lk
@@ -171,17 +172,26 @@ def family_rows(family: str) -> pd.DataFrame:
     return part.assign(baseline=part["arm"])
 
 
-def differences(family: str, part, better, than) -> pd.Series:
-    """Each seed's endpoint difference, over the family's own seeds and streams (any other set is refused)."""
+def differences(family: str, part, better, than, rounds=None) -> pd.Series:
+    """Each seed's difference over ``rounds`` (default: the endpoint's), over the family's own seeds and streams (any
+    other set is refused)."""
     _, _, streams, ss = FAMILIES[family]
-    return analysis.seed_differences(part, better, than, first_round, last_round, perf=perf, seeds=ss,
+    low, high = rounds or (first_round, last_round)
+    return analysis.seed_differences(part, better, than, low, high, perf=perf, seeds=ss,
                                      streams=streams).set_index("seed")["difference"]
+
+
+def interval_text(d) -> str:
+    """Mean [95 % t interval] of per-seed differences, and how many seeds share the mean's sign."""
+    st = analysis.paired_statistics(np.asarray(d))
+    return (f"{st['mean_difference']:+.0f} [{st['t_low']:+.0f}, {st['t_high']:+.0f}], {st['seeds_same_sign']} of "
+            f"{st['seeds']} seeds of its sign")
 
 
 def seed_test(family: str, part, better, than) -> dict:
     d = differences(family, part, better, than)
     stats = analysis.paired_statistics(d.to_numpy())
-    return {"comparison": f"{better} − {than}", "seeds": len(d), "mean_difference": d.mean(),
+    return {"comparison": f"{better} − {than}", "seeds": len(d), "mean_difference": d.mean(), "sd": d.std(ddof=1),
             "t_low": stats["t_low"], "t_high": stats["t_high"], "seeds_same_sign": stats["seeds_same_sign"],
             "sign_flip_p": analysis.sign_flip_test(d.to_numpy())}
 
@@ -229,6 +239,12 @@ if progress.loc["mechanism", "ready"]:
         print(f"{name} ({t['comparison']}): {t['mean_difference']:+.1f} [{t['t_low']:+.1f}, {t['t_high']:+.1f}], "
               f"{t['seeds_same_sign']} of {t['seeds']} seeds of its sign, sign-flip p = {t['sign_flip_p']:.2g}, "
               f"Holm {t['p_holm']:.2g}, {'rejected' if t['reject'] else 'not rejected'}")
+    # exploratory: what a test that did not reject could have detected, at the spread its seeds show
+    for name, t in tests[~tests["reject"]].iterrows():
+        power = {e: analysis.sign_flip_power(e, t["sd"], t["seeds"]) for e in (50, 100)}
+        print(f"{name} ({t['comparison']}) did not reject: at its seeds' SD ({t['sd']:.0f}) the exact sign-flip "
+              f"test at α = 0.05 detects a true +50 in {100 * power[50]:.0f} % and +100 in {100 * power[100]:.0f} % "
+              "of simulated repetitions (normal differences).")
 else:
     not_ready("mechanism")
 
@@ -241,23 +257,10 @@ else:
 RANGES = {"rounds 6–11": (6, 11), "rounds 12–16": (12, 16), "rounds 17–21": (17, 21)}
 if progress.loc["mechanism", "ready"]:
     part = family_rows("mechanism")
-    _, _, streams, ss = FAMILIES["mechanism"]
-    by_range = {}
-    for name, (low, high) in RANGES.items():
-        for better, than in [*MECHANISM_TESTS.values(), ("SNR", "magnitude")]:
-            d = analysis.seed_differences(part, better, than, low, high, perf=perf, seeds=ss, streams=streams)
-            s = analysis.paired_statistics(d["difference"].to_numpy())
-            by_range[(f"{better} − {than}", name)] = (f"{s['mean_difference']:+.0f} [{s['t_low']:+.0f}, "
-                                                      f"{s['t_high']:+.0f}], {s['seeds_same_sign']} of {s['seeds']}")
+    by_range = {(f"{better} − {than}", name): interval_text(differences("mechanism", part, better, than, rounds))
+                for name, rounds in RANGES.items()
+                for better, than in [*MECHANISM_TESTS.values(), ("SNR", "magnitude")]}
     display(pd.Series(by_range).unstack()[list(RANGES)])   # noqa: F821  (IPython)
-    # what a test that did not reject could have detected: its power at the spread its seeds show
-    for name, (better, than) in MECHANISM_TESTS.items():
-        if not tests.loc[name, "reject"]:
-            sd = differences("mechanism", part, better, than).std(ddof=1)
-            power = {e: analysis.sign_flip_power(e, sd, len(ss)) for e in (50, 100)}
-            print(f"{name} ({better} − {than}) did not reject: at its seeds' SD ({sd:.0f}) the exact sign-flip test "
-                  f"at α = 0.05 detects a true +50 in {100 * power[50]:.0f} % and +100 in {100 * power[100]:.0f} % of simulated "
-                  "repetitions (normal differences).")
 
 # %% [markdown]
 # **The exploratory mechanism arms** (magnitude with the layer-wise distribution, |μ| over the kernel's mean σ; stream
@@ -270,20 +273,16 @@ for arm in sorted(EXPLORATORY_ARMS):
     arm_seeds = sorted(runs["seed"].unique())
     if not len(runs):
         continue
-    if not all(done.get(("SNES", arm, 0, s), False) for s in arm_seeds):
-        print(f"{arm} (exploratory): {sum(done.get(('SNES', arm, 0, s), False) for s in arm_seeds)} of "
-              f"{len(arm_seeds)} runs finished, no comparison yet")
+    finished = [bool(done.get(("SNES", arm, 0, s), False)) for s in arm_seeds]
+    if not all(finished):
+        print(f"{arm} (exploratory): {sum(finished)} of {len(arm_seeds)} runs finished, no comparison yet")
         continue
     part = results[(results["strategy"] == "SNES") & results["arm"].isin([arm, "SNR", "magnitude"])
                    & (results["training_replicate"] == 0) & results["seed"].isin(arm_seeds)]
     part = part.assign(baseline=part["arm"])
-    line = []
-    for better, than in ((arm, "magnitude"), ("SNR", arm)):
-        d = analysis.seed_differences(part, better, than, first_round, last_round, perf=perf, seeds=arm_seeds,
-                                      streams=[0])["difference"].to_numpy()
-        st = analysis.paired_statistics(d)
-        line.append(f"{better} − {than} {st['mean_difference']:+.0f} [{st['t_low']:+.0f}, {st['t_high']:+.0f}], "
-                    f"{st['seeds_same_sign']} of {st['seeds']} seeds of its sign")
+    line = [f"{better} − {than} " + interval_text(analysis.seed_differences(
+        part, better, than, first_round, last_round, perf=perf, seeds=arm_seeds, streams=[0])["difference"])
+        for better, than in ((arm, "magnitude"), ("SNR", arm))]
     print(f"{arm} (exploratory, seeds {arm_seeds[0]}–{arm_seeds[-1]}, no test): " + "; ".join(line))
 
 # %% [markdown]
